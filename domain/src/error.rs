@@ -1,0 +1,16 @@
+//! Why a command is refused. Each API family maps these onto its own error shape.
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0}")]
+    InvalidName(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The command is valid but the target's state forbids it (for example a read-only repository).
+    #[error("{0}")]
+    Forbidden(String),
+}

@@ -1,0 +1,27 @@
+//! The rules of Annals, with no IO: validated names, the aggregates with their commands, events,
+//! `decide` and `evolve`, the event codec and the audit vocabulary.
+//!
+//! Each aggregate module (`organization`, `repository`, `user`, `reservation`) holds its state,
+//! its command enum, `decide(&state, &command) -> Result<Vec<DomainEvent>, DomainError>` and the
+//! `Aggregate::evolve` fold. The command service in `annals-commands` loads streams, calls these
+//! and appends what they decide.
+
+pub mod actor;
+pub mod aggregate;
+pub mod codec;
+pub mod error;
+pub mod event;
+pub mod log_kind;
+pub mod names;
+pub mod organization;
+pub mod repository;
+pub mod reservation;
+pub mod user;
+pub mod values;
+
+pub use actor::{Actor, ActorKind};
+pub use aggregate::Aggregate;
+pub use error::DomainError;
+pub use event::DomainEvent;
+pub use names::{Email, NamespaceName, RepositoryName};
+pub use values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};

@@ -1,0 +1,99 @@
+//! Users: accounts that act on the registry and own a namespace of their own.
+
+use uuid::Uuid;
+
+use crate::aggregate::Aggregate;
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::names::{Email, NamespaceName};
+
+pub fn stream(id: Uuid) -> String {
+    format!("user-{id}")
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct User {
+    pub id: Option<Uuid>,
+    pub username: Option<NamespaceName>,
+    pub super_user: bool,
+    pub tokens: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserCommand {
+    Create {
+        user_id: Uuid,
+        username: NamespaceName,
+        email: Option<Email>,
+        super_user: bool,
+    },
+    IssueToken {
+        token_id: Uuid,
+        name: String,
+        token_sha256: String,
+    },
+}
+
+impl Aggregate for User {
+    fn evolve(mut self, event: &DomainEvent) -> Self {
+        match event {
+            DomainEvent::UserCreated {
+                user_id,
+                username,
+                super_user,
+                ..
+            } => {
+                self.id = Some(*user_id);
+                self.username = Some(username.clone());
+                self.super_user = *super_user;
+            }
+            DomainEvent::TokenIssued { token_id, .. } => self.tokens.push(*token_id),
+            _ => {}
+        }
+        self
+    }
+}
+
+pub fn decide(state: &User, command: &UserCommand) -> Result<Vec<DomainEvent>, DomainError> {
+    match command {
+        UserCommand::Create {
+            user_id,
+            username,
+            email,
+            super_user,
+        } => {
+            if state.id.is_some() {
+                return Err(DomainError::AlreadyExists("The user already exists".into()));
+            }
+            Ok(vec![DomainEvent::UserCreated {
+                user_id: *user_id,
+                username: username.clone(),
+                email: email.clone(),
+                super_user: *super_user,
+            }])
+        }
+        UserCommand::IssueToken {
+            token_id,
+            name,
+            token_sha256,
+        } => {
+            let user_id = state
+                .id
+                .ok_or_else(|| DomainError::NotFound("User not found".into()))?;
+            if token_sha256.len() != 64 || !token_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(DomainError::InvalidArgument(
+                    "A token is recorded by its SHA-256 only".into(),
+                ));
+            }
+            if state.tokens.contains(token_id) {
+                return Ok(vec![]);
+            }
+            Ok(vec![DomainEvent::TokenIssued {
+                user_id,
+                token_id: *token_id,
+                name: name.clone(),
+                token_sha256: token_sha256.clone(),
+            }])
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Read models of Annals.
+
+pub mod sql;

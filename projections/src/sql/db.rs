@@ -1,0 +1,33 @@
+//! The `ReadDb` trait: one code path for read models over SQLite and PostgreSQL.
+
+use async_trait::async_trait;
+
+use super::error::DbResult;
+use super::row::Row;
+use super::value::{SqlValue, Stmt};
+
+/// Which SQL dialect a backend speaks, for the rare statement that differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[async_trait]
+pub trait ReadDb: Send + Sync + 'static {
+    fn dialect(&self) -> Dialect;
+
+    /// Runs schema statements (`CREATE TABLE IF NOT EXISTS ...`) in order, in one transaction.
+    /// Also creates `projection_checkpoints(name TEXT PRIMARY KEY, position BIGINT NOT NULL)`.
+    async fn migrate(&self, ddl: &[&str]) -> DbResult<()>;
+
+    /// Executes `stmts` in order and sets checkpoint `name` to `position`, all in one
+    /// transaction: either every row and the checkpoint are written, or nothing is.
+    async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()>;
+
+    /// The position a projection has applied up to (0 when it never ran).
+    async fn checkpoint(&self, name: &str) -> DbResult<u64>;
+
+    /// Runs a query with `$1..$n` placeholders and returns every row.
+    async fn query(&self, sql: &str, params: Vec<SqlValue>) -> DbResult<Vec<Row>>;
+}

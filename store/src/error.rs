@@ -1,0 +1,31 @@
+//! Errors of the event store.
+
+/// A failed append or read.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A stream did not have the version the append expected. Nothing of the batch was written.
+    #[error("wrong expected version on stream {stream}: expected {expected}, found {actual}")]
+    Conflict {
+        stream: String,
+        expected: String,
+        actual: String,
+    },
+    /// The input cannot be stored (an empty batch, an event with the wrong shape).
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    /// The backend failed (I/O, connection, corrupt row).
+    #[error("event store backend: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    pub fn backend(e: impl std::fmt::Display) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
