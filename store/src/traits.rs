@@ -23,6 +23,10 @@ pub trait EventStore: Send + Sync + 'static {
             .await
     }
 
+    /// The first result of the batch appended under `command_id`, if one was: what a duplicate
+    /// append would answer, without appending. Lets a retried command answer before deciding.
+    async fn command_outcome(&self, command_id: uuid::Uuid) -> StoreResult<Option<Appended>>;
+
     /// Up to `limit` events of one stream with version >= `from_version`, in version order.
     async fn read_stream(
         &self,
