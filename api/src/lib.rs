@@ -1,1 +1,19 @@
+//! The HTTP side of Annals and its `annals` binary.
+//!
+//! - [`config`]: command-line flags and the environment variables behind them.
+//! - [`backends`]: opens the event store and the read-model location the configuration names.
+//! - [`server`]: `annals serve` — catch the read models up, bootstrap, run the projection
+//!   runner, serve HTTP, shut down gracefully.
+//! - [`context`]: who is calling (bearer token → user) and the command envelope of a request.
+//! - [`quay`]: the Red Hat Quay API v1 family.
+//! - [`bench`]: `annals bench`, the benchmark that prints a table of figures.
 
+pub mod backends;
+pub mod bench;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod quay;
+pub mod server;
+pub mod state;

@@ -1,1 +1,24 @@
-//! placeholder
+//! The command service of Annals: every change enters here.
+//!
+//! A command is carried in an [`Envelope`] (who, from where, under which idempotency key). The
+//! service loads the streams the command depends on, asks the domain to `decide`, and appends the
+//! resulting events to every stream in one atomic batch with the expected versions it read. A
+//! conflict means someone else wrote in between: the whole load → decide → append is retried.
+//! Uniqueness of names is enforced by appending to reservation streams in the same batch.
+
+mod envelope;
+mod error;
+mod load;
+mod metadata;
+mod organizations;
+mod repositories;
+mod service;
+mod users;
+
+pub use envelope::Envelope;
+pub use error::CommandError;
+pub use metadata::Scope;
+pub use organizations::{CreateOrganization, UpdateOrganization};
+pub use repositories::{CreateRepository, RepositoryRef};
+pub use service::{CommandService, Done};
+pub use users::CreateUser;

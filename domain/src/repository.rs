@@ -20,6 +20,7 @@ pub struct Repository {
     pub id: Option<Uuid>,
     pub namespace_id: Option<Uuid>,
     pub namespace: Option<NamespaceName>,
+    pub namespace_kind: Option<NamespaceKind>,
     pub name: Option<RepositoryName>,
     pub visibility: Option<Visibility>,
     pub description: String,
@@ -62,17 +63,18 @@ impl Aggregate for Repository {
             RepositoryCreated {
                 repository_id,
                 namespace_id,
+                namespace_kind,
                 namespace,
                 name,
                 visibility,
                 description,
                 kind,
-                ..
             } => {
                 self = Repository {
                     id: Some(*repository_id),
                     namespace_id: Some(*namespace_id),
                     namespace: Some(namespace.clone()),
+                    namespace_kind: Some(*namespace_kind),
                     name: Some(name.clone()),
                     visibility: Some(*visibility),
                     description: description.clone(),

@@ -1,3 +1,20 @@
-//! Read models of Annals.
+//! Read models of Annals: what the queries serve, folded from the event log.
+//!
+//! - [`sql`]: the one SQL layer both read-model databases (SQLite, PostgreSQL) implement.
+//! - [`projector`]: the `Projector` trait and the list of projectors; [`catalog`] and
+//!   [`log_index`] are the projectors themselves (event → rows).
+//! - [`queries`]: the read functions the API calls.
+//! - [`watch`]: how far the projections got, so a mutation can wait to read its own writes.
+//! - [`generation`]: where the read models live, and how a rebuild swaps in fresh ones.
 
+pub mod catalog;
+pub mod dump;
+pub mod generation;
+pub mod log_index;
+pub mod projector;
+pub mod queries;
 pub mod sql;
+pub mod watch;
+
+pub use projector::{Projector, all_projectors, migrate_all};
+pub use watch::ProjectionWatch;

@@ -63,68 +63,169 @@ fn assert_conflict(result: Result<impl std::fmt::Debug, StoreError>, stream: &st
 
 pub async fn expected_versions(store: Store) {
     assert_eq!(store.stream_version("s").await.unwrap(), None);
-    assert_conflict(store.append("s", ExpectedVersion::Exact(0), events(0..1)).await, "s");
-    assert_conflict(store.append("s", ExpectedVersion::StreamExists, events(0..1)).await, "s");
-    let first = store.append("s", ExpectedVersion::NoStream, events(0..2)).await.unwrap();
-    assert_eq!(first.events.iter().map(|e| (e.version, e.position)).collect::<Vec<_>>(), [(0, 1), (1, 2)]);
+    assert_conflict(
+        store
+            .append("s", ExpectedVersion::Exact(0), events(0..1))
+            .await,
+        "s",
+    );
+    assert_conflict(
+        store
+            .append("s", ExpectedVersion::StreamExists, events(0..1))
+            .await,
+        "s",
+    );
+    let first = store
+        .append("s", ExpectedVersion::NoStream, events(0..2))
+        .await
+        .unwrap();
+    assert_eq!(
+        first
+            .events
+            .iter()
+            .map(|e| (e.version, e.position))
+            .collect::<Vec<_>>(),
+        [(0, 1), (1, 2)]
+    );
     assert_eq!(first.position, 2);
     assert!(!first.duplicate);
-    assert_conflict(store.append("s", ExpectedVersion::NoStream, events(2..3)).await, "s");
-    assert_conflict(store.append("s", ExpectedVersion::Exact(0), events(2..3)).await, "s");
-    assert_conflict(store.append("s", ExpectedVersion::Exact(5), events(2..3)).await, "s");
-    store.append("s", ExpectedVersion::Exact(1), events(2..3)).await.unwrap();
-    store.append("s", ExpectedVersion::StreamExists, events(3..4)).await.unwrap();
-    store.append("s", ExpectedVersion::Any, events(4..5)).await.unwrap();
-    store.append("t", ExpectedVersion::Any, events(0..1)).await.unwrap();
+    assert_conflict(
+        store
+            .append("s", ExpectedVersion::NoStream, events(2..3))
+            .await,
+        "s",
+    );
+    assert_conflict(
+        store
+            .append("s", ExpectedVersion::Exact(0), events(2..3))
+            .await,
+        "s",
+    );
+    assert_conflict(
+        store
+            .append("s", ExpectedVersion::Exact(5), events(2..3))
+            .await,
+        "s",
+    );
+    store
+        .append("s", ExpectedVersion::Exact(1), events(2..3))
+        .await
+        .unwrap();
+    store
+        .append("s", ExpectedVersion::StreamExists, events(3..4))
+        .await
+        .unwrap();
+    store
+        .append("s", ExpectedVersion::Any, events(4..5))
+        .await
+        .unwrap();
+    store
+        .append("t", ExpectedVersion::Any, events(0..1))
+        .await
+        .unwrap();
     assert_eq!(store.stream_version("s").await.unwrap(), Some(4));
     assert_eq!(store.stream_version("t").await.unwrap(), Some(0));
     // Refused appends wrote nothing: positions stay dense.
     assert_eq!(store.head().await.unwrap(), 6);
-    let all = store.read_all(0, 100, &EventFilter::default()).await.unwrap();
-    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), (1..=6).collect::<Vec<_>>());
+    let all = store
+        .read_all(0, 100, &EventFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=6).collect::<Vec<_>>()
+    );
     // An empty batch is invalid.
-    assert!(matches!(store.append_batch(AppendBatch::default()).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        store.append_batch(AppendBatch::default()).await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 pub async fn atomic_batches(store: Store) {
-    store.append("a", ExpectedVersion::NoStream, events(0..1)).await.unwrap();
+    store
+        .append("a", ExpectedVersion::NoStream, events(0..1))
+        .await
+        .unwrap();
     let batch = |a_expected| AppendBatch {
         command_id: None,
         appends: vec![
-            StreamAppend { stream: "b".into(), expected: ExpectedVersion::NoStream, events: events(0..3) },
-            StreamAppend { stream: "a".into(), expected: a_expected, events: events(1..2) },
+            StreamAppend {
+                stream: "b".into(),
+                expected: ExpectedVersion::NoStream,
+                events: events(0..3),
+            },
+            StreamAppend {
+                stream: "a".into(),
+                expected: a_expected,
+                events: events(1..2),
+            },
         ],
     };
     // The second stream's conflict refuses the whole batch, including the first stream's events.
-    assert_conflict(store.append_batch(batch(ExpectedVersion::NoStream)).await, "a");
+    assert_conflict(
+        store.append_batch(batch(ExpectedVersion::NoStream)).await,
+        "a",
+    );
     assert_eq!(store.stream_version("b").await.unwrap(), None);
     assert_eq!(store.head().await.unwrap(), 1);
-    let done = store.append_batch(batch(ExpectedVersion::Exact(0))).await.unwrap();
+    let done = store
+        .append_batch(batch(ExpectedVersion::Exact(0)))
+        .await
+        .unwrap();
     assert_eq!(done.events.len(), 4);
-    assert_eq!(done.events.iter().map(|e| e.position).collect::<Vec<_>>(), [2, 3, 4, 5]);
+    assert_eq!(
+        done.events.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [2, 3, 4, 5]
+    );
     assert_eq!(store.stream_version("b").await.unwrap(), Some(2));
     assert_eq!(store.stream_version("a").await.unwrap(), Some(1));
     // Reusing an event id is refused, and refuses nothing else.
     let reused = done.events[0].id;
     let mut dup = event(9);
     dup.id = reused;
-    assert!(store.append("c", ExpectedVersion::Any, vec![dup]).await.is_err());
+    assert!(
+        store
+            .append("c", ExpectedVersion::Any, vec![dup])
+            .await
+            .is_err()
+    );
     assert_eq!(store.head().await.unwrap(), 5);
-    store.append("c", ExpectedVersion::Any, events(0..1)).await.unwrap();
+    store
+        .append("c", ExpectedVersion::Any, events(0..1))
+        .await
+        .unwrap();
     assert_eq!(store.head().await.unwrap(), 6);
 }
 
 pub async fn guards(store: Store) {
-    store.append("owner", ExpectedVersion::NoStream, events(0..1)).await.unwrap();
+    store
+        .append("owner", ExpectedVersion::NoStream, events(0..1))
+        .await
+        .unwrap();
     let guarded = |expected| AppendBatch {
         command_id: None,
         appends: vec![
-            StreamAppend { stream: "owner".into(), expected, events: vec![] },
-            StreamAppend { stream: "child".into(), expected: ExpectedVersion::Any, events: events(0..1) },
+            StreamAppend {
+                stream: "owner".into(),
+                expected,
+                events: vec![],
+            },
+            StreamAppend {
+                stream: "child".into(),
+                expected: ExpectedVersion::Any,
+                events: events(0..1),
+            },
         ],
     };
-    assert_conflict(store.append_batch(guarded(ExpectedVersion::Exact(3))).await, "owner");
-    let done = store.append_batch(guarded(ExpectedVersion::Exact(0))).await.unwrap();
+    assert_conflict(
+        store.append_batch(guarded(ExpectedVersion::Exact(3))).await,
+        "owner",
+    );
+    let done = store
+        .append_batch(guarded(ExpectedVersion::Exact(0)))
+        .await
+        .unwrap();
     assert_eq!(done.events.len(), 1);
     // The guard appended nothing to its stream.
     assert_eq!(store.stream_version("owner").await.unwrap(), Some(0));
@@ -132,24 +233,41 @@ pub async fn guards(store: Store) {
 
 pub async fn idempotent_commands(store: Store) {
     let id = Uuid::now_v7();
-    let batch = AppendBatch { command_id: Some(id), ..AppendBatch::single("x", ExpectedVersion::NoStream, events(0..2)) };
+    let batch = AppendBatch {
+        command_id: Some(id),
+        ..AppendBatch::single("x", ExpectedVersion::NoStream, events(0..2))
+    };
     assert_eq!(store.command_outcome(id).await.unwrap(), None);
     let first = store.append_batch(batch.clone()).await.unwrap();
     assert!(!first.duplicate);
     let again = store.append_batch(batch).await.unwrap();
-    assert!(again.duplicate, "the same command id answers its first result");
+    assert!(
+        again.duplicate,
+        "the same command id answers its first result"
+    );
     assert_eq!(again.events, first.events);
     assert_eq!(store.head().await.unwrap(), 2, "and appends nothing");
     let outcome = store.command_outcome(id).await.unwrap().expect("recorded");
     assert_eq!(outcome.events, first.events);
     // Even a batch that would now conflict answers the first result.
-    let other = AppendBatch { command_id: Some(id), ..AppendBatch::single("x", ExpectedVersion::NoStream, events(5..6)) };
-    assert_eq!(store.append_batch(other).await.unwrap().events, first.events);
+    let other = AppendBatch {
+        command_id: Some(id),
+        ..AppendBatch::single("x", ExpectedVersion::NoStream, events(5..6))
+    };
+    assert_eq!(
+        store.append_batch(other).await.unwrap().events,
+        first.events
+    );
     // A refused batch records no command id: it may be retried.
-    store.append("y", ExpectedVersion::Any, events(0..1)).await.unwrap();
+    store
+        .append("y", ExpectedVersion::Any, events(0..1))
+        .await
+        .unwrap();
     let refused_id = Uuid::now_v7();
-    let refused =
-        AppendBatch { command_id: Some(refused_id), ..AppendBatch::single("y", ExpectedVersion::NoStream, events(0..1)) };
+    let refused = AppendBatch {
+        command_id: Some(refused_id),
+        ..AppendBatch::single("y", ExpectedVersion::NoStream, events(0..1))
+    };
     assert_conflict(store.append_batch(refused).await, "y");
     assert_eq!(store.command_outcome(refused_id).await.unwrap(), None);
 }
@@ -161,41 +279,100 @@ pub async fn reads(store: Store) {
         if i % 3 == 0 {
             e.event_type = "test.third.v1".into();
         }
-        store.append(stream, ExpectedVersion::Any, vec![e]).await.unwrap();
+        store
+            .append(stream, ExpectedVersion::Any, vec![e])
+            .await
+            .unwrap();
     }
     let even = store.read_stream("even-1", 0, 100).await.unwrap();
-    assert_eq!(even.iter().map(|e| e.data["n"].as_u64().unwrap()).collect::<Vec<_>>(), [0, 2, 4, 6, 8]);
-    assert_eq!(even.iter().map(|e| e.version).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    assert_eq!(
+        even.iter()
+            .map(|e| e.data["n"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 2, 4, 6, 8]
+    );
+    assert_eq!(
+        even.iter().map(|e| e.version).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
     let page = store.read_stream("even-1", 2, 2).await.unwrap();
     assert_eq!(page.iter().map(|e| e.version).collect::<Vec<_>>(), [2, 3]);
-    assert!(store.read_stream("nothing", 0, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .read_stream("nothing", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let all = store.read_all(3, 4, &EventFilter::default()).await.unwrap();
-    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), [4, 5, 6, 7]);
-    let odd = EventFilter { stream_prefixes: vec!["odd-".into()], event_types: vec![] };
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [4, 5, 6, 7]
+    );
+    let odd = EventFilter {
+        stream_prefixes: vec!["odd-".into()],
+        event_types: vec![],
+    };
     let got = store.read_all(0, 100, &odd).await.unwrap();
-    assert_eq!(got.iter().map(|e| e.data["n"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 3, 5, 7, 9]);
-    let thirds = EventFilter { stream_prefixes: vec![], event_types: vec!["test.third.v1".into()] };
+    assert_eq!(
+        got.iter()
+            .map(|e| e.data["n"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 3, 5, 7, 9]
+    );
+    let thirds = EventFilter {
+        stream_prefixes: vec![],
+        event_types: vec!["test.third.v1".into()],
+    };
     let got = store.read_all(0, 100, &thirds).await.unwrap();
-    assert_eq!(got.iter().map(|e| e.data["n"].as_u64().unwrap()).collect::<Vec<_>>(), [0, 3, 6, 9]);
-    let both = EventFilter { stream_prefixes: vec!["even-".into()], event_types: vec!["test.third.v1".into()] };
+    assert_eq!(
+        got.iter()
+            .map(|e| e.data["n"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 3, 6, 9]
+    );
+    let both = EventFilter {
+        stream_prefixes: vec!["even-".into()],
+        event_types: vec!["test.third.v1".into()],
+    };
     let got = store.read_all(0, 100, &both).await.unwrap();
-    assert_eq!(got.iter().map(|e| e.data["n"].as_u64().unwrap()).collect::<Vec<_>>(), [0, 6]);
+    assert_eq!(
+        got.iter()
+            .map(|e| e.data["n"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [0, 6]
+    );
     // A prefix with LIKE wildcards is matched literally.
-    let literal = EventFilter { stream_prefixes: vec!["%".into()], event_types: vec![] };
+    let literal = EventFilter {
+        stream_prefixes: vec!["%".into()],
+        event_types: vec![],
+    };
     assert!(store.read_all(0, 100, &literal).await.unwrap().is_empty());
 
     let picked = store.read_positions(&[7, 2, 99]).await.unwrap();
-    assert_eq!(picked.iter().map(|e| e.position).collect::<Vec<_>>(), [2, 7]);
+    assert_eq!(
+        picked.iter().map(|e| e.position).collect::<Vec<_>>(),
+        [2, 7]
+    );
     assert_eq!(store.head().await.unwrap(), 10);
-    let all = store.read_all(0, 100, &EventFilter::default()).await.unwrap();
-    assert!(all.windows(2).all(|w| w[0].recorded_at <= w[1].recorded_at), "recorded_at never decreases");
+    let all = store
+        .read_all(0, 100, &EventFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        all.windows(2).all(|w| w[0].recorded_at <= w[1].recorded_at),
+        "recorded_at never decreases"
+    );
     assert_eq!(all[0].metadata["actor"]["name"], "test");
 }
 
 pub async fn subscription_from_position(store: Store) {
     for i in 0..5 {
-        store.append("sub", ExpectedVersion::Any, vec![event(i)]).await.unwrap();
+        store
+            .append("sub", ExpectedVersion::Any, vec![event(i)])
+            .await
+            .unwrap();
     }
     let mut sub = subscribe_all(store.clone(), 3);
     let writer = {
@@ -203,14 +380,22 @@ pub async fn subscription_from_position(store: Store) {
         tokio::spawn(async move {
             for i in 5..8 {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                store.append("sub", ExpectedVersion::Any, vec![event(i)]).await.unwrap();
+                store
+                    .append("sub", ExpectedVersion::Any, vec![event(i)])
+                    .await
+                    .unwrap();
             }
         })
     };
     let mut seen = Vec::new();
     while seen.len() < 5 {
         let next = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next()).await;
-        seen.push(next.expect("subscription delivers").expect("open").expect("ok").position);
+        seen.push(
+            next.expect("subscription delivers")
+                .expect("open")
+                .expect("ok")
+                .position,
+        );
     }
     writer.await.unwrap();
     assert_eq!(seen, [4, 5, 6, 7, 8]);
@@ -234,7 +419,11 @@ pub async fn concurrent_writers_and_subscriber(store: Store) {
                     .expect("events keep arriving")
                     .expect("open")
                     .expect("ok");
-                assert_eq!(event.position, last + 1, "positions arrive dense and in order");
+                assert_eq!(
+                    event.position,
+                    last + 1,
+                    "positions arrive dense and in order"
+                );
                 assert!(ids.insert(event.id), "each event once");
                 last = event.position;
             }
@@ -246,7 +435,11 @@ pub async fn concurrent_writers_and_subscriber(store: Store) {
         let store = store.clone();
         writers.push(tokio::spawn(async move {
             // Half the writers share two streams, so they conflict and retry.
-            let stream = if w % 2 == 0 { format!("shared-{}", w % 4) } else { format!("own-{w}") };
+            let stream = if w % 2 == 0 {
+                format!("shared-{}", w % 4)
+            } else {
+                format!("own-{w}")
+            };
             let mut conflicts = 0u32;
             let mut written = 0;
             while written < PER_WRITER {
@@ -272,6 +465,12 @@ pub async fn concurrent_writers_and_subscriber(store: Store) {
     for s in 0..4 {
         let stream = format!("shared-{s}");
         let events = store.read_stream(&stream, 0, 10_000).await.unwrap();
-        assert!(events.iter().enumerate().all(|(i, e)| e.version == i as u64), "stream versions are dense");
+        assert!(
+            events
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.version == i as u64),
+            "stream versions are dense"
+        );
     }
 }

@@ -19,8 +19,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn backend(e: impl std::fmt::Display) -> Self {
-        StoreError::Backend(e.to_string())
+    /// A backend failure, with the whole chain of causes (a driver's top-level message alone,
+    /// such as "db error", says nothing).
+    pub fn backend(e: impl std::error::Error) -> Self {
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        StoreError::Backend(message)
     }
 
     pub fn is_conflict(&self) -> bool {

@@ -90,13 +90,21 @@ impl PostgresEventStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let mut config = Config::new();
         config.url = Some(url.to_owned());
-        config.manager = Some(ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = config.create_pool(Some(Runtime::Tokio1), NoTls).map_err(StoreError::backend)?;
+        config.manager = Some(ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        });
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(StoreError::backend)?;
         let mut client = pool.get().await.map_err(StoreError::backend)?;
         let tx = client.transaction().await.map_err(StoreError::backend)?;
         // Concurrent first starts would race on CREATE TABLE IF NOT EXISTS.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK]).await.map_err(StoreError::backend)?;
-        tx.batch_execute(SCHEMA).await.map_err(StoreError::backend)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+            .await
+            .map_err(StoreError::backend)?;
+        tx.batch_execute(SCHEMA)
+            .await
+            .map_err(StoreError::backend)?;
         tx.commit().await.map_err(StoreError::backend)?;
         let head = client
             .query_one("SELECT COALESCE(MAX(position), 0) FROM annals_events", &[])
@@ -106,8 +114,18 @@ impl PostgresEventStore {
         drop(client);
         let (head_tx, head_rx) = watch::channel(head);
         let (requests, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(Appender { pool: pool.clone(), head: head_tx }.run(receiver));
-        Ok(PostgresEventStore { pool, requests, head: head_rx })
+        tokio::spawn(
+            Appender {
+                pool: pool.clone(),
+                head: head_tx,
+            }
+            .run(receiver),
+        );
+        Ok(PostgresEventStore {
+            pool,
+            requests,
+            head: head_rx,
+        })
     }
 
     /// The connection pool (for tools that measure the database beside the store).
@@ -156,7 +174,9 @@ impl Appender {
                     let mut outcomes = Vec::with_capacity(group.len());
                     for batch in &batches {
                         outcomes.push(match self.commit(&[batch]).await {
-                            Ok(mut one) => one.pop().unwrap_or_else(|| Err(StoreError::Backend("no outcome".into()))),
+                            Ok(mut one) => one
+                                .pop()
+                                .unwrap_or_else(|| Err(StoreError::Backend("no outcome".into()))),
                             Err(e) => Err(e),
                         });
                     }
@@ -175,7 +195,9 @@ impl Appender {
     async fn commit(&self, batches: &[&AppendBatch]) -> StoreResult<Vec<StoreResult<Appended>>> {
         let mut client = self.pool.get().await.map_err(StoreError::backend)?;
         let tx = client.transaction().await.map_err(StoreError::backend)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK]).await.map_err(StoreError::backend)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+            .await
+            .map_err(StoreError::backend)?;
         let head_row = tx
             .query_opt(
                 "SELECT position, recorded_at FROM annals_events ORDER BY position DESC LIMIT 1",
@@ -189,8 +211,12 @@ impl Appender {
         };
 
         // Streams' current versions and already-appended command ids, in two queries.
-        let streams: Vec<String> =
-            batches.iter().flat_map(|b| b.appends.iter().map(|a| a.stream.clone())).collect::<HashSet<_>>().into_iter().collect();
+        let streams: Vec<String> = batches
+            .iter()
+            .flat_map(|b| b.appends.iter().map(|a| a.stream.clone()))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         let mut versions: HashMap<String, u64> = HashMap::new();
         for row in tx
             .query("SELECT stream, MAX(version) FROM annals_events WHERE stream = ANY($1) GROUP BY stream", &[&streams])
@@ -225,11 +251,18 @@ impl Appender {
             if let Some(id) = batch.command_id {
                 if let Some(range) = seen_commands.get(&id) {
                     earlier_duplicates.push((index, *range));
-                    outcomes.push(Ok(Appended { events: vec![], position: range.2, duplicate: true }));
+                    outcomes.push(Ok(Appended {
+                        events: vec![],
+                        position: range.2,
+                        duplicate: true,
+                    }));
                     continue;
                 }
                 if let Some(first) = group_commands.get(&id) {
-                    outcomes.push(Ok(Appended { duplicate: true, ..first.clone() }));
+                    outcomes.push(Ok(Appended {
+                        duplicate: true,
+                        ..first.clone()
+                    }));
                     continue;
                 }
             }
@@ -248,7 +281,11 @@ impl Appender {
                     }));
                     continue 'batches;
                 }
-                let after = if append.events.is_empty() { current } else { Some(current.map_or(0, |v| v + 1) + append.events.len() as u64 - 1) };
+                let after = if append.events.is_empty() {
+                    current
+                } else {
+                    Some(current.map_or(0, |v| v + 1) + append.events.len() as u64 - 1)
+                };
                 scratch.insert(append.stream.as_str(), after);
             }
             let first_position = head + 1;
@@ -258,7 +295,8 @@ impl Appender {
                 for event in &append.events {
                     head += 1;
                     // Micros: what TIMESTAMPTZ keeps, so the answer equals what a read returns.
-                    let now = DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap_or_default();
+                    let now = DateTime::from_timestamp_micros(Utc::now().timestamp_micros())
+                        .unwrap_or_default();
                     last_time = last_time.max(now);
                     rows.position.push(head as i64);
                     rows.id.push(event.id);
@@ -282,7 +320,11 @@ impl Appender {
                     version += 1;
                 }
             }
-            let appended = Appended { events: recorded, position: head, duplicate: false };
+            let appended = Appended {
+                events: recorded,
+                position: head,
+                duplicate: false,
+            };
             if let Some(id) = batch.command_id {
                 commands.push((id, first_position as i64, head as i64, head as i64));
                 group_commands.insert(id, appended.clone());
@@ -323,7 +365,9 @@ impl Appender {
         });
         for (index, (first, last, _)) in earlier_duplicates {
             if first <= last
-                && let Ok(Ok(events)) = read_range(&client, first, last).await.map(Ok::<_, StoreError>)
+                && let Ok(Ok(events)) = read_range(&client, first, last)
+                    .await
+                    .map(Ok::<_, StoreError>)
                 && let Some(Ok(outcome)) = outcomes.get_mut(index)
             {
                 outcome.events = events;
@@ -333,7 +377,11 @@ impl Appender {
     }
 }
 
-async fn read_range(client: &tokio_postgres::Client, first: u64, last: u64) -> StoreResult<Vec<RecordedEvent>> {
+async fn read_range(
+    client: &tokio_postgres::Client,
+    first: u64,
+    last: u64,
+) -> StoreResult<Vec<RecordedEvent>> {
     let rows = client
         .query(
             &format!("SELECT {COLUMNS} FROM annals_events WHERE position BETWEEN $1 AND $2 ORDER BY position"),
@@ -348,7 +396,9 @@ async fn read_range(client: &tokio_postgres::Client, first: u64, last: u64) -> S
 impl EventStore for PostgresEventStore {
     async fn append_batch(&self, batch: AppendBatch) -> StoreResult<Appended> {
         if batch.appends.is_empty() {
-            return Err(StoreError::Invalid("an append batch needs at least one stream".into()));
+            return Err(StoreError::Invalid(
+                "an append batch needs at least one stream".into(),
+            ));
         }
         if batch.appends.iter().any(|a| a.stream.is_empty()) {
             return Err(StoreError::Invalid("empty stream name in batch".into()));
@@ -357,7 +407,9 @@ impl EventStore for PostgresEventStore {
         self.requests
             .send((batch, reply))
             .map_err(|_| StoreError::Backend("the event store appender has stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Backend("the event store appender has stopped".into()))?
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the event store appender has stopped".into()))?
     }
 
     async fn command_outcome(&self, command_id: Uuid) -> StoreResult<Option<Appended>> {
@@ -372,12 +424,29 @@ impl EventStore for PostgresEventStore {
         else {
             return Ok(None);
         };
-        let (first, last, head) = (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64, row.get::<_, i64>(2) as u64);
-        let events = if first <= last { read_range(&client, first, last).await? } else { vec![] };
-        Ok(Some(Appended { events, position: head, duplicate: true }))
+        let (first, last, head) = (
+            row.get::<_, i64>(0) as u64,
+            row.get::<_, i64>(1) as u64,
+            row.get::<_, i64>(2) as u64,
+        );
+        let events = if first <= last {
+            read_range(&client, first, last).await?
+        } else {
+            vec![]
+        };
+        Ok(Some(Appended {
+            events,
+            position: head,
+            duplicate: true,
+        }))
     }
 
-    async fn read_stream(&self, stream: &str, from_version: u64, limit: usize) -> StoreResult<Vec<RecordedEvent>> {
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<RecordedEvent>> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -392,13 +461,21 @@ impl EventStore for PostgresEventStore {
     async fn stream_version(&self, stream: &str) -> StoreResult<Option<u64>> {
         let client = self.client().await?;
         let row = client
-            .query_one("SELECT MAX(version) FROM annals_events WHERE stream = $1", &[&stream])
+            .query_one(
+                "SELECT MAX(version) FROM annals_events WHERE stream = $1",
+                &[&stream],
+            )
             .await
             .map_err(StoreError::backend)?;
         Ok(row.get::<_, Option<i64>>(0).map(|v| v as u64))
     }
 
-    async fn read_all(&self, after: u64, limit: usize, filter: &EventFilter) -> StoreResult<Vec<RecordedEvent>> {
+    async fn read_all(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> StoreResult<Vec<RecordedEvent>> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -420,7 +497,9 @@ impl EventStore for PostgresEventStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                &format!("SELECT {COLUMNS} FROM annals_events WHERE position = ANY($1) ORDER BY position"),
+                &format!(
+                    "SELECT {COLUMNS} FROM annals_events WHERE position = ANY($1) ORDER BY position"
+                ),
                 &[&positions],
             )
             .await
@@ -440,6 +519,7 @@ impl EventStore for PostgresEventStore {
     async fn wait_for_new(&self, after: u64) {
         // Other processes' appends are only seen by polling; ours wake the watch at once.
         let mut head = self.head.clone();
-        let _ = tokio::time::timeout(Duration::from_millis(100), head.wait_for(|h| *h > after)).await;
+        let _ =
+            tokio::time::timeout(Duration::from_millis(100), head.wait_for(|h| *h > after)).await;
     }
 }

@@ -60,7 +60,9 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(30))?;
@@ -81,7 +83,9 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
     let id: String = row.get(1)?;
     let data: String = row.get(5)?;
     let metadata: String = row.get(6)?;
-    let bad = |e: String| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into());
+    let bad = |e: String| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    };
     Ok(RecordedEvent {
         position: row.get::<_, i64>(0)? as u64,
         id: Uuid::parse_str(&id).map_err(|e| bad(e.to_string()))?,
@@ -97,22 +101,39 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
 const COLUMNS: &str = "position, id, stream, version, event_type, data, metadata, recorded_at";
 
 fn read_range(conn: &Connection, first: u64, last: u64) -> rusqlite::Result<Vec<RecordedEvent>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE position BETWEEN ?1 AND ?2 ORDER BY position"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM events WHERE position BETWEEN ?1 AND ?2 ORDER BY position"
+    ))?;
     let rows = stmt.query_map(params![first as i64, last as i64], from_row)?;
     rows.collect()
 }
 
 fn command_outcome(conn: &Connection, command_id: Uuid) -> rusqlite::Result<Option<Appended>> {
     let found = conn
-        .prepare_cached("SELECT first_position, last_position, head FROM commands WHERE command_id = ?1")?
+        .prepare_cached(
+            "SELECT first_position, last_position, head FROM commands WHERE command_id = ?1",
+        )?
         .query_row(params![command_id.to_string()], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
         })
         .optional()?;
-    let Some((first, last, head)) = found else { return Ok(None) };
-    let events = if first <= last { read_range(conn, first, last)? } else { vec![] };
-    Ok(Some(Appended { events, position: head, duplicate: true }))
+    let Some((first, last, head)) = found else {
+        return Ok(None);
+    };
+    let events = if first <= last {
+        read_range(conn, first, last)?
+    } else {
+        vec![]
+    };
+    Ok(Some(Appended {
+        events,
+        position: head,
+        duplicate: true,
+    }))
 }
 
 fn stream_version(conn: &Connection, stream: &str) -> rusqlite::Result<Option<u64>> {
@@ -137,10 +158,15 @@ fn describe_current(current: Option<u64>) -> String {
 /// Validates a batch before it reaches the writer.
 fn check_batch(batch: &AppendBatch) -> StoreResult<()> {
     if batch.appends.is_empty() {
-        return Err(StoreError::Invalid("an append batch needs at least one stream".into()));
+        return Err(StoreError::Invalid(
+            "an append batch needs at least one stream".into(),
+        ));
     }
     if let Some(a) = batch.appends.iter().find(|a| a.stream.is_empty()) {
-        return Err(StoreError::Invalid(format!("empty stream name in batch ({} events)", a.events.len())));
+        return Err(StoreError::Invalid(format!(
+            "empty stream name in batch ({} events)",
+            a.events.len()
+        )));
     }
     Ok(())
 }
@@ -172,11 +198,19 @@ impl Writer {
 
     fn commit_group(&mut self, group: Vec<(AppendBatch, Reply)>) {
         let result = (|| -> rusqlite::Result<(Vec<Outcome>, u64)> {
-            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut head: u64 =
-                tx.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| r.get::<_, i64>(0))? as u64;
+                tx.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64;
             let mut last_time: i64 = tx
-                .query_row("SELECT recorded_at FROM events WHERE position = ?1", params![head as i64], |r| r.get(0))
+                .query_row(
+                    "SELECT recorded_at FROM events WHERE position = ?1",
+                    params![head as i64],
+                    |r| r.get(0),
+                )
                 .optional()?
                 .unwrap_or(i64::MIN);
             let mut outcomes = Vec::with_capacity(group.len());
@@ -198,8 +232,10 @@ impl Writer {
                 }
                 // A refused batch may have advanced these before its rollback.
                 if let Some(Outcome::Failed(_)) = outcomes.last() {
-                    head = tx.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| r.get::<_, i64>(0))?
-                        as u64;
+                    head =
+                        tx.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+                            r.get::<_, i64>(0)
+                        })? as u64;
                 }
             }
             tx.commit()?;
@@ -260,7 +296,9 @@ fn append_one(
             let inserted = insert(tx, event, &append.stream, version, position, now);
             match inserted {
                 Ok(()) => {}
-                Err(rusqlite::Error::SqliteFailure(f, msg)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(rusqlite::Error::SqliteFailure(f, msg))
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
                     return Ok(Err(StoreError::Invalid(format!(
                         "event {} could not be stored: {}",
                         event.id,
@@ -288,7 +326,11 @@ fn append_one(
         tx.prepare_cached("INSERT INTO commands (command_id, first_position, last_position, head) VALUES (?1, ?2, ?3, ?4)")?
             .execute(params![command_id.to_string(), first_position as i64, *head as i64, *head as i64])?;
     }
-    Ok(Ok(Appended { events: recorded, position: *head, duplicate: false }))
+    Ok(Ok(Appended {
+        events: recorded,
+        position: *head,
+        duplicate: false,
+    }))
 }
 
 fn insert(
@@ -324,23 +366,35 @@ impl SqliteEventStore {
             std::fs::create_dir_all(parent).map_err(StoreError::backend)?;
         }
         let open_path = path.clone();
-        let (conn, head) = tokio::task::spawn_blocking(move || -> rusqlite::Result<(Connection, u64)> {
-            let conn = open_connection(&open_path, false)?;
-            conn.execute_batch(SCHEMA)?;
-            let head = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| r.get::<_, i64>(0))?;
-            Ok((conn, head as u64))
-        })
-        .await
-        .map_err(StoreError::backend)?
-        .map_err(StoreError::backend)?;
+        let (conn, head) =
+            tokio::task::spawn_blocking(move || -> rusqlite::Result<(Connection, u64)> {
+                let conn = open_connection(&open_path, false)?;
+                conn.execute_batch(SCHEMA)?;
+                let head =
+                    conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+                        r.get::<_, i64>(0)
+                    })?;
+                Ok((conn, head as u64))
+            })
+            .await
+            .map_err(StoreError::backend)?
+            .map_err(StoreError::backend)?;
         let (head_tx, head_rx) = watch::channel(head);
         let (requests, receiver) = std_mpsc::channel();
-        let writer = Writer { conn, head: head_tx };
+        let writer = Writer {
+            conn,
+            head: head_tx,
+        };
         std::thread::Builder::new()
             .name("annals-sqlite-writer".into())
             .spawn(move || writer.run(receiver))
             .map_err(StoreError::backend)?;
-        Ok(SqliteEventStore { requests, head: head_rx, readers: Arc::new(Mutex::new(Vec::new())), path })
+        Ok(SqliteEventStore {
+            requests,
+            head: head_rx,
+            readers: Arc::new(Mutex::new(Vec::new())),
+            path,
+        })
     }
 
     async fn read<T: Send + 'static>(
@@ -374,14 +428,22 @@ impl EventStore for SqliteEventStore {
         self.requests
             .send((batch, reply))
             .map_err(|_| StoreError::Backend("the event store writer has stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Backend("the event store writer has stopped".into()))?
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the event store writer has stopped".into()))?
     }
 
     async fn command_outcome(&self, command_id: Uuid) -> StoreResult<Option<Appended>> {
-        self.read(move |conn| command_outcome(conn, command_id)).await
+        self.read(move |conn| command_outcome(conn, command_id))
+            .await
     }
 
-    async fn read_stream(&self, stream: &str, from_version: u64, limit: usize) -> StoreResult<Vec<RecordedEvent>> {
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<RecordedEvent>> {
         let stream = stream.to_owned();
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
@@ -398,14 +460,22 @@ impl EventStore for SqliteEventStore {
         self.read(move |conn| stream_version(conn, &stream)).await
     }
 
-    async fn read_all(&self, after: u64, limit: usize, filter: &EventFilter) -> StoreResult<Vec<RecordedEvent>> {
+    async fn read_all(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> StoreResult<Vec<RecordedEvent>> {
         let filter = filter.clone();
         self.read(move |conn| {
             let mut sql = format!("SELECT {COLUMNS} FROM events WHERE position > ?");
             let mut args: Vec<rusqlite::types::Value> = vec![(after as i64).into()];
             if !filter.stream_prefixes.is_empty() {
-                let clauses: Vec<&str> =
-                    filter.stream_prefixes.iter().map(|_| "substr(stream, 1, length(?)) = ?").collect();
+                let clauses: Vec<&str> = filter
+                    .stream_prefixes
+                    .iter()
+                    .map(|_| "substr(stream, 1, length(?)) = ?")
+                    .collect();
                 sql.push_str(&format!(" AND ({})", clauses.join(" OR ")));
                 for p in &filter.stream_prefixes {
                     args.push(p.clone().into());
@@ -431,7 +501,8 @@ impl EventStore for SqliteEventStore {
         positions.sort_unstable();
         positions.dedup();
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE position = ?1"))?;
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE position = ?1"))?;
             let mut out = Vec::with_capacity(positions.len());
             for p in positions {
                 if let Some(e) = stmt.query_row(params![p as i64], from_row).optional()? {
@@ -445,13 +516,17 @@ impl EventStore for SqliteEventStore {
 
     async fn head(&self) -> StoreResult<u64> {
         self.read(|conn| {
-            conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| r.get::<_, i64>(0)).map(|h| h as u64)
+            conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|h| h as u64)
         })
         .await
     }
 
     async fn wait_for_new(&self, after: u64) {
         let mut head = self.head.clone();
-        let _ = tokio::time::timeout(Duration::from_millis(250), head.wait_for(|h| *h > after)).await;
+        let _ =
+            tokio::time::timeout(Duration::from_millis(250), head.wait_for(|h| *h > after)).await;
     }
 }

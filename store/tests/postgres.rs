@@ -49,11 +49,18 @@ async fn two_appenders_share_one_dense_order() {
     let a: Arc<dyn EventStore> = Arc::new(PostgresEventStore::connect(&url).await.unwrap());
     let b: Arc<dyn EventStore> = Arc::new(PostgresEventStore::connect(&url).await.unwrap());
     let mut tasks = Vec::new();
-    for (i, store) in [a.clone(), b.clone(), a.clone(), b.clone()].into_iter().enumerate() {
+    for (i, store) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
         tasks.push(tokio::spawn(async move {
             for n in 0..100 {
                 store
-                    .append(&format!("p-{i}"), annals_store::ExpectedVersion::Any, vec![conformance::event(n)])
+                    .append(
+                        &format!("p-{i}"),
+                        annals_store::ExpectedVersion::Any,
+                        vec![conformance::event(n)],
+                    )
                     .await
                     .unwrap();
             }
@@ -64,7 +71,11 @@ async fn two_appenders_share_one_dense_order() {
     }
     let all = a.read_all(0, 1000, &Default::default()).await.unwrap();
     assert_eq!(all.len(), 400);
-    assert!(all.iter().enumerate().all(|(i, e)| e.position == i as u64 + 1));
+    assert!(
+        all.iter()
+            .enumerate()
+            .all(|(i, e)| e.position == i as u64 + 1)
+    );
     common::drop_database(&name).await;
 }
 
@@ -72,7 +83,9 @@ async fn two_appenders_share_one_dense_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "the child process of the kill -9 test"]
 async fn crash_child() {
-    let Ok(url) = std::env::var("ANNALS_CRASH_STORE") else { return };
+    let Ok(url) = std::env::var("ANNALS_CRASH_STORE") else {
+        return;
+    };
     let store = Arc::new(PostgresEventStore::connect(&url).await.unwrap());
     common::append_until_killed(store).await;
 }

@@ -10,7 +10,9 @@ use annals_store::sqlite::SqliteEventStore;
 
 async fn fresh() -> (tempfile::TempDir, Arc<dyn EventStore>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteEventStore::open(dir.path().join("events.db")).await.unwrap();
+    let store = SqliteEventStore::open(dir.path().join("events.db"))
+        .await
+        .unwrap();
     (dir, Arc::new(store))
 }
 
@@ -39,8 +41,11 @@ cases!(
 async fn acknowledged_events_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events.db");
-    let acknowledged =
-        common::run_child_and_kill("crash_child", ("ANNALS_CRASH_STORE", path.to_str().unwrap()), 300);
+    let acknowledged = common::run_child_and_kill(
+        "crash_child",
+        ("ANNALS_CRASH_STORE", path.to_str().unwrap()),
+        300,
+    );
     let store = Arc::new(SqliteEventStore::open(&path).await.unwrap());
     common::check_after_kill(store, &acknowledged).await;
 }
@@ -49,7 +54,9 @@ async fn acknowledged_events_survive_kill_9() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "the child process of the kill -9 test"]
 async fn crash_child() {
-    let Ok(path) = std::env::var("ANNALS_CRASH_STORE") else { return };
+    let Ok(path) = std::env::var("ANNALS_CRASH_STORE") else {
+        return;
+    };
     let store = Arc::new(SqliteEventStore::open(path).await.unwrap());
     common::append_until_killed(store).await;
 }

@@ -1,1 +1,13 @@
-//! placeholder
+//! Long-running loops of Annals. Each resumes from a checkpoint kept beside its output, so it can
+//! be stopped at any point and started again without applying an event twice or skipping one.
+//!
+//! - [`runner`]: the projection runner that keeps the read models at the head of the log.
+//! - [`replay`]: rebuilds every read model from position 0 into a fresh generation.
+//! - [`readmodels`]: the handle on the generation that serves, swapped when a rebuild lands.
+
+pub mod readmodels;
+pub mod replay;
+pub mod runner;
+
+pub use readmodels::ReadModels;
+pub use runner::ProjectionRunner;

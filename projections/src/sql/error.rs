@@ -9,8 +9,17 @@ pub enum DbError {
 }
 
 impl DbError {
-    pub fn backend(e: impl std::fmt::Display) -> Self {
-        DbError::Backend(e.to_string())
+    /// A backend failure, with the whole chain of causes (a driver's top-level message alone,
+    /// such as "db error", says nothing).
+    pub fn backend(e: impl std::error::Error) -> Self {
+        let mut message = e.to_string();
+        let mut source = e.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        DbError::Backend(message)
     }
 }
 

@@ -1,1 +1,250 @@
+//! The read models on SQLite: one writer connection for projections, a small pool of reader
+//! connections for queries (WAL lets them read while the writer writes).
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::types::{Value as SqliteValue, ValueRef};
+use rusqlite::{Connection, OpenFlags, params_from_iter};
+
+use super::db::{Dialect, ReadDb};
+use super::error::{DbError, DbResult};
+use super::row::Row;
+use super::value::{SqlValue, Stmt};
+
+/// Reader connections kept open for queries.
+const READERS: usize = 4;
+
+pub struct SqliteReadDb {
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    path: PathBuf,
+    translations: Arc<Mutex<HashMap<String, Arc<str>>>>,
+}
+
+fn open_connection(path: &Path, read_only: bool) -> DbResult<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(DbError::backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(DbError::backend)?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(DbError::backend)?;
+        // Read models are rebuildable and rows commit with their checkpoint, so losing the last
+        // transactions on power loss only means re-projecting them.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(DbError::backend)?;
+    }
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+/// `$1` → `?1`: SQLite's numbered parameters take the same numbers.
+fn translate(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            in_string = !in_string;
+        }
+        if c == '$' && !in_string && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn to_sqlite(value: &SqlValue) -> SqliteValue {
+    match value {
+        SqlValue::Null => SqliteValue::Null,
+        SqlValue::Int(v) => SqliteValue::Integer(*v),
+        SqlValue::Real(v) => SqliteValue::Real(*v),
+        SqlValue::Text(v) => SqliteValue::Text(v.clone()),
+        SqlValue::Bytes(v) => SqliteValue::Blob(v.clone()),
+    }
+}
+
+fn from_sqlite(value: ValueRef<'_>) -> DbResult<SqlValue> {
+    Ok(match value {
+        ValueRef::Null => SqlValue::Null,
+        ValueRef::Integer(v) => SqlValue::Int(v),
+        ValueRef::Real(v) => SqlValue::Real(v),
+        ValueRef::Text(v) => SqlValue::Text(
+            std::str::from_utf8(v)
+                .map_err(|e| DbError::Decode(format!("text column: {e}")))?
+                .to_owned(),
+        ),
+        ValueRef::Blob(v) => SqlValue::Bytes(v.to_vec()),
+    })
+}
+
+fn run_query(conn: &Connection, sql: &str, params: &[SqlValue]) -> DbResult<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(DbError::backend)?;
+    let columns: Arc<Vec<String>> =
+        Arc::new(stmt.column_names().into_iter().map(str::to_owned).collect());
+    let mut rows = stmt
+        .query(params_from_iter(params.iter().map(to_sqlite)))
+        .map_err(DbError::backend)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(DbError::backend)? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(from_sqlite(row.get_ref(i).map_err(DbError::backend)?)?);
+        }
+        out.push(Row {
+            columns: columns.clone(),
+            values,
+        });
+    }
+    Ok(out)
+}
+
+impl SqliteReadDb {
+    /// Opens (creating) the read-model database at `path`.
+    pub async fn open(path: impl AsRef<Path>) -> DbResult<Self> {
+        let path = path.as_ref().to_owned();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(DbError::backend)?;
+        }
+        let writer_path = path.clone();
+        let writer = tokio::task::spawn_blocking(move || open_connection(&writer_path, false))
+            .await
+            .map_err(DbError::backend)??;
+        Ok(SqliteReadDb {
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+            path,
+            translations: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    fn sql(&self, sql: &str) -> Arc<str> {
+        let mut cache = self.translations.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = cache.get(sql) {
+            return t.clone();
+        }
+        let t: Arc<str> = translate(sql).into();
+        cache.insert(sql.to_owned(), t.clone());
+        t
+    }
+
+    async fn with_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> DbResult<T> + Send + 'static,
+    ) -> DbResult<T> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(DbError::backend)?
+    }
+}
+
+#[async_trait]
+impl ReadDb for SqliteReadDb {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn migrate(&self, ddl: &[&str]) -> DbResult<()> {
+        let ddl: Vec<String> = ddl.iter().map(|s| s.to_string()).collect();
+        self.with_writer(move |conn| {
+            let tx = conn.transaction().map_err(DbError::backend)?;
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS projection_checkpoints (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+            )
+            .map_err(DbError::backend)?;
+            for statement in &ddl {
+                tx.execute_batch(statement).map_err(DbError::backend)?;
+            }
+            tx.commit().map_err(DbError::backend)
+        })
+        .await
+    }
+
+    async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()> {
+        let translated: Vec<(Arc<str>, Vec<SqlValue>)> = stmts
+            .into_iter()
+            .map(|s| (self.sql(s.sql), s.params))
+            .collect();
+        let (name, position) = (checkpoint.0.to_owned(), checkpoint.1 as i64);
+        self.with_writer(move |conn| {
+            let tx = conn.transaction().map_err(DbError::backend)?;
+            for (sql, params) in &translated {
+                let mut stmt = tx.prepare_cached(sql).map_err(DbError::backend)?;
+                stmt.execute(params_from_iter(params.iter().map(to_sqlite)))
+                    .map_err(DbError::backend)?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO projection_checkpoints (name, position) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            )
+            .and_then(|mut s| s.execute(rusqlite::params![name, position]))
+            .map_err(DbError::backend)?;
+            tx.commit().map_err(DbError::backend)
+        })
+        .await
+    }
+
+    async fn checkpoint(&self, name: &str) -> DbResult<u64> {
+        let rows = self
+            .query(
+                "SELECT position FROM projection_checkpoints WHERE name = $1",
+                vec![SqlValue::from(name)],
+            )
+            .await?;
+        Ok(rows
+            .first()
+            .map(|r| r.i64("position"))
+            .transpose()?
+            .unwrap_or(0)
+            .max(0) as u64)
+    }
+
+    async fn query(&self, sql: &str, params: Vec<SqlValue>) -> DbResult<Vec<Row>> {
+        let sql = self.sql(sql);
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => open_connection(&path, true)?,
+            };
+            let result = run_query(&conn, &sql, &params);
+            let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < READERS {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(DbError::backend)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::translate;
+
+    #[test]
+    fn placeholders_become_numbered_question_marks_outside_strings() {
+        assert_eq!(
+            translate("SELECT $1, '$2' WHERE a = $12"),
+            "SELECT ?1, '$2' WHERE a = ?12"
+        );
+    }
+}

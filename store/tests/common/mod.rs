@@ -13,12 +13,15 @@ use annals_store::{EventFilter, EventStore, ExpectedVersion};
 use uuid::Uuid;
 
 pub fn admin_url() -> String {
-    std::env::var("ANNALS_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("ANNALS_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// `url` with its database name replaced.
 pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[authority_end..].find('/') {
         Some(slash) => &base[..authority_end + slash],
@@ -61,7 +64,10 @@ pub async fn append_until_killed(store: Arc<dyn EventStore>) {
             let mut version = None;
             for i in 0.. {
                 let events = vec![event(i), event(i)];
-                let done = store.append(&stream, ExpectedVersion::from_current(version), events).await.expect("append");
+                let done = store
+                    .append(&stream, ExpectedVersion::from_current(version), events)
+                    .await
+                    .expect("append");
                 version = done.events.last().map(|e| e.version);
                 use std::io::Write;
                 let mut out = std::io::stdout().lock();
@@ -81,7 +87,14 @@ pub async fn append_until_killed(store: Arc<dyn EventStore>) {
 /// `acks` acknowledged events, and answers their ids.
 pub fn run_child_and_kill(child: &str, env: (&str, &str), acks: usize) -> HashSet<Uuid> {
     let mut process = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", child, "--ignored", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            child,
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(env.0, env.1)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -101,7 +114,10 @@ pub fn run_child_and_kill(child: &str, env: (&str, &str), acks: usize) -> HashSe
     }
     process.kill().expect("SIGKILL");
     process.wait().expect("wait");
-    assert!(acknowledged.len() >= acks, "the child stopped before {acks} acknowledgements");
+    assert!(
+        acknowledged.len() >= acks,
+        "the child stopped before {acks} acknowledgements"
+    );
     acknowledged
 }
 
@@ -111,21 +127,45 @@ pub async fn check_after_kill(store: Arc<dyn EventStore>, acknowledged: &HashSet
     let mut all = Vec::new();
     let mut after = 0;
     loop {
-        let page = store.read_all(after, 1000, &EventFilter::default()).await.expect("read");
+        let page = store
+            .read_all(after, 1000, &EventFilter::default())
+            .await
+            .expect("read");
         let Some(last) = page.last() else { break };
         after = last.position;
         all.extend(page);
     }
     assert_eq!(all.len() as u64, head);
-    assert!(all.iter().enumerate().all(|(i, e)| e.position == i as u64 + 1), "dense positions");
+    assert!(
+        all.iter()
+            .enumerate()
+            .all(|(i, e)| e.position == i as u64 + 1),
+        "dense positions"
+    );
     let stored: HashSet<Uuid> = all.iter().map(|e| e.id).collect();
     let missing: Vec<_> = acknowledged.difference(&stored).collect();
-    assert!(missing.is_empty(), "{} acknowledged events lost", missing.len());
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged events lost",
+        missing.len()
+    );
     for t in 0..4 {
-        let stream = store.read_stream(&format!("crash-{t}"), 0, 1_000_000).await.expect("stream");
-        assert!(stream.iter().enumerate().all(|(i, e)| e.version == i as u64), "dense versions");
+        let stream = store
+            .read_stream(&format!("crash-{t}"), 0, 1_000_000)
+            .await
+            .expect("stream");
+        assert!(
+            stream
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.version == i as u64),
+            "dense versions"
+        );
     }
     // The store still takes appends after the crash.
-    store.append("after-crash", ExpectedVersion::NoStream, vec![event(0)]).await.expect("append after reopen");
+    store
+        .append("after-crash", ExpectedVersion::NoStream, vec![event(0)])
+        .await
+        .expect("append after reopen");
     assert_eq!(store.head().await.expect("head"), head + 1);
 }

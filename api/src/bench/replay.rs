@@ -1,0 +1,101 @@
+//! Replay and log-query figures over a log of `events` events.
+
+use std::time::{Duration, Instant};
+
+use annals_projections::queries::logs::{self, LogQuery, LogScope};
+use annals_projections::{ProjectionWatch, all_projectors, migrate_all};
+use annals_store::AppendBatch;
+use annals_workers::ProjectionRunner;
+
+use super::Target;
+use super::events;
+use super::table::{Table, quantile_ms};
+use crate::backends;
+
+/// Events per repository stream in the synthetic log.
+const PER_REPOSITORY: usize = 10;
+/// Events per append while filling the log.
+const FILL_BATCH: usize = 1000;
+const QUERY_SAMPLES: usize = 200;
+
+pub async fn measure(
+    postgres: Option<&str>,
+    events: u64,
+    replay: &mut Table,
+    queries: &mut Table,
+) -> anyhow::Result<()> {
+    let target = Target::create(postgres).await?;
+    let backends = backends::open(&target.storage()).await?;
+    let store = backends.store.clone();
+
+    eprintln!("  filling a {} log with {events} events...", target.label());
+    store
+        .append_batch(AppendBatch {
+            command_id: None,
+            appends: vec![events::organization_created()],
+        })
+        .await?;
+    let mut written = 1u64;
+    let mut repo = 0u64;
+    while written < events {
+        let mut appends = Vec::new();
+        let mut in_batch = 0;
+        while in_batch < FILL_BATCH && written + (in_batch as u64) < events {
+            let n = PER_REPOSITORY.min((events - written) as usize - in_batch);
+            appends.push(events::repository_events(repo, n));
+            repo += 1;
+            in_batch += n;
+        }
+        store
+            .append_batch(AppendBatch {
+                command_id: None,
+                appends,
+            })
+            .await?;
+        written += in_batch as u64;
+    }
+
+    let projectors = all_projectors();
+    let db = backends.location.open(1).await?;
+    migrate_all(db.as_ref(), &projectors).await?;
+    let runner = ProjectionRunner::new(store.clone(), projectors, ProjectionWatch::default());
+    let started = Instant::now();
+    let reached = runner.catch_up(db.as_ref(), None, |_| {}).await?;
+    let secs = started.elapsed().as_secs_f64();
+    replay.row(vec![
+        target.label().into(),
+        reached.to_string(),
+        format!("{secs:.2}"),
+        format!("{:.0}", reached as f64 / secs),
+    ]);
+
+    let query = LogQuery {
+        scope: LogScope::Namespace(events::org_id()),
+        start_micros: 0,
+        end_micros: i64::MAX,
+        performer: None,
+    };
+    for (label, before) in [("first", None), ("deep (position 1000)", Some(1000u64))] {
+        let mut samples: Vec<Duration> = Vec::with_capacity(QUERY_SAMPLES);
+        for _ in 0..QUERY_SAMPLES {
+            let t = Instant::now();
+            let page = logs::page(db.as_ref(), store.as_ref(), &query, before, 20).await?;
+            samples.push(t.elapsed());
+            anyhow::ensure!(
+                page.entries.len() == 20,
+                "a page of the benchmark log held {}",
+                page.entries.len()
+            );
+        }
+        samples.sort();
+        queries.row(vec![
+            target.label().into(),
+            reached.to_string(),
+            label.into(),
+            format!("{:.2}", quantile_ms(&samples, 0.50)),
+            format!("{:.2}", quantile_ms(&samples, 0.95)),
+        ]);
+    }
+    drop((db, store, backends));
+    target.drop().await
+}

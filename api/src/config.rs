@@ -1,0 +1,47 @@
+//! Configuration: flags, each with an environment variable behind it so scripts can drive it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Where events and read models live.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Directory of the embedded stores (SQLite event log and read models).
+    #[arg(long, env = "ANNALS_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL for the event store and the read models; unset means embedded SQLite.
+    #[arg(long, env = "ANNALS_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    /// Address of the management API (Quay v1, ...). Port 0 picks a free port; the address
+    /// actually bound is printed as `listening on http://...`.
+    #[arg(long, env = "ANNALS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// On first start with an empty event store, create this superuser (default `admin`).
+    #[arg(long, env = "ANNALS_BOOTSTRAP_USER")]
+    pub bootstrap_user: Option<String>,
+
+    /// On first start, give the bootstrap superuser this API token instead of a random one,
+    /// which is then printed once.
+    #[arg(long, env = "ANNALS_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    pub bootstrap_token: Option<String>,
+
+    /// How long a mutation waits for the read models to reach its own events before it answers
+    /// anyway (milliseconds). Within it, a client always reads its own writes.
+    #[arg(long, env = "ANNALS_CONSISTENCY_WAIT_MS", default_value_t = 5000)]
+    pub consistency_wait_ms: u64,
+
+    /// Base URL used in error `type` links; defaults to `http://<listen address>`.
+    #[arg(long, env = "ANNALS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}

@@ -1,0 +1,83 @@
+//! Who is calling, and the envelope their commands travel in. Each API family wraps these in an
+//! extractor that answers failures in its own error shape.
+
+use std::net::SocketAddr;
+
+use annals_commands::Envelope;
+use annals_domain::Actor;
+use annals_projections::queries::tokens;
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::state::AppState;
+
+/// An authenticated user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub username: String,
+    pub super_user: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthFailure {
+    Missing,
+    Invalid,
+    Unavailable(String),
+}
+
+/// The SHA-256 (hex) under which a token secret is recorded.
+pub fn token_digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Resolves `Authorization: Bearer <token>` to a user.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthFailure> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(AuthFailure::Missing)?;
+    let value = value.to_str().map_err(|_| AuthFailure::Invalid)?;
+    let (scheme, secret) = value.split_once(' ').ok_or(AuthFailure::Invalid)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
+        return Err(AuthFailure::Invalid);
+    }
+    let user = tokens::user_for_token(state.db().as_ref(), &token_digest(secret.trim()))
+        .await
+        .map_err(|e| AuthFailure::Unavailable(e.to_string()))?
+        .ok_or(AuthFailure::Invalid)?;
+    Ok(Caller {
+        user_id: user.id,
+        username: user.name,
+        super_user: user.super_user,
+    })
+}
+
+/// The envelope of the commands a request issues: the caller as actor, the peer address, the
+/// user agent, and the client's `Idempotency-Key` (any string; scoped to the caller) and
+/// `X-Request-Id` (a UUID, used as correlation id) when given.
+pub fn envelope(caller: &Caller, parts: &Parts) -> Envelope {
+    let mut envelope = Envelope::new(Actor::user(caller.user_id, caller.username.clone()));
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    if let Some(key) = header("idempotency-key").filter(|k| !k.is_empty()) {
+        envelope.command_id = Uuid::new_v5(&caller.user_id, key.as_bytes());
+        envelope.correlation_id = envelope.command_id;
+    }
+    if let Some(request_id) = header("x-request-id").and_then(|v| Uuid::parse_str(&v).ok()) {
+        envelope.correlation_id = request_id;
+    }
+    envelope.user_agent = header("user-agent");
+    envelope.client_ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    envelope
+}

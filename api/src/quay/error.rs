@@ -1,0 +1,117 @@
+//! Quay's error model: `{status, error_message, title, error_type, detail, type}`.
+
+use annals_commands::CommandError;
+use annals_domain::DomainError;
+use annals_projections::sql::DbError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::context::AuthFailure;
+
+/// The base URL of `type` links, set once at startup.
+static PUBLIC_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub fn set_public_url(url: &str) {
+    let _ = PUBLIC_URL.set(url.trim_end_matches('/').to_owned());
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuayError {
+    pub status: StatusCode,
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+impl QuayError {
+    pub fn new(status: StatusCode, error_type: &'static str, message: impl Into<String>) -> Self {
+        QuayError {
+            status,
+            error_type,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {message}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "An internal error occurred",
+        )
+    }
+}
+
+impl IntoResponse for QuayError {
+    fn into_response(self) -> Response {
+        let base = PUBLIC_URL.get().map(String::as_str).unwrap_or("");
+        let body = json!({
+            "status": self.status.as_u16(),
+            "error_message": self.message,
+            "title": self.error_type,
+            "error_type": self.error_type,
+            "detail": self.message,
+            "type": format!("{base}/api/v1/error/{}", self.error_type),
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<DomainError> for QuayError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::InvalidName(m)
+            | DomainError::InvalidArgument(m)
+            | DomainError::AlreadyExists(m) => QuayError::invalid_request(m),
+            DomainError::NotFound(m) => QuayError::not_found(m),
+            DomainError::Forbidden(m) => {
+                QuayError::new(StatusCode::FORBIDDEN, "insufficient_scope", m)
+            }
+        }
+    }
+}
+
+impl From<CommandError> for QuayError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Domain(d) => d.into(),
+            CommandError::Contention(_) => {
+                QuayError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            CommandError::Store(s) => QuayError::internal(s),
+        }
+    }
+}
+
+impl From<DbError> for QuayError {
+    fn from(e: DbError) -> Self {
+        QuayError::internal(e)
+    }
+}
+
+impl From<AuthFailure> for QuayError {
+    fn from(e: AuthFailure) -> Self {
+        match e {
+            AuthFailure::Missing => QuayError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "Requires authentication: send Authorization: Bearer <token>",
+            ),
+            AuthFailure::Invalid => QuayError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The bearer token is invalid",
+            ),
+            AuthFailure::Unavailable(m) => QuayError::internal(m),
+        }
+    }
+}

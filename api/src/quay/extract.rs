@@ -1,0 +1,72 @@
+//! Extractors that answer their failures in Quay's error shape: the authenticated request
+//! context, JSON bodies and query strings.
+
+use annals_commands::Envelope;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::QuayError;
+use crate::context::{self, Caller};
+use crate::state::AppState;
+
+/// The authenticated caller and the envelope for the commands of this request.
+pub struct Ctx {
+    pub caller: Caller,
+    pub envelope: Envelope,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = QuayError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = context::authenticate(state, &parts.headers).await?;
+        let envelope = context::envelope(&caller, parts);
+        Ok(Ctx { caller, envelope })
+    }
+}
+
+/// A JSON body; a malformed one is a Quay `invalid_request`.
+pub struct QuayJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for QuayJson<T> {
+    type Rejection = QuayError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(QuayJson(value)),
+            Err(rejection) => Err(QuayError::invalid_request(json_message(&rejection))),
+        }
+    }
+}
+
+fn json_message(rejection: &JsonRejection) -> String {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            "Expected a JSON body (Content-Type: application/json)".into()
+        }
+        other => format!("Malformed JSON body: {}", other.body_text()),
+    }
+}
+
+/// Query parameters; unparseable ones are a Quay `invalid_request`.
+pub struct QuayQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QuayQuery<T> {
+    type Rejection = QuayError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(QuayQuery(value)),
+            Err(rejection) => Err(QuayError::invalid_request(query_message(&rejection))),
+        }
+    }
+}
+
+fn query_message(rejection: &QueryRejection) -> String {
+    format!("Invalid query parameters: {}", rejection.body_text())
+}

@@ -1,0 +1,104 @@
+//! A usage-log entry in Quay's shape, built from the event itself: its kind, Quay-style
+//! metadata, the client IP and the performer, all read from the event and its metadata.
+
+use annals_domain::DomainEvent;
+use annals_projections::queries::logs::LogEntry;
+use serde_json::{Map, Value, json};
+
+use super::log_range::format_datetime;
+use super::organizations::avatar;
+
+/// The entry; `with_namespace` adds the namespace (for logs not already scoped to one).
+pub fn render(entry: &LogEntry, with_namespace: bool) -> Value {
+    let meta = &entry.recorded.metadata;
+    let text = |key: &str| meta.get(key).and_then(Value::as_str);
+    let mut out = Map::new();
+    out.insert("kind".into(), json!(entry.kind));
+    out.insert("metadata".into(), metadata(entry));
+    out.insert("ip".into(), json!(text("client_ip")));
+    out.insert(
+        "datetime".into(),
+        json!(format_datetime(entry.recorded.recorded_at)),
+    );
+    if let Some(actor) = meta
+        .get("actor")
+        .filter(|a| a.get("kind").and_then(Value::as_str) != Some("system"))
+    {
+        let name = actor
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let is_robot = actor.get("kind").and_then(Value::as_str) == Some("robot");
+        out.insert(
+            "performer".into(),
+            json!({"kind": "user", "name": name, "is_robot": is_robot, "avatar": avatar(name, "user")}),
+        );
+    }
+    if let (true, Some(namespace)) = (with_namespace, text("namespace")) {
+        let kind = if text("namespace_kind") == Some("organization") {
+            "org"
+        } else {
+            "user"
+        };
+        out.insert(
+            "namespace".into(),
+            json!({"kind": kind, "name": namespace, "avatar": avatar(namespace, kind)}),
+        );
+    }
+    Value::Object(out)
+}
+
+/// Quay's metadata for the kind, plus where the entry sits in the event log, so an auditor can
+/// go from a log line to the exact event.
+fn metadata(entry: &LogEntry) -> Value {
+    use DomainEvent::*;
+    let meta = &entry.recorded.metadata;
+    let namespace = meta.get("namespace").cloned().unwrap_or(Value::Null);
+    let repo = meta.get("repository").cloned().unwrap_or(Value::Null);
+    let mut m = match &entry.event {
+        UserCreated {
+            username, email, ..
+        } => json!({"username": username, "email": email}),
+        TokenIssued { name, .. } => {
+            json!({"app_specific_token_title": name, "username": namespace})
+        }
+        OrganizationCreated { email, .. } => json!({"namespace": namespace, "email": email}),
+        OrganizationEmailChanged { email, .. } => json!({"namespace": namespace, "email": email}),
+        OrganizationInvoicingChanged {
+            invoice_email,
+            invoice_email_address,
+            ..
+        } => {
+            json!({"namespace": namespace, "invoice_email": invoice_email, "invoice_email_address": invoice_email_address})
+        }
+        OrganizationTagExpirationChanged {
+            tag_expiration_s, ..
+        } => {
+            json!({"namespace": namespace, "tag_expiration": tag_expiration_s})
+        }
+        OrganizationDeleted { .. } => json!({"namespace": namespace}),
+        RepositoryCreated { .. } | RepositoryDeleted { .. } => {
+            json!({"namespace": namespace, "repo": repo})
+        }
+        RepositoryDescriptionChanged { description, .. } => {
+            json!({"namespace": namespace, "repo": repo, "description": description})
+        }
+        RepositoryVisibilityChanged { visibility, .. } => {
+            json!({"namespace": namespace, "repo": repo, "visibility": visibility})
+        }
+        RepositoryStateChanged { state, .. } => {
+            json!({"namespace": namespace, "repo": repo, "state_changed": state})
+        }
+        NameReserved { .. } | NameReleased { .. } => json!({}),
+    };
+    m["event"] = json!({
+        "id": entry.recorded.id,
+        "type": entry.recorded.event_type,
+        "stream": entry.recorded.stream,
+        "position": entry.recorded.position,
+        "command_id": meta.get("command_id"),
+        "correlation_id": meta.get("correlation_id"),
+        "user_agent": meta.get("user_agent"),
+    });
+    m
+}

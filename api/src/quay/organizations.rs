@@ -1,0 +1,140 @@
+//! `/api/v1/organization/...`: create, read, update and delete organizations.
+
+use annals_commands::{CreateOrganization, UpdateOrganization};
+use annals_projections::queries::namespaces::{self, NamespaceView};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::error::QuayError;
+use super::extract::{Ctx, QuayJson};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewOrganization {
+    /// Organization username.
+    pub name: String,
+    /// Organization contact email.
+    pub email: Option<String>,
+    /// Accepted and ignored (Quay's recaptcha is disabled here).
+    #[allow(dead_code)]
+    pub recaptcha_response: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct OrganizationUpdate {
+    pub email: Option<String>,
+    pub invoice_email: Option<bool>,
+    pub invoice_email_address: Option<String>,
+    pub tag_expiration_s: Option<i64>,
+}
+
+/// Create a new organization.
+#[utoipa::path(post, path = "/api/v1/organization/", tag = "organization", request_body = NewOrganization,
+    responses((status = 201, description = "Created"), (status = 400, description = "Invalid or taken name")))]
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    QuayJson(body): QuayJson<NewOrganization>,
+) -> Result<impl IntoResponse, QuayError> {
+    let done = state
+        .commands
+        .create_organization(
+            &ctx.envelope,
+            CreateOrganization {
+                name: body.name,
+                email: body.email,
+            },
+        )
+        .await?;
+    state.settle(&done).await;
+    Ok((StatusCode::CREATED, Json(json!("Created"))))
+}
+
+/// Get the details for the specified organization.
+#[utoipa::path(get, path = "/api/v1/organization/{orgname}", tag = "organization",
+    params(("orgname" = String, Path, description = "The name of the organization")),
+    responses((status = 200, description = "The organization"), (status = 404, description = "No such organization")))]
+pub async fn get(
+    State(state): State<AppState>,
+    _ctx: Ctx,
+    Path(orgname): Path<String>,
+) -> Result<Json<Value>, QuayError> {
+    Ok(Json(view(&find(&state, &orgname).await?)))
+}
+
+/// Change the details for the specified organization.
+#[utoipa::path(put, path = "/api/v1/organization/{orgname}", tag = "organization", request_body = OrganizationUpdate,
+    params(("orgname" = String, Path, description = "The name of the organization")),
+    responses((status = 200, description = "The updated organization"), (status = 400, description = "Invalid change"),
+        (status = 404, description = "No such organization")))]
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(orgname): Path<String>,
+    QuayJson(body): QuayJson<OrganizationUpdate>,
+) -> Result<Json<Value>, QuayError> {
+    let update = UpdateOrganization {
+        email: body.email,
+        invoice_email: body.invoice_email,
+        invoice_email_address: body.invoice_email_address,
+        tag_expiration_s: body.tag_expiration_s,
+    };
+    let done = state
+        .commands
+        .update_organization(&ctx.envelope, &orgname, update)
+        .await?;
+    state.settle(&done).await;
+    Ok(Json(view(&find(&state, &orgname).await?)))
+}
+
+/// Deletes the specified organization.
+#[utoipa::path(delete, path = "/api/v1/organization/{orgname}", tag = "organization",
+    params(("orgname" = String, Path, description = "The name of the organization")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such organization")))]
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(orgname): Path<String>,
+) -> Result<StatusCode, QuayError> {
+    let done = state
+        .commands
+        .delete_organization(&ctx.envelope, &orgname)
+        .await?;
+    state.settle(&done).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The live organization called `orgname`, or Quay's 404.
+pub async fn find(state: &AppState, orgname: &str) -> Result<NamespaceView, QuayError> {
+    namespaces::by_name(state.db().as_ref(), orgname)
+        .await?
+        .filter(NamespaceView::is_organization)
+        .ok_or_else(|| QuayError::not_found(format!("Organization {orgname} not found")))
+}
+
+pub fn avatar(name: &str, kind: &str) -> Value {
+    let hash = hex::encode(Sha256::digest(name.as_bytes()));
+    let color = format!("#{}", &hash[..6]);
+    json!({"name": name, "hash": &hash[..32], "color": color, "kind": kind})
+}
+
+fn view(org: &NamespaceView) -> Value {
+    json!({
+        "name": org.name,
+        "email": org.email.clone().unwrap_or_default(),
+        "avatar": avatar(&org.name, "org"),
+        "is_admin": true,
+        "is_member": true,
+        "teams": {},
+        "ordered_teams": [],
+        "invoice_email": org.invoice_email,
+        "invoice_email_address": org.invoice_email_address,
+        "tag_expiration_s": org.tag_expiration_s,
+        "is_free_account": true,
+    })
+}

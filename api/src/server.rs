@@ -1,0 +1,168 @@
+//! `annals serve`: open the stores, bring the read models to the head of the log, bootstrap the
+//! first superuser, run the projection runner, serve HTTP until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use annals_commands::CommandService;
+use annals_projections::generation::Location;
+use annals_projections::{ProjectionWatch, all_projectors, migrate_all};
+use annals_workers::{ProjectionRunner, ReadModels};
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::trace::TraceLayer;
+
+use crate::config::ServeArgs;
+use crate::state::AppState;
+use crate::{backends, bootstrap, quay};
+
+pub fn app(state: AppState) -> Router {
+    quay::router()
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let backends = backends::open(&args.storage).await?;
+    let store = backends.store;
+    let projectors = all_projectors();
+    let watch_ = ProjectionWatch::default();
+    let runner = Arc::new(ProjectionRunner::new(
+        store.clone(),
+        projectors.clone(),
+        watch_.clone(),
+    ));
+
+    let generation = backends.location.current().await?;
+    let db = backends.location.open(generation).await?;
+    migrate_all(db.as_ref(), &projectors).await?;
+    let start = runner.position(db.as_ref()).await?;
+    let head = store.head().await?;
+    if head > start {
+        tracing::info!("projecting events {start}..{head} before serving");
+    }
+    let reached = runner.catch_up(db.as_ref(), None, |_| {}).await?;
+    watch_.advance(reached);
+    let models = ReadModels::new(generation, db);
+
+    let commands = CommandService::new(store.clone());
+    if let Some(created) = bootstrap::bootstrap(
+        &commands,
+        args.bootstrap_user.as_deref(),
+        args.bootstrap_token.as_deref(),
+    )
+    .await?
+    {
+        match &created.generated_token {
+            Some(token) => println!(
+                "created superuser {:?}; its API token (shown only this once): {token}",
+                created.username
+            ),
+            None => println!(
+                "created superuser {:?} with the configured token",
+                created.username
+            ),
+        }
+        // Project the new user before serving, so its token works on the first request.
+        watch_.advance(runner.catch_up(models.db().as_ref(), None, |_| {}).await?);
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let runner_task = {
+        let (runner, models, stop) = (runner.clone(), models.clone(), stop_rx.clone());
+        tokio::spawn(async move { runner.run(&models, stop).await })
+    };
+    let swap_task = tokio::spawn(follow_generations(
+        backends.location.clone(),
+        runner.clone(),
+        models.clone(),
+        stop_rx.clone(),
+    ));
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let local = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    quay::error::set_public_url(&public_url);
+    let state = AppState {
+        commands,
+        store,
+        models,
+        watch: watch_,
+        consistency_wait: Duration::from_millis(args.consistency_wait_ms),
+        public_url: public_url.into(),
+    };
+    println!("listening on http://{local}");
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    let _ = stop_tx.send(true);
+    let _ = runner_task.await;
+    let _ = swap_task.await;
+    Ok(())
+}
+
+/// Swaps in a generation that `annals replay` promoted while this server runs: opens it, brings
+/// it to the head, and points queries and the runner at it.
+async fn follow_generations(
+    location: Location,
+    runner: Arc<ProjectionRunner>,
+    models: ReadModels,
+    mut stop: watch::Receiver<bool>,
+) {
+    let projectors = all_projectors();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = stop.changed() => return,
+        }
+        let promoted = match location.current().await {
+            Ok(g) if g != models.generation() => g,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!("reading the read-model generation: {e}");
+                continue;
+            }
+        };
+        let swap = async {
+            let db = location.open(promoted).await?;
+            migrate_all(db.as_ref(), &projectors).await?;
+            runner.catch_up(db.as_ref(), None, |_| {}).await?;
+            models.swap(promoted, db);
+            anyhow::Ok(())
+        };
+        match swap.await {
+            Ok(()) => tracing::info!("now serving read-model generation {promoted}"),
+            Err(e) => tracing::warn!("switching to read-model generation {promoted}: {e:#}"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

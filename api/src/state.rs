@@ -1,0 +1,44 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use annals_commands::{CommandService, Done};
+use annals_projections::ProjectionWatch;
+use annals_projections::sql::ReadDb;
+use annals_store::EventStore;
+use annals_workers::ReadModels;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub commands: CommandService,
+    pub store: Arc<dyn EventStore>,
+    pub models: ReadModels,
+    pub watch: ProjectionWatch,
+    pub consistency_wait: Duration,
+    /// Base of the `type` links in Quay errors.
+    pub public_url: Arc<str>,
+}
+
+impl AppState {
+    pub fn db(&self) -> Arc<dyn ReadDb> {
+        self.models.db()
+    }
+
+    /// Waits until the read models reflect a command's events, so the caller reads its own
+    /// writes. The write is durable either way; a timeout is only logged.
+    pub async fn settle(&self, done: &Done) {
+        if done.position > 0
+            && !self
+                .watch
+                .wait_for(done.position, self.consistency_wait)
+                .await
+        {
+            tracing::warn!(
+                position = done.position,
+                "read models did not catch up within {:?}",
+                self.consistency_wait
+            );
+        }
+    }
+}

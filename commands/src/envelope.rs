@@ -1,0 +1,40 @@
+//! The envelope every command travels in.
+
+use annals_domain::Actor;
+use uuid::Uuid;
+
+/// Who issued a command, from where, and under which idempotency key. Its fields end up in the
+/// metadata of every event the command appends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// Idempotency key: a command id that was already appended answers its first result and
+    /// appends nothing. Clients may choose it (the `Idempotency-Key` header); otherwise it is new.
+    pub command_id: Uuid,
+    pub actor: Actor,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Groups every command caused by one request or workflow.
+    pub correlation_id: Uuid,
+    /// The command or event that caused this one, if any.
+    pub causation_id: Option<Uuid>,
+}
+
+impl Envelope {
+    /// A fresh envelope for `actor` with new command and correlation ids.
+    pub fn new(actor: Actor) -> Self {
+        let command_id = Uuid::now_v7();
+        Envelope {
+            command_id,
+            actor,
+            client_ip: None,
+            user_agent: None,
+            correlation_id: command_id,
+            causation_id: None,
+        }
+    }
+
+    /// A stable id derived from the command id, so a retried command creates the same aggregate.
+    pub fn derived_id(&self, purpose: &str) -> Uuid {
+        Uuid::new_v5(&self.command_id, purpose.as_bytes())
+    }
+}

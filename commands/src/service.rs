@@ -1,0 +1,150 @@
+//! The load → decide → append loop shared by every command.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use annals_domain::{DomainEvent, codec};
+use annals_store::{AppendBatch, EventStore, ExpectedVersion, NewEvent, StoreError, StreamAppend};
+use uuid::Uuid;
+
+use crate::envelope::Envelope;
+use crate::error::CommandError;
+use crate::metadata::{self, Scope};
+
+/// How often a command is re-planned after a conflict before it gives up.
+const MAX_ATTEMPTS: usize = 8;
+
+/// The outcome of a command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Done {
+    /// Position of the command's last event (0 when it appended none): a reader that has
+    /// projected up to here sees the command's effect.
+    pub position: u64,
+    /// How many events the command appended.
+    pub events: usize,
+    /// The command id had already been appended; this is the first result, nothing new was written.
+    pub duplicate: bool,
+}
+
+/// What a command decided: events per stream, each guarded by the version it was read at.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub appends: Vec<(String, ExpectedVersion, Vec<DomainEvent>)>,
+    pub scope: Scope,
+}
+
+impl Plan {
+    pub fn new(scope: Scope) -> Self {
+        Plan {
+            appends: Vec::new(),
+            scope,
+        }
+    }
+
+    pub fn push(
+        &mut self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<DomainEvent>,
+    ) -> &mut Self {
+        self.appends.push((stream.to_owned(), expected, events));
+        self
+    }
+
+    fn is_noop(&self) -> bool {
+        self.appends.iter().all(|(_, _, events)| events.is_empty())
+    }
+}
+
+/// Executes commands against an event store.
+#[derive(Clone)]
+pub struct CommandService {
+    store: Arc<dyn EventStore>,
+}
+
+impl CommandService {
+    pub fn new(store: Arc<dyn EventStore>) -> Self {
+        CommandService { store }
+    }
+
+    pub fn store(&self) -> &dyn EventStore {
+        self.store.as_ref()
+    }
+
+    /// Plans and appends, re-planning on conflict. `plan` loads what it needs from the store
+    /// and decides; it runs again from scratch after a conflict, so it sees the other writer's
+    /// events.
+    pub(crate) async fn run<F, Fut>(
+        &self,
+        envelope: &Envelope,
+        mut plan: F,
+    ) -> Result<Done, CommandError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Plan, CommandError>>,
+    {
+        // A command id that was already appended answers its first result before anything is
+        // decided again (deciding again would refuse, the aggregate having changed since).
+        if let Some(first) = self.store.command_outcome(envelope.command_id).await? {
+            return Ok(Done {
+                position: first.position,
+                events: first.events.len(),
+                duplicate: true,
+            });
+        }
+        let mut last_conflict = String::new();
+        for _ in 0..MAX_ATTEMPTS {
+            let plan = plan().await?;
+            if plan.is_noop() {
+                return Ok(Done {
+                    position: 0,
+                    events: 0,
+                    duplicate: false,
+                });
+            }
+            match self.store.append_batch(to_batch(envelope, plan)).await {
+                Ok(appended) => {
+                    return Ok(Done {
+                        position: appended
+                            .events
+                            .last()
+                            .map_or(appended.position, |e| e.position),
+                        events: appended.events.len(),
+                        duplicate: appended.duplicate,
+                    });
+                }
+                Err(StoreError::Conflict { stream, .. }) => last_conflict = stream,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CommandError::Contention(last_conflict))
+    }
+}
+
+fn to_batch(envelope: &Envelope, plan: Plan) -> AppendBatch {
+    let metadata = metadata::build(envelope, &plan.scope);
+    let appends = plan
+        .appends
+        .into_iter()
+        .map(|(stream, expected, events)| StreamAppend {
+            stream,
+            expected,
+            events: events
+                .iter()
+                .map(|event| {
+                    let (event_type, data) = codec::encode(event);
+                    NewEvent {
+                        id: Uuid::now_v7(),
+                        event_type: event_type.to_owned(),
+                        data,
+                        metadata: metadata.clone(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    AppendBatch {
+        command_id: Some(envelope.command_id),
+        appends,
+    }
+}

@@ -1,0 +1,77 @@
+//! User commands: creating an account (reserving its namespace) with its first API token.
+
+use annals_domain::reservation::{self, NameScope, Reservation, ReservationCommand};
+use annals_domain::user::{self, User, UserCommand};
+use annals_domain::{Email, NamespaceKind, NamespaceName};
+
+use crate::envelope::Envelope;
+use crate::error::CommandError;
+use crate::load::{Loaded, load};
+use crate::metadata::Scope;
+use crate::service::{CommandService, Done, Plan};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub super_user: bool,
+    /// The first token, recorded by its SHA-256 only.
+    pub token_name: String,
+    pub token_sha256: String,
+}
+
+impl CommandService {
+    pub async fn create_user(
+        &self,
+        envelope: &Envelope,
+        command: CreateUser,
+    ) -> Result<Done, CommandError> {
+        let username = NamespaceName::parse(&command.username)?;
+        let email = command.email.as_deref().map(Email::parse).transpose()?;
+        let user_id = envelope.derived_id("user");
+        let token_id = envelope.derived_id("token");
+        self.run(envelope, || async {
+            let names: Loaded<Reservation> =
+                load(self.store(), reservation::namespace_stream(&username)).await?;
+            let reserved = reservation::decide(
+                &names.state,
+                &ReservationCommand::Reserve {
+                    name: username.to_string(),
+                    owner_id: user_id,
+                    scope: NameScope::Namespace,
+                },
+            )?;
+            let account: Loaded<User> = load(self.store(), user::stream(user_id)).await?;
+            let create = UserCommand::Create {
+                user_id,
+                username: username.clone(),
+                email: email.clone(),
+                super_user: command.super_user,
+            };
+            let mut events = user::decide(&account.state, &create)?;
+            let created = events
+                .iter()
+                .fold(account.state.clone(), annals_domain::Aggregate::evolve);
+            events.extend(user::decide(
+                &created,
+                &UserCommand::IssueToken {
+                    token_id,
+                    name: command.token_name.clone(),
+                    token_sha256: command.token_sha256.clone(),
+                },
+            )?);
+            let mut plan = Plan::new(Scope::namespace(
+                user_id,
+                username.clone(),
+                NamespaceKind::User,
+            ));
+            plan.push(&names.stream, names.expected(), reserved).push(
+                &account.stream,
+                account.expected(),
+                events,
+            );
+            Ok(plan)
+        })
+        .await
+    }
+}

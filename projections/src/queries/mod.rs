@@ -1,0 +1,7 @@
+//! The read functions the API calls. Each takes the read-model database and answers plain
+//! structs; none of them writes.
+
+pub mod logs;
+pub mod namespaces;
+pub mod repositories;
+pub mod tokens;

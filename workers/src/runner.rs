@@ -1,0 +1,149 @@
+//! The projection runner: reads the log from the lowest checkpoint of its projectors, and for
+//! each page of events writes every projector's rows together with its checkpoint in one
+//! transaction. A crash between pages loses nothing: the next start resumes at the checkpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use annals_domain::codec;
+use annals_projections::sql::{DbResult, ReadDb, Stmt};
+use annals_projections::{ProjectionWatch, Projector};
+use annals_store::{EventFilter, EventStore, RecordedEvent};
+use tokio::sync::watch;
+
+/// Events read and applied per transaction.
+pub const PAGE: usize = 2000;
+
+pub struct ProjectionRunner {
+    store: Arc<dyn EventStore>,
+    projectors: Vec<Arc<dyn Projector>>,
+    watch: ProjectionWatch,
+}
+
+impl ProjectionRunner {
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        projectors: Vec<Arc<dyn Projector>>,
+        watch: ProjectionWatch,
+    ) -> Self {
+        ProjectionRunner {
+            store,
+            projectors,
+            watch,
+        }
+    }
+
+    /// The position every projector of `db` has applied.
+    pub async fn position(&self, db: &dyn ReadDb) -> DbResult<u64> {
+        let mut lowest = u64::MAX;
+        for projector in &self.projectors {
+            lowest = lowest.min(db.checkpoint(projector.name()).await?);
+        }
+        Ok(if lowest == u64::MAX { 0 } else { lowest })
+    }
+
+    /// Applies events to `db` until it reached `until` (the head when None), calling
+    /// `progress(position)` after each page. Answers the position reached.
+    pub async fn catch_up(
+        &self,
+        db: &dyn ReadDb,
+        until: Option<u64>,
+        mut progress: impl FnMut(u64),
+    ) -> anyhow::Result<u64> {
+        let until = match until {
+            Some(p) => p,
+            None => self.store.head().await?,
+        };
+        let mut checkpoints = Vec::with_capacity(self.projectors.len());
+        for projector in &self.projectors {
+            checkpoints.push(db.checkpoint(projector.name()).await?);
+        }
+        let mut position = checkpoints.iter().copied().min().unwrap_or(0);
+        while position < until {
+            let page = self
+                .store
+                .read_all(position, PAGE, &EventFilter::default())
+                .await?;
+            let Some(last) = page.last().map(|e| e.position) else {
+                break;
+            };
+            self.apply_page(db, &page, &mut checkpoints).await?;
+            position = last;
+            progress(position);
+        }
+        Ok(position)
+    }
+
+    async fn apply_page(
+        &self,
+        db: &dyn ReadDb,
+        page: &[RecordedEvent],
+        checkpoints: &mut [u64],
+    ) -> DbResult<()> {
+        let decoded: Vec<_> = page
+            .iter()
+            .map(
+                |recorded| match codec::decode(&recorded.event_type, &recorded.data) {
+                    Ok(event) => Some(event),
+                    Err(e) => {
+                        // An event this build does not know (written by a newer one): no read model
+                        // of this build has a place for it.
+                        tracing::warn!(
+                            position = recorded.position,
+                            "skipping undecodable event: {e}"
+                        );
+                        None
+                    }
+                },
+            )
+            .collect();
+        let last = page.last().map_or(0, |e| e.position);
+        for (projector, checkpoint) in self.projectors.iter().zip(checkpoints.iter_mut()) {
+            if *checkpoint >= last {
+                continue;
+            }
+            let mut stmts: Vec<Stmt> = Vec::new();
+            for (recorded, event) in page.iter().zip(&decoded) {
+                if let (true, Some(event)) = (recorded.position > *checkpoint, event) {
+                    projector.project(recorded, event, &mut stmts);
+                }
+            }
+            db.apply(stmts, (projector.name(), last)).await?;
+            *checkpoint = last;
+        }
+        Ok(())
+    }
+
+    /// Keeps `db` at the head of the log until `stop` turns true, publishing progress on the
+    /// watch. A failing read-model database is retried, never skipped past.
+    pub async fn run(&self, models: &crate::ReadModels, mut stop: watch::Receiver<bool>) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let db = models.db();
+            match self
+                .catch_up(db.as_ref(), None, |p| self.watch.advance(p))
+                .await
+            {
+                Ok(position) => {
+                    self.watch.advance(position);
+                    backoff = Duration::from_millis(100);
+                    tokio::select! {
+                        _ = self.store.wait_for_new(position) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("projection runner: {e:#}; retrying in {backoff:?}");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stop.changed() => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
