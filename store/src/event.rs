@@ -132,7 +132,6 @@ impl EventFilter {
                 .stream_prefixes
                 .iter()
                 .any(|p| event.stream.starts_with(p.as_str())))
-            && (self.event_types.is_empty()
-                || self.event_types.iter().any(|t| *t == event.event_type))
+            && (self.event_types.is_empty() || self.event_types.contains(&event.event_type))
     }
 }

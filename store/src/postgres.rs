@@ -291,8 +291,8 @@ impl Appender {
             let first_position = head + 1;
             let mut recorded = Vec::new();
             for append in &batch.appends {
-                let mut version = versions.get(&append.stream).map_or(0, |v| v + 1);
-                for event in &append.events {
+                let first_version = versions.get(&append.stream).map_or(0, |v| v + 1);
+                for (version, event) in (first_version..).zip(&append.events) {
                     head += 1;
                     // Micros: what TIMESTAMPTZ keeps, so the answer equals what a read returns.
                     let now = DateTime::from_timestamp_micros(Utc::now().timestamp_micros())
@@ -317,7 +317,6 @@ impl Appender {
                         recorded_at: last_time,
                     });
                     versions.insert(append.stream.clone(), version);
-                    version += 1;
                 }
             }
             let appended = Appended {

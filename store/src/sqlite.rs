@@ -289,8 +289,7 @@ fn append_one(
                 actual: describe_current(current),
             }));
         }
-        let mut version = current.map_or(0, |v| v + 1);
-        for event in &append.events {
+        for (version, event) in (current.map_or(0, |v| v + 1)..).zip(&append.events) {
             let now = micros(Utc::now()).max(*last_time);
             let position = *head + 1;
             let inserted = insert(tx, event, &append.stream, version, position, now);
@@ -319,7 +318,6 @@ fn append_one(
             });
             *head = position;
             *last_time = now;
-            version += 1;
         }
     }
     if let Some(command_id) = batch.command_id {

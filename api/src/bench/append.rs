@@ -85,10 +85,13 @@ pub async fn measure(postgres: Option<&str>, events: u64, table: &mut Table) -> 
     Ok(())
 }
 
+/// position, id, stream, version, event_type, data, metadata, recorded_at
+type RawRow = (i64, String, String, i64, String, String, String, i64);
+
 /// Inserts `count` rows shaped like stored events into a plain table of the same database,
 /// `RAW_BATCH` rows per durable transaction, and answers rows per second.
 async fn raw_insert(target: &Target, count: u64) -> anyhow::Result<f64> {
-    let rows: Vec<(i64, String, String, i64, String, String, String, i64)> = (0..count)
+    let rows: Vec<RawRow> = (0..count)
         .map(|i| {
             let e = new_event(i);
             (

@@ -129,7 +129,7 @@ pub async fn page(
         .read_positions(&positions)
         .await
         .map_err(DbError::backend)?;
-    recorded.sort_by(|a, b| b.position.cmp(&a.position));
+    recorded.sort_by_key(|e| std::cmp::Reverse(e.position));
     let mut entries = Vec::with_capacity(recorded.len());
     for (recorded, (_, kind)) in recorded.into_iter().zip(index.iter()) {
         let event = codec::decode(&recorded.event_type, &recorded.data)
