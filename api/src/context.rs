@@ -68,8 +68,7 @@ pub fn envelope(caller: &Caller, parts: &Parts) -> Envelope {
             .map(str::to_owned)
     };
     if let Some(key) = header("idempotency-key").filter(|k| !k.is_empty()) {
-        envelope.command_id = Uuid::new_v5(&caller.user_id, key.as_bytes());
-        envelope.correlation_id = envelope.command_id;
+        envelope = envelope.with_command_id(Uuid::new_v5(&caller.user_id, key.as_bytes()));
     }
     if let Some(request_id) = header("x-request-id").and_then(|v| Uuid::parse_str(&v).ok()) {
         envelope.correlation_id = request_id;

@@ -26,6 +26,14 @@ pub fn app(state: AppState) -> Router {
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    serve_until(args, shutdown_signal()).await
+}
+
+/// Serves until `shutdown` resolves, then drains requests and stops the workers.
+pub async fn serve_until(
+    args: ServeArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let backends = backends::open(&args.storage).await?;
     let store = backends.store;
     let projectors = all_projectors();
@@ -104,7 +112,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await?;
     let _ = stop_tx.send(true);
     let _ = runner_task.await;

@@ -17,6 +17,9 @@ pub struct Envelope {
     pub correlation_id: Uuid,
     /// The command or event that caused this one, if any.
     pub causation_id: Option<Uuid>,
+    /// The command id came from the client (an idempotency key), so it may have been appended
+    /// before; a fresh id cannot have been, and needs no lookup.
+    pub client_chosen_id: bool,
 }
 
 impl Envelope {
@@ -30,7 +33,16 @@ impl Envelope {
             user_agent: None,
             correlation_id: command_id,
             causation_id: None,
+            client_chosen_id: false,
         }
+    }
+
+    /// Uses a client's idempotency key as the command id.
+    pub fn with_command_id(mut self, command_id: Uuid) -> Self {
+        self.command_id = command_id;
+        self.correlation_id = command_id;
+        self.client_chosen_id = true;
+        self
     }
 
     /// A stable id derived from the command id, so a retried command creates the same aggregate.

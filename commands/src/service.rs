@@ -85,7 +85,9 @@ impl CommandService {
     {
         // A command id that was already appended answers its first result before anything is
         // decided again (deciding again would refuse, the aggregate having changed since).
-        if let Some(first) = self.store.command_outcome(envelope.command_id).await? {
+        if envelope.client_chosen_id
+            && let Some(first) = self.store.command_outcome(envelope.command_id).await?
+        {
             return Ok(Done {
                 position: first.position,
                 events: first.events.len(),

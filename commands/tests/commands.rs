@@ -177,7 +177,7 @@ async fn a_command_id_appends_once_and_answers_its_first_result() {
     on_both(|store| async move {
         let commands = CommandService::new(store.clone());
         setup(&commands).await;
-        let envelope = alice();
+        let envelope = alice().with_command_id(Uuid::now_v7());
         let first = commands
             .create_repository(&envelope, repo("once"))
             .await

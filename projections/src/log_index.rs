@@ -27,7 +27,7 @@ const SCHEMA: &[&str] = &[
         performer TEXT
     )",
     // recorded_at never decreases along positions, so a time bound maps onto a position bound.
-    "CREATE INDEX IF NOT EXISTS log_by_time ON log_index (recorded_at)",
+    "CREATE INDEX IF NOT EXISTS log_by_time ON log_index (recorded_at, position)",
     "CREATE INDEX IF NOT EXISTS log_by_namespace ON log_index (namespace_id, position)",
     "CREATE INDEX IF NOT EXISTS log_by_repository ON log_index (repository_id, position)",
     "CREATE INDEX IF NOT EXISTS log_by_performer ON log_index (performer_id, position)",

@@ -198,48 +198,52 @@ impl Appender {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
             .await
             .map_err(StoreError::backend)?;
-        let head_row = tx
-            .query_opt(
-                "SELECT position, recorded_at FROM annals_events ORDER BY position DESC LIMIT 1",
-                &[],
-            )
-            .await
-            .map_err(StoreError::backend)?;
-        let (mut head, mut last_time) = match head_row {
-            Some(r) => (r.get::<_, i64>(0) as u64, r.get::<_, DateTime<Utc>>(1)),
-            None => (0, DateTime::<Utc>::MIN_UTC),
-        };
-
-        // Streams' current versions and already-appended command ids, in two queries.
+        // The head, the streams' current versions and already-appended command ids: three
+        // queries issued together, so they cost one round trip.
         let streams: Vec<String> = batches
             .iter()
             .flat_map(|b| b.appends.iter().map(|a| a.stream.clone()))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut versions: HashMap<String, u64> = HashMap::new();
-        for row in tx
-            .query("SELECT stream, MAX(version) FROM annals_events WHERE stream = ANY($1) GROUP BY stream", &[&streams])
-            .await
-            .map_err(StoreError::backend)?
-        {
-            versions.insert(row.get(0), row.get::<_, i64>(1) as u64);
-        }
         let command_ids: Vec<Uuid> = batches.iter().filter_map(|b| b.command_id).collect();
-        let mut seen_commands: HashMap<Uuid, (u64, u64, u64)> = HashMap::new();
-        if !command_ids.is_empty() {
-            for row in tx
-                .query(
-                    "SELECT command_id, first_position, last_position, head FROM annals_commands WHERE command_id = ANY($1)",
-                    &[&command_ids],
+        let (head_row, version_rows, command_rows) = tokio::try_join!(
+            tx.query_opt("SELECT position, recorded_at FROM annals_events ORDER BY position DESC LIMIT 1", &[]),
+            async {
+                tx.query(
+                    "SELECT stream, MAX(version) FROM annals_events WHERE stream = ANY($1) GROUP BY stream",
+                    &[&streams],
                 )
                 .await
-                .map_err(StoreError::backend)?
-            {
-                let range = (row.get::<_, i64>(1) as u64, row.get::<_, i64>(2) as u64, row.get::<_, i64>(3) as u64);
-                seen_commands.insert(row.get(0), range);
-            }
-        }
+            },
+            async {
+            tx.query(
+                "SELECT command_id, first_position, last_position, head FROM annals_commands WHERE command_id = ANY($1)",
+                &[&command_ids],
+            )
+            .await
+            },
+        )
+        .map_err(StoreError::backend)?;
+        let (mut head, mut last_time) = match head_row {
+            Some(r) => (r.get::<_, i64>(0) as u64, r.get::<_, DateTime<Utc>>(1)),
+            None => (0, DateTime::<Utc>::MIN_UTC),
+        };
+        let mut versions: HashMap<String, u64> = version_rows
+            .iter()
+            .map(|row| (row.get(0), row.get::<_, i64>(1) as u64))
+            .collect();
+        let seen_commands: HashMap<Uuid, (u64, u64, u64)> = command_rows
+            .iter()
+            .map(|row| {
+                let range = (
+                    row.get::<_, i64>(1) as u64,
+                    row.get::<_, i64>(2) as u64,
+                    row.get::<_, i64>(3) as u64,
+                );
+                (row.get(0), range)
+            })
+            .collect();
 
         let mut rows = Rows::default();
         let mut commands: Vec<(Uuid, i64, i64, i64)> = Vec::new();
@@ -331,31 +335,35 @@ impl Appender {
             outcomes.push(Ok(appended));
         }
 
-        if !rows.position.is_empty() {
+        let ids: Vec<Uuid> = commands.iter().map(|c| c.0).collect();
+        let firsts: Vec<i64> = commands.iter().map(|c| c.1).collect();
+        let lasts: Vec<i64> = commands.iter().map(|c| c.2).collect();
+        let heads: Vec<i64> = commands.iter().map(|c| c.3).collect();
+        // Both inserts in one round trip (an empty array inserts nothing).
+        tokio::try_join!(
+            async {
             tx.execute(
                 "INSERT INTO annals_events (position, id, stream, version, event_type, data, metadata, recorded_at)
                  SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])",
                 &[&rows.position, &rows.id, &rows.stream, &rows.version, &rows.event_type, &rows.data, &rows.metadata, &rows.recorded_at],
             )
             .await
-            .map_err(|e| match e.code() {
-                Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::Invalid(format!("an event could not be stored: {e}")),
-                _ => StoreError::backend(e),
-            })?;
-        }
-        if !commands.is_empty() {
-            let ids: Vec<Uuid> = commands.iter().map(|c| c.0).collect();
-            let firsts: Vec<i64> = commands.iter().map(|c| c.1).collect();
-            let lasts: Vec<i64> = commands.iter().map(|c| c.2).collect();
-            let heads: Vec<i64> = commands.iter().map(|c| c.3).collect();
+            },
+            async {
             tx.execute(
                 "INSERT INTO annals_commands (command_id, first_position, last_position, head)
                  SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[])",
                 &[&ids, &firsts, &lasts, &heads],
             )
             .await
-            .map_err(StoreError::backend)?;
-        }
+            },
+        )
+        .map_err(|e| match e.code() {
+            Some(c) if *c == SqlState::UNIQUE_VIOLATION => {
+                StoreError::Invalid(format!("an event could not be stored: {e}"))
+            }
+            _ => StoreError::backend(e),
+        })?;
         tx.commit().await.map_err(StoreError::backend)?;
         self.head.send_if_modified(|h| {
             let moved = head > *h;
@@ -364,9 +372,7 @@ impl Appender {
         });
         for (index, (first, last, _)) in earlier_duplicates {
             if first <= last
-                && let Ok(Ok(events)) = read_range(&client, first, last)
-                    .await
-                    .map(Ok::<_, StoreError>)
+                && let Ok(events) = read_range(&client, first, last).await
                 && let Some(Ok(outcome)) = outcomes.get_mut(index)
             {
                 outcome.events = events;

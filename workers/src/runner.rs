@@ -59,14 +59,21 @@ impl ProjectionRunner {
             checkpoints.push(db.checkpoint(projector.name()).await?);
         }
         let mut position = checkpoints.iter().copied().min().unwrap_or(0);
-        while position < until {
-            let page = self
-                .store
-                .read_all(position, PAGE, &EventFilter::default())
-                .await?;
+        // The next page is read while this one is applied: reading the log and writing the read
+        // models overlap.
+        let read = |after: u64| {
+            let store = self.store.clone();
+            tokio::spawn(async move { store.read_all(after, PAGE, &EventFilter::default()).await })
+        };
+        let mut next = (position < until).then(|| read(position));
+        while let Some(pending) = next.take() {
+            let page = pending.await??;
             let Some(last) = page.last().map(|e| e.position) else {
                 break;
             };
+            if last < until {
+                next = Some(read(last));
+            }
             self.apply_page(db, &page, &mut checkpoints).await?;
             position = last;
             progress(position);

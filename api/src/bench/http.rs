@@ -29,7 +29,10 @@ pub async fn measure(
         consistency_wait_ms: 5000,
         public_url: None,
     };
-    let server = tokio::spawn(crate::server::serve(args));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::serve_until(args, async move {
+        let _ = stopped.await;
+    }));
     let base = format!("http://{addr}");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(128)
@@ -86,8 +89,8 @@ pub async fn measure(
             format!("{:.2}", quantile_ms(&all, 0.99)),
         ]);
     }
-    server.abort();
-    let _ = server.await;
+    let _ = stop.send(());
+    server.await??;
     target.drop().await
 }
 

@@ -47,20 +47,23 @@ pub struct LogPage {
 
 /// The positions `[lo, hi]` that the time range covers, or None when it covers none.
 async fn position_range(db: &dyn ReadDb, start: i64, end: i64) -> DbResult<Option<(i64, i64)>> {
+    // Walk the (recorded_at, position) index from each end of the window: two index probes,
+    // however long the log.
     let lo = db
         .query(
-            "SELECT MIN(position) AS p FROM log_index WHERE recorded_at >= $1",
+            "SELECT position AS p FROM log_index WHERE recorded_at >= $1 ORDER BY recorded_at, position LIMIT 1",
             params![start],
         )
         .await?;
     let hi = db
         .query(
-            "SELECT MAX(position) AS p FROM log_index WHERE recorded_at < $1",
+            "SELECT position AS p FROM log_index WHERE recorded_at < $1
+             ORDER BY recorded_at DESC, position DESC LIMIT 1",
             params![end],
         )
         .await?;
-    let lo = lo.first().map(|r| r.opt_i64("p")).transpose()?.flatten();
-    let hi = hi.first().map(|r| r.opt_i64("p")).transpose()?.flatten();
+    let lo = lo.first().map(|r| r.i64("p")).transpose()?;
+    let hi = hi.first().map(|r| r.i64("p")).transpose()?;
     Ok(match (lo, hi) {
         (Some(lo), Some(hi)) if lo <= hi => Some((lo, hi)),
         _ => None,

@@ -1,6 +1,7 @@
 //! The read-model SQL layer: values, rows, statements, and the [`ReadDb`] trait with its SQLite
 //! and PostgreSQL backends. Projectors and queries are written once against it.
 
+pub mod coalesce;
 pub mod db;
 pub mod error;
 pub mod postgres;

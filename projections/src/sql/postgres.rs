@@ -11,6 +11,7 @@ use futures::future::try_join_all;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{NoTls, Row as PgRow};
 
+use super::coalesce::coalesce;
 use super::db::{Dialect, ReadDb};
 use super::error::{DbError, DbResult};
 use super::row::Row;
@@ -80,7 +81,9 @@ impl PostgresReadDb {
             .map_err(DbError::backend)?;
         let mut config = Config::new();
         config.url = Some(url.to_owned());
-        config.options = Some(format!("-c search_path={schema}"));
+        // Read models are rebuildable and each projection commits its rows with its checkpoint,
+        // so a crash that loses the last commits only means projecting those events again.
+        config.options = Some(format!("-c search_path={schema} -c synchronous_commit=off"));
         config.manager = Some(ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         });
@@ -215,10 +218,11 @@ impl ReadDb for PostgresReadDb {
     async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()> {
         let mut client = self.pool.get().await.map_err(DbError::backend)?;
         let tx = client.transaction().await.map_err(DbError::backend)?;
+        let stmts = coalesce(stmts);
         let mut prepared = Vec::with_capacity(stmts.len());
         for stmt in &stmts {
             prepared.push(
-                tx.prepare_cached(stmt.sql)
+                tx.prepare_cached(&stmt.sql)
                     .await
                     .map_err(DbError::backend)?,
             );

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use rusqlite::types::{Value as SqliteValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
+use super::coalesce::coalesce;
 use super::db::{Dialect, ReadDb};
 use super::error::{DbError, DbResult};
 use super::row::Row;
@@ -176,9 +177,9 @@ impl ReadDb for SqliteReadDb {
     }
 
     async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()> {
-        let translated: Vec<(Arc<str>, Vec<SqlValue>)> = stmts
+        let translated: Vec<(Arc<str>, Vec<SqlValue>)> = coalesce(stmts)
             .into_iter()
-            .map(|s| (self.sql(s.sql), s.params))
+            .map(|b| (self.sql(&b.sql), b.params))
             .collect();
         let (name, position) = (checkpoint.0.to_owned(), checkpoint.1 as i64);
         self.with_writer(move |conn| {
