@@ -13,6 +13,8 @@ use tokio::sync::watch;
 
 /// Events read and applied per transaction.
 pub const PAGE: usize = 2000;
+/// A catch-up that projected this many events refreshes the planner statistics.
+const ANALYZE_AFTER: u64 = 50_000;
 
 pub struct ProjectionRunner {
     store: Arc<dyn EventStore>,
@@ -66,6 +68,7 @@ impl ProjectionRunner {
             tokio::spawn(async move { store.read_all(after, PAGE, &EventFilter::default()).await })
         };
         let mut next = (position < until).then(|| read(position));
+        let mut projected = 0u64;
         while let Some(pending) = next.take() {
             let page = pending.await??;
             let Some(last) = page.last().map(|e| e.position) else {
@@ -75,8 +78,12 @@ impl ProjectionRunner {
                 next = Some(read(last));
             }
             self.apply_page(db, &page, &mut checkpoints).await?;
+            projected += page.len() as u64;
             position = last;
             progress(position);
+        }
+        if projected >= ANALYZE_AFTER {
+            db.analyze().await?;
         }
         Ok(position)
     }

@@ -88,7 +88,15 @@ impl Target {
         }
     }
 
+    /// Removes the temporary store, unless `ANNALS_BENCH_KEEP` is set (to inspect it).
     pub async fn drop(self) -> anyhow::Result<()> {
+        if std::env::var_os("ANNALS_BENCH_KEEP").is_some() {
+            match self {
+                Target::Postgres { database, .. } => eprintln!("  kept database {database}"),
+                Target::Embedded(dir) => eprintln!("  kept {}", dir.keep().display()),
+            }
+            return Ok(());
+        }
         if let Target::Postgres {
             admin_url,
             database,

@@ -30,4 +30,9 @@ pub trait ReadDb: Send + Sync + 'static {
 
     /// Runs a query with `$1..$n` placeholders and returns every row.
     async fn query(&self, sql: &str, params: Vec<SqlValue>) -> DbResult<Vec<Row>>;
+
+    /// Refreshes the planner's statistics. Run after bulk projection (a replay, a long catch-up):
+    /// without statistics a planner takes a table of a million rows for an empty one and picks
+    /// plans that read all of it.
+    async fn analyze(&self) -> DbResult<()>;
 }

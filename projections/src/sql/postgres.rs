@@ -264,6 +264,29 @@ impl ReadDb for PostgresReadDb {
             .max(0) as u64)
     }
 
+    async fn analyze(&self) -> DbResult<()> {
+        let client = self.pool.get().await.map_err(DbError::backend)?;
+        // This generation's tables only, not every table of the database.
+        let tables = client
+            .query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+                &[],
+            )
+            .await
+            .map_err(DbError::backend)?;
+        let names: Vec<String> = tables
+            .iter()
+            .map(|r| format!("\"{}\"", r.get::<_, String>(0)))
+            .collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        client
+            .batch_execute(&format!("ANALYZE {}", names.join(", ")))
+            .await
+            .map_err(DbError::backend)
+    }
+
     async fn query(&self, sql: &str, params: Vec<SqlValue>) -> DbResult<Vec<Row>> {
         let client = self.pool.get().await.map_err(DbError::backend)?;
         let stmt = client.prepare_cached(sql).await.map_err(DbError::backend)?;

@@ -215,6 +215,11 @@ impl ReadDb for SqliteReadDb {
             .max(0) as u64)
     }
 
+    async fn analyze(&self) -> DbResult<()> {
+        self.with_writer(|conn| conn.execute_batch("ANALYZE").map_err(DbError::backend))
+            .await
+    }
+
     async fn query(&self, sql: &str, params: Vec<SqlValue>) -> DbResult<Vec<Row>> {
         let sql = self.sql(sql);
         let readers = self.readers.clone();
