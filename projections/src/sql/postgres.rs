@@ -5,10 +5,10 @@
 use std::error::Error as StdError;
 
 use async_trait::async_trait;
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use deadpool_postgres::{Config, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures::future::try_join_all;
-use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{NoTls, Row as PgRow};
 
 use super::coalesce::coalesce;
@@ -17,10 +17,17 @@ use super::error::{DbError, DbResult};
 use super::row::Row;
 use super::value::{SqlValue, Stmt};
 
+const CHECKPOINT_UPSERT: &str =
+    "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2)
+     ON CONFLICT (name) DO UPDATE SET position = excluded.position";
+
+/// A read-model database in one PostgreSQL schema.
 pub struct PostgresReadDb {
     pool: Pool,
 }
 
+/// Schema names are spliced into DDL and `search_path`, so only plain unquoted identifiers are
+/// accepted.
 fn check_schema(schema: &str) -> DbResult<()> {
     let mut chars = schema.chars();
     let ok = chars
@@ -35,6 +42,7 @@ fn check_schema(schema: &str) -> DbResult<()> {
     }
 }
 
+/// A one-off connection for schema-level statements, outside any pool.
 async fn admin(url: &str) -> DbResult<tokio_postgres::Client> {
     let (client, connection) = tokio_postgres::connect(url, NoTls)
         .await
@@ -57,6 +65,7 @@ pub async fn drop_schema(url: &str, schema: &str) -> DbResult<()> {
         .map_err(DbError::backend)
 }
 
+/// Whether a read-model schema exists (a generation that was built and not dropped yet).
 pub async fn schema_exists(url: &str, schema: &str) -> DbResult<bool> {
     let client = admin(url).await?;
     let row = client
@@ -96,27 +105,56 @@ impl PostgresReadDb {
     }
 }
 
+/// What a [`SqlValue`] is, for error messages.
+fn kind(value: &SqlValue) -> &'static str {
+    match value {
+        SqlValue::Null => "NULL",
+        SqlValue::Int(_) => "an integer",
+        SqlValue::Real(_) => "a real",
+        SqlValue::Text(_) => "text",
+        SqlValue::Bytes(_) => "bytes",
+    }
+}
+
+/// Encodes a value as the type PostgreSQL inferred for the parameter. `accepts` only sees the
+/// type, so the value is checked here: writing, say, text where an INT8 is expected would send
+/// its bytes as a number instead of failing.
 impl ToSql for SqlValue {
     fn to_sql(
         &self,
         ty: &Type,
         out: &mut BytesMut,
     ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
-        match self {
-            SqlValue::Null => Ok(IsNull::Yes),
-            SqlValue::Int(v) => match *ty {
-                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
-                Type::BOOL => (*v != 0).to_sql(ty, out),
-                Type::FLOAT8 => (*v as f64).to_sql(ty, out),
-                _ => v.to_sql(ty, out),
-            },
-            SqlValue::Real(v) => match *ty {
-                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
-                _ => v.to_sql(ty, out),
-            },
-            SqlValue::Text(v) => v.as_str().to_sql(ty, out),
-            SqlValue::Bytes(v) => v.as_slice().to_sql(ty, out),
+        match (self, ty) {
+            (SqlValue::Null, _) => Ok(IsNull::Yes),
+            (SqlValue::Int(v), &Type::INT8) => v.to_sql(ty, out),
+            (SqlValue::Int(v), &Type::INT4) => i32::try_from(*v)?.to_sql(ty, out),
+            (SqlValue::Int(v), &Type::INT2) => i16::try_from(*v)?.to_sql(ty, out),
+            // Booleans are 0/1 integers in this layer; a BOOLEAN column still takes them.
+            (SqlValue::Int(v), &Type::BOOL) => (*v != 0).to_sql(ty, out),
+            // As SQLite does for a REAL column.
+            (SqlValue::Int(v), &Type::FLOAT8) => (*v as f64).to_sql(ty, out),
+            (SqlValue::Int(v), &Type::FLOAT4) => (*v as f32).to_sql(ty, out),
+            (SqlValue::Real(v), &Type::FLOAT8) => v.to_sql(ty, out),
+            (SqlValue::Real(v), &Type::FLOAT4) => (*v as f32).to_sql(ty, out),
+            (
+                SqlValue::Text(v),
+                &Type::TEXT | &Type::VARCHAR | &Type::BPCHAR | &Type::NAME | &Type::UNKNOWN,
+            )
+            | (SqlValue::Text(v), &Type::JSON) => {
+                out.put_slice(v.as_bytes());
+                Ok(IsNull::No)
+            }
+            (SqlValue::Text(v), &Type::JSONB) => {
+                out.put_u8(JSONB_VERSION);
+                out.put_slice(v.as_bytes());
+                Ok(IsNull::No)
+            }
+            (SqlValue::Bytes(v), &Type::BYTEA) => {
+                out.put_slice(v);
+                Ok(IsNull::No)
+            }
+            (value, ty) => Err(format!("cannot send {} as a PostgreSQL {ty}", kind(value)).into()),
         }
     }
 
@@ -134,6 +172,8 @@ impl ToSql for SqlValue {
                 | Type::BPCHAR
                 | Type::NAME
                 | Type::UNKNOWN
+                | Type::JSON
+                | Type::JSONB
                 | Type::BYTEA
         )
     }
@@ -141,54 +181,143 @@ impl ToSql for SqlValue {
     to_sql_checked!();
 }
 
-fn decode(row: &PgRow) -> DbResult<Vec<SqlValue>> {
-    let mut values = Vec::with_capacity(row.len());
-    for (i, column) in row.columns().iter().enumerate() {
-        let err =
-            |e: tokio_postgres::Error| DbError::Decode(format!("column {}: {e}", column.name()));
-        let value = match *column.type_() {
-            Type::INT8 => row
-                .try_get::<_, Option<i64>>(i)
-                .map_err(err)?
-                .map(SqlValue::Int),
-            Type::INT4 => row
-                .try_get::<_, Option<i32>>(i)
-                .map_err(err)?
-                .map(|v| SqlValue::Int(v.into())),
-            Type::INT2 => row
-                .try_get::<_, Option<i16>>(i)
-                .map_err(err)?
-                .map(|v| SqlValue::Int(v.into())),
-            Type::BOOL => row
-                .try_get::<_, Option<bool>>(i)
-                .map_err(err)?
-                .map(|v| SqlValue::Int(v as i64)),
-            Type::FLOAT8 => row
-                .try_get::<_, Option<f64>>(i)
-                .map_err(err)?
-                .map(SqlValue::Real),
-            Type::FLOAT4 => row
-                .try_get::<_, Option<f32>>(i)
-                .map_err(err)?
-                .map(|v| SqlValue::Real(v.into())),
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => row
-                .try_get::<_, Option<String>>(i)
-                .map_err(err)?
-                .map(SqlValue::Text),
-            Type::BYTEA => row
-                .try_get::<_, Option<Vec<u8>>>(i)
-                .map_err(err)?
-                .map(SqlValue::Bytes),
-            ref other => {
-                return Err(DbError::Decode(format!(
-                    "column {}: unsupported type {other}",
-                    column.name()
-                )));
+/// The only JSONB binary format version PostgreSQL has.
+const JSONB_VERSION: u8 = 1;
+
+/// One decoded result cell. Other column types are a decode error naming the type.
+struct Cell(SqlValue);
+
+impl<'a> FromSql<'a> for Cell {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
+        Ok(Cell(match *ty {
+            Type::INT8 => SqlValue::Int(i64::from_sql(ty, raw)?),
+            Type::INT4 => SqlValue::Int(i32::from_sql(ty, raw)?.into()),
+            Type::INT2 => SqlValue::Int(i16::from_sql(ty, raw)?.into()),
+            Type::BOOL => SqlValue::Int(bool::from_sql(ty, raw)?.into()),
+            Type::FLOAT8 => SqlValue::Real(f64::from_sql(ty, raw)?),
+            Type::FLOAT4 => SqlValue::Real(f32::from_sql(ty, raw)?.into()),
+            // SUM of BIGINT and AVG of integers are NUMERIC on PostgreSQL, but INTEGER and REAL
+            // on SQLite; decoding NUMERIC the same way keeps one code path for aggregates.
+            Type::NUMERIC => numeric(raw)?,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON => {
+                SqlValue::Text(std::str::from_utf8(raw)?.to_owned())
             }
-        };
-        values.push(value.unwrap_or(SqlValue::Null));
+            Type::JSONB => match raw.split_first() {
+                Some((&JSONB_VERSION, text)) => {
+                    SqlValue::Text(std::str::from_utf8(text)?.to_owned())
+                }
+                _ => return Err("unknown JSONB format version".into()),
+            },
+            Type::BYTEA => SqlValue::Bytes(raw.to_vec()),
+            ref other => return Err(format!("unsupported type {other}").into()),
+        }))
     }
-    Ok(values)
+
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn StdError + Sync + Send>> {
+        Ok(Cell(SqlValue::Null))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(
+            *ty,
+            Type::INT2
+                | Type::INT4
+                | Type::INT8
+                | Type::BOOL
+                | Type::FLOAT4
+                | Type::FLOAT8
+                | Type::NUMERIC
+                | Type::TEXT
+                | Type::VARCHAR
+                | Type::BPCHAR
+                | Type::NAME
+                | Type::UNKNOWN
+                | Type::JSON
+                | Type::JSONB
+                | Type::BYTEA
+        )
+    }
+}
+
+/// NUMERIC's binary form (base-10000 digit groups) as an integer when it has no fractional
+/// digits and fits, otherwise as the nearest real.
+fn numeric(raw: &[u8]) -> Result<SqlValue, Box<dyn StdError + Sync + Send>> {
+    let word = |i: usize| {
+        raw.get(2 * i..2 * i + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or("truncated NUMERIC")
+    };
+    let ndigits = i32::from(word(0)?);
+    let weight = i32::from(word(1)? as i16);
+    let sign = word(2)?;
+    let dscale = word(3)?;
+    match sign {
+        0x0000 | 0x4000 => {}
+        0xC000 => return Ok(SqlValue::Real(f64::NAN)),
+        0xD000 => return Ok(SqlValue::Real(f64::INFINITY)),
+        0xF000 => return Ok(SqlValue::Real(f64::NEG_INFINITY)),
+        _ => return Err("bad NUMERIC sign".into()),
+    }
+    // The digit group worth 10000^exponent (0 where none is stored).
+    let group = |exponent: i32| -> Result<u16, Box<dyn StdError + Sync + Send>> {
+        let index = weight - exponent;
+        if (0..ndigits).contains(&index) {
+            let d = word(4 + index as usize)?;
+            if d > 9999 {
+                return Err("bad NUMERIC digit".into());
+            }
+            Ok(d)
+        } else {
+            Ok(0)
+        }
+    };
+    let mut text = String::new();
+    if sign == 0x4000 {
+        text.push('-');
+    }
+    if weight < 0 {
+        text.push('0');
+    } else {
+        text.push_str(&group(weight)?.to_string());
+        for exponent in (0..weight).rev() {
+            text.push_str(&format!("{:04}", group(exponent)?));
+        }
+    }
+    let lowest = weight - ndigits + 1;
+    if lowest < 0 {
+        text.push('.');
+        for exponent in (lowest..0).rev() {
+            text.push_str(&format!("{:04}", group(exponent)?));
+        }
+    }
+    if dscale == 0
+        && let Ok(v) = text.parse::<i64>()
+    {
+        return Ok(SqlValue::Int(v));
+    }
+    Ok(SqlValue::Real(text.parse::<f64>()?))
+}
+
+fn decode(row: &PgRow) -> DbResult<Vec<SqlValue>> {
+    (0..row.len())
+        .map(|i| {
+            row.try_get::<_, Cell>(i).map(|c| c.0).map_err(|e| {
+                DbError::Decode(format!("column {}: {}", row.columns()[i].name(), chain(&e)))
+            })
+        })
+        .collect()
+}
+
+/// An error with its causes (tokio-postgres puts the useful part in the source).
+fn chain(e: &dyn StdError) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 fn as_params(params: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
@@ -216,36 +345,44 @@ impl ReadDb for PostgresReadDb {
     }
 
     async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()> {
+        let position = i64::try_from(checkpoint.1).map_err(|_| {
+            DbError::Backend(format!(
+                "checkpoint {} position {} does not fit a BIGINT",
+                checkpoint.0, checkpoint.1
+            ))
+        })?;
+        let stmts = coalesce(stmts);
+        // Each distinct text is prepared once (cached per connection after the first time).
+        let mut texts: Vec<&str> = vec![CHECKPOINT_UPSERT];
+        let mut text_of = Vec::with_capacity(stmts.len());
+        for stmt in &stmts {
+            let index = match texts.iter().position(|t| *t == stmt.sql) {
+                Some(index) => index,
+                None => {
+                    texts.push(&stmt.sql);
+                    texts.len() - 1
+                }
+            };
+            text_of.push(index);
+        }
         let mut client = self.pool.get().await.map_err(DbError::backend)?;
         let tx = client.transaction().await.map_err(DbError::backend)?;
-        let stmts = coalesce(stmts);
-        let mut prepared = Vec::with_capacity(stmts.len());
-        for stmt in &stmts {
-            prepared.push(
-                tx.prepare_cached(&stmt.sql)
-                    .await
-                    .map_err(DbError::backend)?,
-            );
-        }
+        let prepared = try_join_all(texts.iter().map(|t| tx.prepare_cached(t)))
+            .await
+            .map_err(DbError::backend)?;
+        let checkpoint_params: [&(dyn ToSql + Sync); 2] = [&checkpoint.0, &position];
         let params: Vec<Vec<&(dyn ToSql + Sync)>> =
             stmts.iter().map(|s| as_params(&s.params)).collect();
-        // Issued together, the executes are pipelined on the connection and run in order.
-        try_join_all(
-            prepared
-                .iter()
-                .zip(&params)
-                .map(|(stmt, params)| tx.execute(stmt, params)),
-        )
-        .await
-        .map_err(DbError::backend)?;
-        let position = checkpoint.1 as i64;
-        tx.execute(
-            "INSERT INTO projection_checkpoints (name, position) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-            &[&checkpoint.0, &position],
-        )
-        .await
-        .map_err(DbError::backend)?;
+        // Issued together, the executes are pipelined on the connection and run in order; the
+        // first failure fails the batch and dropping `tx` rolls everything back.
+        let executes = text_of
+            .iter()
+            .zip(&params)
+            .map(|(&text, params)| tx.execute(&prepared[text], params))
+            .chain(std::iter::once(
+                tx.execute(&prepared[0], &checkpoint_params),
+            ));
+        try_join_all(executes).await.map_err(DbError::backend)?;
         tx.commit().await.map_err(DbError::backend)
     }
 
@@ -308,5 +445,99 @@ impl ReadDb for PostgresReadDb {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numeric_bytes(weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
+        let mut raw = Vec::new();
+        for word in [digits.len() as u16, weight as u16, sign, dscale]
+            .into_iter()
+            .chain(digits.iter().copied())
+        {
+            raw.extend_from_slice(&word.to_be_bytes());
+        }
+        raw
+    }
+
+    #[test]
+    fn numerics_decode_as_integers_when_whole_and_reals_otherwise() {
+        // 9223372036854775807 = 922 3372 0368 5477 5807
+        let max = numeric_bytes(4, 0, 0, &[922, 3372, 368, 5477, 5807]);
+        assert_eq!(numeric(&max).unwrap(), SqlValue::Int(i64::MAX));
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0x4000, 0, &[7])).unwrap(),
+            SqlValue::Int(-7)
+        );
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0, 0, &[])).unwrap(),
+            SqlValue::Int(0)
+        );
+        // 10000 is stored as one group of weight 1.
+        assert_eq!(
+            numeric(&numeric_bytes(1, 0, 0, &[1])).unwrap(),
+            SqlValue::Int(10_000)
+        );
+        // 0.5 and -12.0625.
+        assert_eq!(
+            numeric(&numeric_bytes(-1, 0, 16, &[5000])).unwrap(),
+            SqlValue::Real(0.5)
+        );
+        assert_eq!(
+            numeric(&numeric_bytes(0, 0x4000, 4, &[12, 625])).unwrap(),
+            SqlValue::Real(-12.0625)
+        );
+        // 0.00001 = group 1000 at 10000^-2.
+        assert_eq!(
+            numeric(&numeric_bytes(-2, 0, 5, &[1000])).unwrap(),
+            SqlValue::Real(0.00001)
+        );
+        // Too big for i64: the nearest real.
+        let big = numeric_bytes(5, 0, 0, &[1]);
+        assert_eq!(numeric(&big).unwrap(), SqlValue::Real(1e20));
+        assert!(
+            matches!(numeric(&numeric_bytes(0, 0xC000, 0, &[])).unwrap(), SqlValue::Real(v) if v.is_nan())
+        );
+        assert!(numeric(&[0, 1]).is_err());
+        assert!(numeric(&numeric_bytes(0, 0, 0, &[10_000])).is_err());
+        assert!(numeric(&numeric_bytes(0, 0x1234, 0, &[1])).is_err());
+        let whole = numeric_bytes(3, 0, 0, &[1, 2]);
+        assert!(numeric(&whole[..whole.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn values_are_only_sent_as_matching_types() {
+        let mut out = BytesMut::new();
+        let ok = |v: SqlValue, ty: Type| {
+            let mut out = BytesMut::new();
+            v.to_sql_checked(&ty, &mut out).map(|_| out.to_vec())
+        };
+        assert_eq!(ok(SqlValue::Int(1), Type::BOOL).unwrap(), [1]);
+        assert_eq!(ok(SqlValue::Int(258), Type::INT2).unwrap(), [1, 2]);
+        assert_eq!(ok("{}".into(), Type::JSONB).unwrap(), [1, b'{', b'}']);
+        assert!(ok(SqlValue::Int(1 << 40), Type::INT4).is_err());
+        assert!(ok("abcdefgh".into(), Type::INT8).is_err());
+        assert!(ok(SqlValue::Real(1.0), Type::INT8).is_err());
+        assert!(ok(SqlValue::Int(1), Type::TEXT).is_err());
+        assert!(ok(SqlValue::Bytes(vec![b'a']), Type::TEXT).is_err());
+        assert!(ok("a".into(), Type::BYTEA).is_err());
+        assert!(ok(SqlValue::Int(1), Type::DATE).is_err());
+        assert!(matches!(
+            SqlValue::Null.to_sql_checked(&Type::INT8, &mut out),
+            Ok(IsNull::Yes)
+        ));
+    }
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        for good in ["a", "_", "annals_rm_12", &"x".repeat(63)] {
+            assert!(check_schema(good).is_ok(), "{good}");
+        }
+        for bad in ["", "A", "1a", "a-b", "a b", "a\"b", "é", &"x".repeat(64)] {
+            assert!(check_schema(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::types::{Value as SqliteValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, params_from_iter};
+use tokio::sync::Semaphore;
 
 use super::coalesce::coalesce;
 use super::db::{Dialect, ReadDb};
@@ -15,12 +16,19 @@ use super::error::{DbError, DbResult};
 use super::row::Row;
 use super::value::{SqlValue, Stmt};
 
-/// Reader connections kept open for queries.
+/// Reader connections, and so queries running at once: enough to overlap a few API requests
+/// with a projection's writes, few enough for 2-core machines.
 const READERS: usize = 4;
+/// Query texts are a fixed set of templates; past this many something builds SQL per call, and
+/// the cache is cleared rather than left to grow.
+const MAX_TRANSLATIONS: usize = 1024;
 
+/// A read-model database in one SQLite file (WAL).
 pub struct SqliteReadDb {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// Bounds the queries in flight to the pooled readers, so none opens a throwaway one.
+    reader_permits: Arc<Semaphore>,
     path: PathBuf,
     translations: Arc<Mutex<HashMap<String, Arc<str>>>>,
 }
@@ -48,16 +56,19 @@ fn open_connection(path: &Path, read_only: bool) -> DbResult<Connection> {
     Ok(conn)
 }
 
-/// `$1` → `?1`: SQLite's numbered parameters take the same numbers.
+/// `$1` → `?1`: SQLite's numbered parameters take the same numbers. Text inside string
+/// literals and quoted identifiers is left alone.
 fn translate(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();
-    let mut in_string = false;
+    let mut quote: Option<char> = None;
     while let Some(c) = chars.next() {
-        if c == '\'' {
-            in_string = !in_string;
+        match quote {
+            Some(q) if c == q => quote = None,
+            None if c == '\'' || c == '"' => quote = Some(c),
+            _ => {}
         }
-        if c == '$' && !in_string && chars.peek().is_some_and(char::is_ascii_digit) {
+        if c == '$' && quote.is_none() && chars.peek().is_some_and(char::is_ascii_digit) {
             out.push('?');
         } else {
             out.push(c);
@@ -112,7 +123,8 @@ fn run_query(conn: &Connection, sql: &str, params: &[SqlValue]) -> DbResult<Vec<
 }
 
 impl SqliteReadDb {
-    /// Opens (creating) the read-model database at `path`.
+    /// Opens (creating it and its parent directories) the read-model database at `path`. Reader
+    /// connections are opened on first use.
     pub async fn open(path: impl AsRef<Path>) -> DbResult<Self> {
         let path = path.as_ref().to_owned();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -125,6 +137,7 @@ impl SqliteReadDb {
         Ok(SqliteReadDb {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            reader_permits: Arc::new(Semaphore::new(READERS)),
             path,
             translations: Arc::new(Mutex::new(HashMap::new())),
         })
@@ -136,6 +149,9 @@ impl SqliteReadDb {
             return t.clone();
         }
         let t: Arc<str> = translate(sql).into();
+        if cache.len() >= MAX_TRANSLATIONS {
+            cache.clear();
+        }
         cache.insert(sql.to_owned(), t.clone());
         t
     }
@@ -181,7 +197,13 @@ impl ReadDb for SqliteReadDb {
             .into_iter()
             .map(|b| (self.sql(&b.sql), b.params))
             .collect();
-        let (name, position) = (checkpoint.0.to_owned(), checkpoint.1 as i64);
+        let position = i64::try_from(checkpoint.1).map_err(|_| {
+            DbError::Backend(format!(
+                "checkpoint {} position {} does not fit a BIGINT",
+                checkpoint.0, checkpoint.1
+            ))
+        })?;
+        let name = checkpoint.0.to_owned();
         self.with_writer(move |conn| {
             let tx = conn.transaction().map_err(DbError::backend)?;
             for (sql, params) in &translated {
@@ -224,7 +246,14 @@ impl ReadDb for SqliteReadDb {
         let sql = self.sql(sql);
         let readers = self.readers.clone();
         let path = self.path.clone();
+        let permit = self
+            .reader_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(DbError::backend)?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match pooled {
                 Some(conn) => conn,
@@ -251,6 +280,10 @@ mod tests {
         assert_eq!(
             translate("SELECT $1, '$2' WHERE a = $12"),
             "SELECT ?1, '$2' WHERE a = ?12"
+        );
+        assert_eq!(
+            translate(r#"SELECT "c$1", 'it''s $2', $3, $x FROM t WHERE b = $10"#),
+            r#"SELECT "c$1", 'it''s $2', ?3, $x FROM t WHERE b = ?10"#
         );
     }
 }
