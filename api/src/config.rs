@@ -44,4 +44,8 @@ pub struct ServeArgs {
     /// Base URL used in error `type` links; defaults to `http://<listen address>`.
     #[arg(long, env = "ANNALS_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    /// Print nothing on stdout (for embedding the server, as the benchmark does).
+    #[arg(skip)]
+    pub quiet: bool,
 }

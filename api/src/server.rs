@@ -65,6 +65,7 @@ pub async fn serve_until(
     .await?
     {
         match &created.generated_token {
+            _ if args.quiet => {}
             Some(token) => println!(
                 "created superuser {:?}; its API token (shown only this once): {token}",
                 created.username
@@ -107,7 +108,9 @@ pub async fn serve_until(
         consistency_wait: Duration::from_millis(args.consistency_wait_ms),
         public_url: public_url.into(),
     };
-    println!("listening on http://{local}");
+    if !args.quiet {
+        println!("listening on http://{local}");
+    }
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

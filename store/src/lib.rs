@@ -20,3 +20,14 @@ pub use event::{
 };
 pub use subscription::subscribe_all;
 pub use traits::EventStore;
+
+/// A `u64` as the `i64` a database column holds, saturating: a plain `as` cast would turn a huge
+/// bound (say `from_version = u64::MAX`) negative and make a query match everything.
+pub(crate) fn sql_int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A row count as a SQL `LIMIT`, saturating (PostgreSQL refuses a negative limit).
+pub(crate) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}

@@ -21,12 +21,12 @@ use deadpool_postgres::{Config, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::NoTls;
-use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
 use crate::event::{AppendBatch, Appended, EventFilter, ExpectedVersion, RecordedEvent};
 use crate::traits::EventStore;
+use crate::{sql_int, sql_limit};
 
 /// The advisory lock every appender holds while it writes ("annals" in ASCII).
 const APPEND_LOCK: i64 = 0x616e_6e61_6c73;
@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS annals_commands (
 const COLUMNS: &str = "position, id, stream, version, event_type, data, metadata, recorded_at";
 
 type Reply = oneshot::Sender<StoreResult<Appended>>;
+type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
 
 pub struct PostgresEventStore {
     pool: Pool,
@@ -169,8 +170,11 @@ impl Appender {
             let batches: Vec<&AppendBatch> = group.iter().map(|(b, _)| b).collect();
             let outcomes = match self.commit(&batches).await {
                 Ok(outcomes) => outcomes,
-                // One bad batch (say, a reused event id) must not fail the others: retry each alone.
-                Err(_) if group.len() > 1 => {
+                // The server refused some row (a reused event id, a NUL in a string): nothing of
+                // the group was written, so retry each batch alone and refuse only the bad one.
+                // Other failures are not retried: after a lost COMMIT the group may have been
+                // written, and answering a conflict would then claim otherwise.
+                Err(StoreError::Invalid(_)) if group.len() > 1 => {
                     let mut outcomes = Vec::with_capacity(group.len());
                     for batch in &batches {
                         outcomes.push(match self.commit(&[batch]).await {
@@ -182,7 +186,7 @@ impl Appender {
                     }
                     outcomes
                 }
-                Err(e) => vec![Err(e)],
+                Err(e) => batches.iter().map(|_| Err(copy_error(&e))).collect(),
             };
             for ((_, reply), outcome) in group.into_iter().zip(outcomes) {
                 let _ = reply.send(outcome);
@@ -191,59 +195,94 @@ impl Appender {
     }
 
     /// Commits the batches that pass their checks in one transaction; answers each batch's
-    /// outcome, or an error when the transaction failed (nothing of it was written).
+    /// outcome, or an error when the transaction failed (then nothing of it was written, unless
+    /// the COMMIT itself was lost).
     async fn commit(&self, batches: &[&AppendBatch]) -> StoreResult<Vec<StoreResult<Appended>>> {
-        let mut client = self.pool.get().await.map_err(StoreError::backend)?;
-        let tx = client.transaction().await.map_err(StoreError::backend)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
-            .await
-            .map_err(StoreError::backend)?;
-        // The head, the streams' current versions and already-appended command ids: three
-        // queries issued together, so they cost one round trip.
-        let streams: Vec<String> = batches
+        let client = self.pool.get().await.map_err(StoreError::backend)?;
+        let result = self.commit_on(&client, batches).await;
+        if result.is_err() {
+            // Never hand back a connection with a transaction open: roll back (outside a
+            // transaction this only warns), and discard the connection if even that fails.
+            if client.batch_execute("ROLLBACK").await.is_err() {
+                drop(deadpool_postgres::Object::take(client));
+            }
+        }
+        result
+    }
+
+    async fn commit_on(
+        &self,
+        client: &deadpool_postgres::Object,
+        batches: &[&AppendBatch],
+    ) -> StoreResult<Vec<StoreResult<Appended>>> {
+        let (lock, head_stmt, versions_stmt, commands_stmt, insert_events, insert_commands) = futures::try_join!(
+            client.prepare_cached("SELECT pg_advisory_xact_lock($1)"),
+            client.prepare_cached(
+                "SELECT position, recorded_at FROM annals_events ORDER BY position DESC LIMIT 1"
+            ),
+            client.prepare_cached(
+                "SELECT stream, MAX(version) FROM annals_events WHERE stream = ANY($1) GROUP BY stream"
+            ),
+            client.prepare_cached(
+                "SELECT command_id, first_position, last_position, head FROM annals_commands WHERE command_id = ANY($1)"
+            ),
+            client.prepare_cached(
+                "INSERT INTO annals_events (position, id, stream, version, event_type, data, metadata, recorded_at)
+                 SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])"
+            ),
+            client.prepare_cached(
+                "INSERT INTO annals_commands (command_id, first_position, last_position, head)
+                 SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[])"
+            ),
+        )
+        .map_err(classify)?;
+        let streams: Vec<&str> = batches
             .iter()
-            .flat_map(|b| b.appends.iter().map(|a| a.stream.clone()))
+            .flat_map(|b| b.appends.iter().map(|a| a.stream.as_str()))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
         let command_ids: Vec<Uuid> = batches.iter().filter_map(|b| b.command_id).collect();
-        let (head_row, version_rows, command_rows) = tokio::try_join!(
-            tx.query_opt("SELECT position, recorded_at FROM annals_events ORDER BY position DESC LIMIT 1", &[]),
-            async {
-                tx.query(
-                    "SELECT stream, MAX(version) FROM annals_events WHERE stream = ANY($1) GROUP BY stream",
-                    &[&streams],
-                )
-                .await
-            },
-            async {
-            tx.query(
-                "SELECT command_id, first_position, last_position, head FROM annals_commands WHERE command_id = ANY($1)",
-                &[&command_ids],
-            )
-            .await
-            },
+        // One round trip: BEGIN, the lock, then the head, the streams' versions and the command
+        // ids already appended. `futures::try_join!` polls its futures in order and a request
+        // is sent on its first poll, and the server runs one connection's requests in the order
+        // sent, so each read's snapshot is taken after the lock is held, i.e. after the previous
+        // appender's commit became visible. (Were that ever violated, the primary key and the
+        // unique constraints would refuse the stale write rather than let it through.)
+        let (lock_params, stream_params, command_params): (Params, Params, Params) =
+            (&[&APPEND_LOCK], &[&streams], &[&command_ids]);
+        let ((), _, head_row, version_rows, command_rows) = futures::try_join!(
+            client.batch_execute("BEGIN"),
+            client.execute(&lock, lock_params),
+            client.query_opt(&head_stmt, &[]),
+            client.query(&versions_stmt, stream_params),
+            client.query(&commands_stmt, command_params),
         )
-        .map_err(StoreError::backend)?;
+        .map_err(classify)?;
         let (mut head, mut last_time) = match head_row {
-            Some(r) => (r.get::<_, i64>(0) as u64, r.get::<_, DateTime<Utc>>(1)),
+            Some(r) => (
+                r.try_get::<_, i64>(0).map_err(StoreError::backend)? as u64,
+                r.try_get::<_, DateTime<Utc>>(1)
+                    .map_err(StoreError::backend)?,
+            ),
             None => (0, DateTime::<Utc>::MIN_UTC),
         };
-        let mut versions: HashMap<String, u64> = version_rows
-            .iter()
-            .map(|row| (row.get(0), row.get::<_, i64>(1) as u64))
-            .collect();
-        let seen_commands: HashMap<Uuid, (u64, u64, u64)> = command_rows
-            .iter()
-            .map(|row| {
-                let range = (
-                    row.get::<_, i64>(1) as u64,
-                    row.get::<_, i64>(2) as u64,
-                    row.get::<_, i64>(3) as u64,
-                );
-                (row.get(0), range)
-            })
-            .collect();
+        let mut versions: HashMap<String, u64> = HashMap::with_capacity(version_rows.len());
+        for row in &version_rows {
+            let stream: String = row.try_get(0).map_err(StoreError::backend)?;
+            let version: i64 = row.try_get(1).map_err(StoreError::backend)?;
+            versions.insert(stream, version as u64);
+        }
+        let mut seen_commands: HashMap<Uuid, (u64, u64, u64)> = HashMap::new();
+        for row in &command_rows {
+            let get = |i| row.try_get::<_, i64>(i).map(|v| v as u64);
+            let range = (get(1), get(2), get(3));
+            let (Ok(first), Ok(last), Ok(head)) = range else {
+                return Err(StoreError::Backend("corrupt annals_commands row".into()));
+            };
+            let id: Uuid = row.try_get(0).map_err(StoreError::backend)?;
+            seen_commands.insert(id, (first, last, head));
+        }
 
         let mut rows = Rows::default();
         let mut commands: Vec<(Uuid, i64, i64, i64)> = Vec::new();
@@ -270,7 +309,8 @@ impl Appender {
                     continue;
                 }
             }
-            // Check every stream against the versions as this batch would find them.
+            // Check every stream against the versions as this batch would find them (earlier
+            // batches of the group are already in `versions`; a stream may occur twice).
             let mut scratch: HashMap<&str, Option<u64>> = HashMap::new();
             for append in &batch.appends {
                 let current = match scratch.get(append.stream.as_str()) {
@@ -285,10 +325,9 @@ impl Appender {
                     }));
                     continue 'batches;
                 }
-                let after = if append.events.is_empty() {
-                    current
-                } else {
-                    Some(current.map_or(0, |v| v + 1) + append.events.len() as u64 - 1)
+                let after = match append.events.len() as u64 {
+                    0 => current,
+                    n => Some(current.map_or(0, |v| v + 1) + n - 1),
                 };
                 scratch.insert(append.stream.as_str(), after);
             }
@@ -339,61 +378,120 @@ impl Appender {
         let firsts: Vec<i64> = commands.iter().map(|c| c.1).collect();
         let lasts: Vec<i64> = commands.iter().map(|c| c.2).collect();
         let heads: Vec<i64> = commands.iter().map(|c| c.3).collect();
-        // Both inserts in one round trip (an empty array inserts nothing).
-        tokio::try_join!(
-            async {
-            tx.execute(
-                "INSERT INTO annals_events (position, id, stream, version, event_type, data, metadata, recorded_at)
-                 SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])",
-                &[&rows.position, &rows.id, &rows.stream, &rows.version, &rows.event_type, &rows.data, &rows.metadata, &rows.recorded_at],
-            )
-            .await
-            },
-            async {
-            tx.execute(
-                "INSERT INTO annals_commands (command_id, first_position, last_position, head)
-                 SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[])",
-                &[&ids, &firsts, &lasts, &heads],
-            )
-            .await
-            },
+        // One round trip: both inserts (an empty array inserts nothing) and the COMMIT. If an
+        // insert fails, the server turns the COMMIT into a ROLLBACK and the insert's error is
+        // what `try_join!` answers, so a failed group is never acknowledged.
+        let event_params: Params = &[
+            &rows.position,
+            &rows.id,
+            &rows.stream,
+            &rows.version,
+            &rows.event_type,
+            &rows.data,
+            &rows.metadata,
+            &rows.recorded_at,
+        ];
+        let command_params: Params = &[&ids, &firsts, &lasts, &heads];
+        futures::try_join!(
+            client.execute(&insert_events, event_params),
+            client.execute(&insert_commands, command_params),
+            client.batch_execute("COMMIT"),
         )
-        .map_err(|e| match e.code() {
-            Some(c) if *c == SqlState::UNIQUE_VIOLATION => {
-                StoreError::Invalid(format!("an event could not be stored: {e}"))
-            }
-            _ => StoreError::backend(e),
-        })?;
-        tx.commit().await.map_err(StoreError::backend)?;
+        .map_err(classify)?;
         self.head.send_if_modified(|h| {
             let moved = head > *h;
             *h = (*h).max(head);
             moved
         });
         for (index, (first, last, _)) in earlier_duplicates {
-            if first <= last
-                && let Ok(events) = read_range(&client, first, last).await
-                && let Some(Ok(outcome)) = outcomes.get_mut(index)
-            {
-                outcome.events = events;
+            if first > last {
+                continue;
+            }
+            let events = read_range(client, first, last).await;
+            if let Some(outcome) = outcomes.get_mut(index) {
+                match events {
+                    Ok(events) => {
+                        if let Ok(appended) = outcome {
+                            appended.events = events;
+                        }
+                    }
+                    // The duplicate's answer would be incomplete; the caller may retry it.
+                    Err(e) => *outcome = Err(e),
+                }
             }
         }
         Ok(outcomes)
     }
 }
 
+/// The same failure, for every requester of a failed group.
+fn copy_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Conflict {
+            stream,
+            expected,
+            actual,
+        } => StoreError::Conflict {
+            stream: stream.clone(),
+            expected: expected.clone(),
+            actual: actual.clone(),
+        },
+        StoreError::Invalid(m) => StoreError::Invalid(m.clone()),
+        StoreError::Backend(m) => StoreError::Backend(m.clone()),
+    }
+}
+
+/// Data the server refuses (a reused event id, a NUL in a text column, `\u0000` in JSONB) is the
+/// caller's input, not a backend failure: SQLSTATE classes 22 (data exception) and 23
+/// (integrity constraint violation) answer `Invalid`.
+fn classify(e: tokio_postgres::Error) -> StoreError {
+    let refused = e
+        .code()
+        .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23"));
+    match StoreError::backend(e) {
+        StoreError::Backend(message) if refused => StoreError::Invalid(message),
+        other => other,
+    }
+}
+
+/// A read through the connection's statement cache: one round trip instead of two.
+async fn query(
+    client: &deadpool_postgres::Object,
+    sql: &str,
+    params: Params<'_>,
+) -> StoreResult<Vec<tokio_postgres::Row>> {
+    let stmt = client
+        .prepare_cached(sql)
+        .await
+        .map_err(StoreError::backend)?;
+    client.query(&stmt, params).await.map_err(classify)
+}
+
+async fn query_opt(
+    client: &deadpool_postgres::Object,
+    sql: &str,
+    params: Params<'_>,
+) -> StoreResult<Option<tokio_postgres::Row>> {
+    let stmt = client
+        .prepare_cached(sql)
+        .await
+        .map_err(StoreError::backend)?;
+    client.query_opt(&stmt, params).await.map_err(classify)
+}
+
 async fn read_range(
-    client: &tokio_postgres::Client,
+    client: &deadpool_postgres::Object,
     first: u64,
     last: u64,
 ) -> StoreResult<Vec<RecordedEvent>> {
-    let rows = client
-        .query(
-            &format!("SELECT {COLUMNS} FROM annals_events WHERE position BETWEEN $1 AND $2 ORDER BY position"),
-            &[&(first as i64), &(last as i64)],
-        )
-        .await
-        .map_err(StoreError::backend)?;
+    let rows = query(
+        client,
+        &format!(
+            "SELECT {COLUMNS} FROM annals_events WHERE position BETWEEN $1 AND $2 ORDER BY position"
+        ),
+        &[&sql_int(first), &sql_int(last)],
+    )
+    .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -419,20 +517,20 @@ impl EventStore for PostgresEventStore {
 
     async fn command_outcome(&self, command_id: Uuid) -> StoreResult<Option<Appended>> {
         let client = self.client().await?;
-        let Some(row) = client
-            .query_opt(
-                "SELECT first_position, last_position, head FROM annals_commands WHERE command_id = $1",
-                &[&command_id],
-            )
-            .await
-            .map_err(StoreError::backend)?
+        let Some(row) = query_opt(
+            &client,
+            "SELECT first_position, last_position, head FROM annals_commands WHERE command_id = $1",
+            &[&command_id],
+        )
+        .await?
         else {
             return Ok(None);
         };
+        let get = |i| row.try_get::<_, i64>(i).map(|v| v as u64);
         let (first, last, head) = (
-            row.get::<_, i64>(0) as u64,
-            row.get::<_, i64>(1) as u64,
-            row.get::<_, i64>(2) as u64,
+            get(0).map_err(StoreError::backend)?,
+            get(1).map_err(StoreError::backend)?,
+            get(2).map_err(StoreError::backend)?,
         );
         let events = if first <= last {
             read_range(&client, first, last).await?
@@ -453,26 +551,30 @@ impl EventStore for PostgresEventStore {
         limit: usize,
     ) -> StoreResult<Vec<RecordedEvent>> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                &format!("SELECT {COLUMNS} FROM annals_events WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3"),
-                &[&stream, &(from_version as i64), &(limit as i64)],
-            )
-            .await
-            .map_err(StoreError::backend)?;
+        let rows = query(
+            &client,
+            &format!("SELECT {COLUMNS} FROM annals_events WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3"),
+            &[&stream, &sql_int(from_version), &sql_limit(limit)],
+        )
+        .await?;
         rows.iter().map(from_row).collect()
     }
 
     async fn stream_version(&self, stream: &str) -> StoreResult<Option<u64>> {
         let client = self.client().await?;
-        let row = client
-            .query_one(
-                "SELECT MAX(version) FROM annals_events WHERE stream = $1",
-                &[&stream],
-            )
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(row.get::<_, Option<i64>>(0).map(|v| v as u64))
+        let row = query_opt(
+            &client,
+            "SELECT MAX(version) FROM annals_events WHERE stream = $1",
+            &[&stream],
+        )
+        .await?;
+        let version = match row {
+            Some(row) => row
+                .try_get::<_, Option<i64>>(0)
+                .map_err(StoreError::backend)?,
+            None => None,
+        };
+        Ok(version.map(|v| v as u64))
     }
 
     async fn read_all(
@@ -482,43 +584,47 @@ impl EventStore for PostgresEventStore {
         filter: &EventFilter,
     ) -> StoreResult<Vec<RecordedEvent>> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {COLUMNS} FROM annals_events WHERE position > $1
-                       AND (cardinality($2::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($2::text[]) p WHERE starts_with(stream, p)))
-                       AND (cardinality($3::text[]) = 0 OR event_type = ANY($3::text[]))
-                     ORDER BY position LIMIT $4"
-                ),
-                &[&(after as i64), &filter.stream_prefixes, &filter.event_types, &(limit as i64)],
-            )
-            .await
-            .map_err(StoreError::backend)?;
+        // One statement for every filter shape, so it is prepared once per connection.
+        let rows = query(
+            &client,
+            &format!(
+                "SELECT {COLUMNS} FROM annals_events WHERE position > $1
+                   AND (cardinality($2::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($2::text[]) p WHERE starts_with(stream, p)))
+                   AND (cardinality($3::text[]) = 0 OR event_type = ANY($3::text[]))
+                 ORDER BY position LIMIT $4"
+            ),
+            &[&sql_int(after), &filter.stream_prefixes, &filter.event_types, &sql_limit(limit)],
+        )
+        .await?;
         rows.iter().map(from_row).collect()
     }
 
     async fn read_positions(&self, positions: &[u64]) -> StoreResult<Vec<RecordedEvent>> {
-        let positions: Vec<i64> = positions.iter().map(|p| *p as i64).collect();
+        let positions: Vec<i64> = positions.iter().map(|p| sql_int(*p)).collect();
         let client = self.client().await?;
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {COLUMNS} FROM annals_events WHERE position = ANY($1) ORDER BY position"
-                ),
-                &[&positions],
-            )
-            .await
-            .map_err(StoreError::backend)?;
+        let rows = query(
+            &client,
+            &format!(
+                "SELECT {COLUMNS} FROM annals_events WHERE position = ANY($1) ORDER BY position"
+            ),
+            &[&positions],
+        )
+        .await?;
         rows.iter().map(from_row).collect()
     }
 
     async fn head(&self) -> StoreResult<u64> {
         let client = self.client().await?;
-        let row = client
-            .query_one("SELECT COALESCE(MAX(position), 0) FROM annals_events", &[])
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(row.get::<_, i64>(0) as u64)
+        let row = query_opt(
+            &client,
+            "SELECT COALESCE(MAX(position), 0) FROM annals_events",
+            &[],
+        )
+        .await?;
+        match row {
+            Some(row) => Ok(row.try_get::<_, i64>(0).map_err(StoreError::backend)? as u64),
+            None => Ok(0),
+        }
     }
 
     async fn wait_for_new(&self, after: u64) {

@@ -15,12 +15,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
 use crate::event::{AppendBatch, Appended, EventFilter, ExpectedVersion, NewEvent, RecordedEvent};
 use crate::traits::EventStore;
+use crate::{sql_int, sql_limit};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -44,15 +45,25 @@ CREATE TABLE IF NOT EXISTS commands (
 
 /// Most requests folded into one commit; bounds the latency of the first of them.
 const MAX_GROUP: usize = 512;
-/// Reader connections kept open.
+/// Read-only connections, and so concurrent reads: WAL readers do not block each other or the
+/// writer, but more of them than cores only adds contention.
 const READERS: usize = 4;
 
 type Reply = oneshot::Sender<StoreResult<Appended>>;
 
+/// The embedded event store. Cheap to share behind an `Arc`; dropping it stops the writer thread
+/// once the pending appends are answered.
 pub struct SqliteEventStore {
     requests: std_mpsc::Sender<(AppendBatch, Reply)>,
     head: watch::Receiver<u64>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<Readers>,
+}
+
+/// The read-only connections. A read holds a permit while it runs, so at most `READERS`
+/// connections ever exist and each read reuses one (opening a connection costs a schema parse).
+struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
     path: PathBuf,
 }
 
@@ -192,6 +203,7 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            tracing::trace!(batches = group.len(), "committing a group of appends");
             self.commit_group(group);
         }
     }
@@ -390,8 +402,11 @@ impl SqliteEventStore {
         Ok(SqliteEventStore {
             requests,
             head: head_rx,
-            readers: Arc::new(Mutex::new(Vec::new())),
-            path,
+            readers: Arc::new(Readers {
+                idle: Mutex::new(Vec::with_capacity(READERS)),
+                permits: Arc::new(Semaphore::new(READERS)),
+                path,
+            }),
         })
     }
 
@@ -399,18 +414,26 @@ impl SqliteEventStore {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
-        let (readers, path) = (self.readers.clone(), self.path.clone());
+        let readers = self.readers.clone();
+        let permit = readers
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(StoreError::backend)?;
         tokio::task::spawn_blocking(move || {
-            let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let _permit = permit;
+            let pooled = readers.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match pooled {
                 Some(c) => c,
-                None => open_connection(&path, true).map_err(StoreError::backend)?,
+                None => open_connection(&readers.path, true).map_err(StoreError::backend)?,
             };
             let result = f(&conn).map_err(StoreError::backend);
-            let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < READERS {
-                pool.push(conn);
-            }
+            readers
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(conn);
             result
         })
         .await
@@ -447,7 +470,10 @@ impl EventStore for SqliteEventStore {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM events WHERE stream = ?1 AND version >= ?2 ORDER BY version LIMIT ?3"
             ))?;
-            let rows = stmt.query_map(params![stream, from_version as i64, limit as i64], from_row)?;
+            let rows = stmt.query_map(
+                params![stream, sql_int(from_version), sql_limit(limit)],
+                from_row,
+            )?;
             rows.collect()
         })
         .await
@@ -467,7 +493,7 @@ impl EventStore for SqliteEventStore {
         let filter = filter.clone();
         self.read(move |conn| {
             let mut sql = format!("SELECT {COLUMNS} FROM events WHERE position > ?");
-            let mut args: Vec<rusqlite::types::Value> = vec![(after as i64).into()];
+            let mut args: Vec<rusqlite::types::Value> = vec![sql_int(after).into()];
             if !filter.stream_prefixes.is_empty() {
                 let clauses: Vec<&str> = filter
                     .stream_prefixes
@@ -486,7 +512,7 @@ impl EventStore for SqliteEventStore {
                 args.extend(filter.event_types.iter().map(|t| t.clone().into()));
             }
             sql.push_str(" ORDER BY position LIMIT ?");
-            args.push((limit as i64).into());
+            args.push(sql_limit(limit).into());
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
             rows.collect()
@@ -503,7 +529,7 @@ impl EventStore for SqliteEventStore {
                 conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE position = ?1"))?;
             let mut out = Vec::with_capacity(positions.len());
             for p in positions {
-                if let Some(e) = stmt.query_row(params![p as i64], from_row).optional()? {
+                if let Some(e) = stmt.query_row(params![sql_int(p)], from_row).optional()? {
                     out.push(e);
                 }
             }

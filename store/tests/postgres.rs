@@ -13,13 +13,19 @@ macro_rules! cases {
     ($($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $case() {
-            assert!(CASES.contains(&stringify!($case)));
             let (name, url) = common::create_database().await;
             let store: Arc<dyn EventStore> = Arc::new(PostgresEventStore::connect(&url).await.unwrap());
             conformance::run(stringify!($case), store).await;
             common::drop_database(&name).await;
         }
-    )*};
+    )*
+
+        /// Every case of the suite has a test here.
+        #[test]
+        fn every_conformance_case_runs() {
+            assert_eq!([$(stringify!($case)),*], CASES);
+        }
+    };
 }
 
 cases!(
@@ -27,7 +33,10 @@ cases!(
     atomic_batches,
     guards,
     idempotent_commands,
+    concurrent_duplicate_commands,
     reads,
+    edge_inputs,
+    bad_input_is_refused_alone,
     subscription_from_position,
     concurrent_writers_and_subscriber
 );

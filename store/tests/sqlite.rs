@@ -20,11 +20,17 @@ macro_rules! cases {
     ($($case:ident),*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $case() {
-            assert!(CASES.contains(&stringify!($case)));
             let (_dir, store) = fresh().await;
             conformance::run(stringify!($case), store).await;
         }
-    )*};
+    )*
+
+        /// Every case of the suite has a test here.
+        #[test]
+        fn every_conformance_case_runs() {
+            assert_eq!([$(stringify!($case)),*], CASES);
+        }
+    };
 }
 
 cases!(
@@ -32,7 +38,10 @@ cases!(
     atomic_batches,
     guards,
     idempotent_commands,
+    concurrent_duplicate_commands,
     reads,
+    edge_inputs,
+    bad_input_is_refused_alone,
     subscription_from_position,
     concurrent_writers_and_subscriber
 );

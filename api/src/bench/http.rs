@@ -28,6 +28,7 @@ pub async fn measure(
         bootstrap_token: Some(TOKEN.into()),
         consistency_wait_ms: 5000,
         public_url: None,
+        quiet: true,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::server::serve_until(args, async move {

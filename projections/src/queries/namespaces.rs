@@ -23,7 +23,7 @@ impl NamespaceView {
         self.kind == "organization"
     }
 
-    fn from_row(row: &Row) -> DbResult<Self> {
+    pub(crate) fn from_row(row: &Row) -> DbResult<Self> {
         Ok(NamespaceView {
             id: parse_uuid(row.str("id")?)?,
             name: row.string("name")?,
@@ -41,7 +41,7 @@ pub(crate) fn parse_uuid(s: &str) -> DbResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| DbError::Decode(format!("bad uuid {s:?}: {e}")))
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, name, kind, email, invoice_email, invoice_email_address, tag_expiration_s, super_user";
 
 /// The live namespace called `name`.
