@@ -10,7 +10,13 @@
 //! is released only after the commit is visible, so the next appender starts from a committed
 //! head: commit order is position order and a reader of `$all` can never see position N+1 while N
 //! might still commit. (A sequence would hand out numbers at insert time and let transactions
-//! commit out of order; readers that skip such gaps lose events.)
+//! commit out of order; readers that skip such gaps lose events.) Positions are assigned in
+//! memory only to batches that pass their checks, so a refused batch leaves no gap either.
+//!
+//! A group costs two round trips plus the commit's flush: `BEGIN`, the lock and the reads are
+//! pipelined on one connection, then the inserts and `COMMIT`; statements are prepared once per
+//! connection. `wait_for_new` polls as well as watching this process's head, because appends of
+//! other processes only show up in the table.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -57,6 +63,8 @@ const COLUMNS: &str = "position, id, stream, version, event_type, data, metadata
 type Reply = oneshot::Sender<StoreResult<Appended>>;
 type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
 
+/// The PostgreSQL event store. Share it behind an `Arc`; dropping it stops its appender task
+/// once the pending appends are answered.
 pub struct PostgresEventStore {
     pool: Pool,
     requests: mpsc::UnboundedSender<(AppendBatch, Reply)>,
