@@ -8,7 +8,7 @@ use annals_commands::{
     RepositoryRef,
 };
 use annals_domain::{Actor, DomainError};
-use annals_store::postgres::PostgresEventStore;
+use annals_store::postgres::{PostgresEventStore, with_database};
 use annals_store::sqlite::SqliteEventStore;
 use annals_store::{EventFilter, EventStore};
 use uuid::Uuid;
@@ -42,8 +42,7 @@ where
 
     let name = format!("annals_c_{}", Uuid::new_v4().simple());
     admin(format!("CREATE DATABASE {name}")).await;
-    let base = admin_url();
-    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    let url = with_database(&admin_url(), &name);
     body(Arc::new(PostgresEventStore::connect(&url).await.unwrap())).await;
     admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
 }

@@ -32,6 +32,25 @@ impl StoreError {
         StoreError::Backend(message)
     }
 
+    /// The conflict of an append that expected `expected` of `stream` and found `current`.
+    pub fn conflict(
+        stream: &str,
+        expected: crate::event::ExpectedVersion,
+        current: Option<u64>,
+    ) -> Self {
+        use crate::event::ExpectedVersion::*;
+        StoreError::Conflict {
+            stream: stream.to_owned(),
+            expected: match expected {
+                Any => "any".into(),
+                NoStream => "no stream".into(),
+                StreamExists => "stream exists".into(),
+                Exact(v) => v.to_string(),
+            },
+            actual: current.map_or_else(|| "no stream".into(), |v| v.to_string()),
+        }
+    }
+
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict { .. })
     }

@@ -85,6 +85,23 @@ pub struct AppendBatch {
 }
 
 impl AppendBatch {
+    /// Refuses a batch no backend can store: no stream at all, or a stream without a name.
+    pub fn validate(&self) -> crate::error::StoreResult<()> {
+        use crate::error::StoreError;
+        if self.appends.is_empty() {
+            return Err(StoreError::Invalid(
+                "an append batch needs at least one stream".into(),
+            ));
+        }
+        if let Some(a) = self.appends.iter().find(|a| a.stream.is_empty()) {
+            return Err(StoreError::Invalid(format!(
+                "empty stream name in batch ({} events)",
+                a.events.len()
+            )));
+        }
+        Ok(())
+    }
+
     pub fn single(
         stream: impl Into<String>,
         expected: ExpectedVersion,

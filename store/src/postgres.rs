@@ -30,9 +30,26 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
-use crate::event::{AppendBatch, Appended, EventFilter, ExpectedVersion, RecordedEvent};
+use crate::event::{AppendBatch, Appended, EventFilter, RecordedEvent};
 use crate::traits::EventStore;
 use crate::{sql_int, sql_limit};
+
+/// `url` with its database name replaced (tools and tests create databases beside the
+/// configured one).
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
 
 /// The advisory lock every appender holds while it writes ("annals" in ASCII).
 const APPEND_LOCK: i64 = 0x616e_6e61_6c73;
@@ -83,15 +100,6 @@ fn from_row(row: &tokio_postgres::Row) -> StoreResult<RecordedEvent> {
         metadata: row.try_get(6).map_err(get)?,
         recorded_at: row.try_get(7).map_err(get)?,
     })
-}
-
-fn describe(expected: ExpectedVersion) -> String {
-    match expected {
-        ExpectedVersion::Any => "any".into(),
-        ExpectedVersion::NoStream => "no stream".into(),
-        ExpectedVersion::StreamExists => "stream exists".into(),
-        ExpectedVersion::Exact(v) => v.to_string(),
-    }
 }
 
 impl PostgresEventStore {
@@ -326,11 +334,11 @@ impl Appender {
                     None => versions.get(&append.stream).copied(),
                 };
                 if !append.expected.admits(current) {
-                    outcomes.push(Err(StoreError::Conflict {
-                        stream: append.stream.clone(),
-                        expected: describe(append.expected),
-                        actual: current.map_or_else(|| "no stream".into(), |v| v.to_string()),
-                    }));
+                    outcomes.push(Err(StoreError::conflict(
+                        &append.stream,
+                        append.expected,
+                        current,
+                    )));
                     continue 'batches;
                 }
                 let after = match append.events.len() as u64 {
@@ -506,14 +514,7 @@ async fn read_range(
 #[async_trait]
 impl EventStore for PostgresEventStore {
     async fn append_batch(&self, batch: AppendBatch) -> StoreResult<Appended> {
-        if batch.appends.is_empty() {
-            return Err(StoreError::Invalid(
-                "an append batch needs at least one stream".into(),
-            ));
-        }
-        if batch.appends.iter().any(|a| a.stream.is_empty()) {
-            return Err(StoreError::Invalid("empty stream name in batch".into()));
-        }
+        batch.validate()?;
         let (reply, answer) = oneshot::channel();
         self.requests
             .send((batch, reply))

@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, oneshot, watch};
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
-use crate::event::{AppendBatch, Appended, EventFilter, ExpectedVersion, NewEvent, RecordedEvent};
+use crate::event::{AppendBatch, Appended, EventFilter, NewEvent, RecordedEvent};
 use crate::traits::EventStore;
 use crate::{sql_int, sql_limit};
 
@@ -153,35 +153,6 @@ fn stream_version(conn: &Connection, stream: &str) -> rusqlite::Result<Option<u6
         .map(|v| v.map(|v| v as u64))
 }
 
-fn describe(expected: ExpectedVersion) -> String {
-    match expected {
-        ExpectedVersion::Any => "any".into(),
-        ExpectedVersion::NoStream => "no stream".into(),
-        ExpectedVersion::StreamExists => "stream exists".into(),
-        ExpectedVersion::Exact(v) => v.to_string(),
-    }
-}
-
-fn describe_current(current: Option<u64>) -> String {
-    current.map_or_else(|| "no stream".into(), |v| v.to_string())
-}
-
-/// Validates a batch before it reaches the writer.
-fn check_batch(batch: &AppendBatch) -> StoreResult<()> {
-    if batch.appends.is_empty() {
-        return Err(StoreError::Invalid(
-            "an append batch needs at least one stream".into(),
-        ));
-    }
-    if let Some(a) = batch.appends.iter().find(|a| a.stream.is_empty()) {
-        return Err(StoreError::Invalid(format!(
-            "empty stream name in batch ({} events)",
-            a.events.len()
-        )));
-    }
-    Ok(())
-}
-
 /// The writer's state between groups.
 struct Writer {
     conn: Connection,
@@ -295,11 +266,11 @@ fn append_one(
     for append in &batch.appends {
         let current = stream_version(tx, &append.stream)?;
         if !append.expected.admits(current) {
-            return Ok(Err(StoreError::Conflict {
-                stream: append.stream.clone(),
-                expected: describe(append.expected),
-                actual: describe_current(current),
-            }));
+            return Ok(Err(StoreError::conflict(
+                &append.stream,
+                append.expected,
+                current,
+            )));
         }
         for (version, event) in (current.map_or(0, |v| v + 1)..).zip(&append.events) {
             let now = micros(Utc::now()).max(*last_time);
@@ -444,7 +415,7 @@ impl SqliteEventStore {
 #[async_trait]
 impl EventStore for SqliteEventStore {
     async fn append_batch(&self, batch: AppendBatch) -> StoreResult<Appended> {
-        check_batch(&batch)?;
+        batch.validate()?;
         let (reply, answer) = oneshot::channel();
         self.requests
             .send((batch, reply))

@@ -16,7 +16,7 @@ use annals_projections::queries::repositories::{self, ListFilter};
 use annals_projections::queries::{namespaces, tokens};
 use annals_projections::{ProjectionWatch, all_projectors, migrate_all};
 use annals_store::EventStore;
-use annals_store::postgres::PostgresEventStore;
+use annals_store::postgres::{PostgresEventStore, with_database};
 use annals_store::sqlite::SqliteEventStore;
 use annals_workers::ProjectionRunner;
 use uuid::Uuid;
@@ -48,7 +48,7 @@ impl Fixture {
         if postgres {
             let name = format!("annals_w_{}", Uuid::new_v4().simple());
             admin(format!("CREATE DATABASE {name}")).await;
-            let url = annals_api_free_with_database(&admin_url(), &name);
+            let url = with_database(&admin_url(), &name);
             let store = Arc::new(PostgresEventStore::connect(&url).await.unwrap());
             Fixture {
                 store,
@@ -79,20 +79,6 @@ impl Fixture {
             drop(self.store);
             admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
         }
-    }
-}
-
-fn annals_api_free_with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let start = base.find("://").map_or(0, |i| i + 3);
-    let base = base[start..]
-        .find('/')
-        .map_or(base, |slash| &base[..start + slash]);
-    match query {
-        Some(q) => format!("{base}/{database}?{q}"),
-        None => format!("{base}/{database}"),
     }
 }
 

@@ -15,6 +15,7 @@ mod http;
 mod replay;
 mod table;
 
+pub use annals_store::postgres::with_database;
 use clap::Args;
 use uuid::Uuid;
 
@@ -118,22 +119,6 @@ pub(crate) async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client>
         let _ = connection.await;
     });
     Ok(client)
-}
-
-/// `url` with its database name replaced.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority_end..].find('/') {
-        Some(slash) => &base[..authority_end + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{database}?{q}"),
-        None => format!("{base}/{database}"),
-    }
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {

@@ -26,7 +26,20 @@ pub trait ReadDb: Send + Sync + 'static {
     async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()>;
 
     /// The position a projection has applied up to (0 when it never ran).
-    async fn checkpoint(&self, name: &str) -> DbResult<u64>;
+    async fn checkpoint(&self, name: &str) -> DbResult<u64> {
+        let rows = self
+            .query(
+                "SELECT position FROM projection_checkpoints WHERE name = $1",
+                vec![SqlValue::from(name)],
+            )
+            .await?;
+        Ok(rows
+            .first()
+            .map(|r| r.i64("position"))
+            .transpose()?
+            .unwrap_or(0)
+            .max(0) as u64)
+    }
 
     /// Runs a query with `$1..$n` placeholders and returns every row.
     async fn query(&self, sql: &str, params: Vec<SqlValue>) -> DbResult<Vec<Row>>;

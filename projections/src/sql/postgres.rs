@@ -386,21 +386,6 @@ impl ReadDb for PostgresReadDb {
         tx.commit().await.map_err(DbError::backend)
     }
 
-    async fn checkpoint(&self, name: &str) -> DbResult<u64> {
-        let rows = self
-            .query(
-                "SELECT position FROM projection_checkpoints WHERE name = $1",
-                vec![SqlValue::from(name)],
-            )
-            .await?;
-        Ok(rows
-            .first()
-            .map(|r| r.i64("position"))
-            .transpose()?
-            .unwrap_or(0)
-            .max(0) as u64)
-    }
-
     async fn analyze(&self) -> DbResult<()> {
         let client = self.pool.get().await.map_err(DbError::backend)?;
         // This generation's tables only, not every table of the database.

@@ -222,21 +222,6 @@ impl ReadDb for SqliteReadDb {
         .await
     }
 
-    async fn checkpoint(&self, name: &str) -> DbResult<u64> {
-        let rows = self
-            .query(
-                "SELECT position FROM projection_checkpoints WHERE name = $1",
-                vec![SqlValue::from(name)],
-            )
-            .await?;
-        Ok(rows
-            .first()
-            .map(|r| r.i64("position"))
-            .transpose()?
-            .unwrap_or(0)
-            .max(0) as u64)
-    }
-
     async fn analyze(&self) -> DbResult<()> {
         self.with_writer(|conn| conn.execute_batch("ANALYZE").map_err(DbError::backend))
             .await

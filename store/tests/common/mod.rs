@@ -9,28 +9,13 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use annals_store::conformance::event;
+use annals_store::postgres::with_database;
 use annals_store::{EventFilter, EventStore, ExpectedVersion};
 use uuid::Uuid;
 
 pub fn admin_url() -> String {
     std::env::var("ANNALS_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// `url` with its database name replaced.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[authority_end..].find('/') {
-        Some(slash) => &base[..authority_end + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{database}?{q}"),
-        None => format!("{base}/{database}"),
-    }
 }
 
 async fn admin(sql: String) {
