@@ -31,8 +31,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_BOOTSTRAP_USER")]
     pub bootstrap_user: Option<String>,
 
-    /// On first start, give the bootstrap superuser this API token instead of a random one,
-    /// which is then printed once.
+    /// On first start, give the bootstrap superuser this API token. Without it a random token
+    /// is generated and printed once.
     #[arg(long, env = "ANNALS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     pub bootstrap_token: Option<String>,
 
