@@ -67,11 +67,15 @@ impl CommandService {
         let repository_id = envelope.derived_id("repository");
         self.run(envelope, || async {
             let (namespace_id, namespace_kind, owner) = self.resolve_namespace(&namespace).await?;
-            let names: Loaded<Reservation> = load(
-                self.store(),
-                reservation::repository_stream(namespace_id, &name),
-            )
-            .await?;
+            // The name's reservation and the new repository's stream do not depend on each
+            // other: read both at once.
+            let (names, repo): (Loaded<Reservation>, Loaded<Repository>) = tokio::try_join!(
+                load(
+                    self.store(),
+                    reservation::repository_stream(namespace_id, &name)
+                ),
+                load(self.store(), repository::stream(repository_id)),
+            )?;
             let reserved = reservation::decide(
                 &names.state,
                 &ReservationCommand::Reserve {
@@ -80,8 +84,6 @@ impl CommandService {
                     scope: NameScope::Repository,
                 },
             )?;
-            let repo: Loaded<Repository> =
-                load(self.store(), repository::stream(repository_id)).await?;
             let created = repository::decide(
                 &repo.state,
                 &RepositoryCommand::Create(NewRepository {

@@ -30,7 +30,12 @@ const UPCASTERS: &[(&str, Upcaster)] = &[];
 
 /// The domain event for a stored type and body, upcast to the current version.
 pub fn decode(event_type: &str, data: &Value) -> Result<DomainEvent, DecodeError> {
-    let (mut event_type, mut data) = (event_type.to_owned(), data.clone());
+    decode_owned(event_type, data.clone())
+}
+
+/// [`decode`] for a body the caller no longer needs: nothing is copied.
+pub fn decode_owned(event_type: &str, data: Value) -> Result<DomainEvent, DecodeError> {
+    let (mut event_type, mut data) = (event_type.to_owned(), data);
     while let Some((_, upcast)) = UPCASTERS.iter().find(|(from, _)| *from == event_type) {
         let (next, next_data) = upcast(data);
         event_type = next.to_owned();

@@ -44,25 +44,42 @@ impl ProjectionRunner {
         Ok(if lowest == u64::MAX { 0 } else { lowest })
     }
 
+    /// The checkpoint of each projector in `db`, in projector order.
+    async fn checkpoints(&self, db: &dyn ReadDb) -> DbResult<Vec<u64>> {
+        let mut checkpoints = Vec::with_capacity(self.projectors.len());
+        for projector in &self.projectors {
+            checkpoints.push(db.checkpoint(projector.name()).await?);
+        }
+        Ok(checkpoints)
+    }
+
     /// Applies events to `db` until it reached `until` (the head when None), calling
     /// `progress(position)` after each page. Answers the position reached.
     pub async fn catch_up(
         &self,
         db: &dyn ReadDb,
         until: Option<u64>,
-        mut progress: impl FnMut(u64),
+        progress: impl FnMut(u64),
     ) -> anyhow::Result<u64> {
         let until = match until {
             Some(p) => p,
             None => self.store.head().await?,
         };
-        let mut checkpoints = Vec::with_capacity(self.projectors.len());
-        for projector in &self.projectors {
-            checkpoints.push(db.checkpoint(projector.name()).await?);
-        }
+        let mut checkpoints = self.checkpoints(db).await?;
+        self.advance(db, until, &mut checkpoints, progress).await
+    }
+
+    /// Applies pages until `until` or a short page (the head at the time of reading), with the
+    /// checkpoints the caller holds. The next page is read while this one is applied, so
+    /// reading the log and writing the read models overlap.
+    async fn advance(
+        &self,
+        db: &dyn ReadDb,
+        until: u64,
+        checkpoints: &mut [u64],
+        mut progress: impl FnMut(u64),
+    ) -> anyhow::Result<u64> {
         let mut position = checkpoints.iter().copied().min().unwrap_or(0);
-        // The next page is read while this one is applied: reading the log and writing the read
-        // models overlap.
         let read = |after: u64| {
             let store = self.store.clone();
             tokio::spawn(async move { store.read_all(after, PAGE, &EventFilter::default()).await })
@@ -71,14 +88,14 @@ impl ProjectionRunner {
         let mut projected = 0u64;
         while let Some(pending) = next.take() {
             let page = pending.await??;
-            let Some(last) = page.last().map(|e| e.position) else {
+            let (Some(last), full) = (page.last().map(|e| e.position), page.len() == PAGE) else {
                 break;
             };
-            if last < until {
+            if full && last < until {
                 next = Some(read(last));
             }
-            self.apply_page(db, &page, &mut checkpoints).await?;
             projected += page.len() as u64;
+            self.apply_page(db, page, checkpoints).await?;
             position = last;
             progress(position);
         }
@@ -91,25 +108,28 @@ impl ProjectionRunner {
     async fn apply_page(
         &self,
         db: &dyn ReadDb,
-        page: &[RecordedEvent],
+        mut page: Vec<RecordedEvent>,
         checkpoints: &mut [u64],
     ) -> DbResult<()> {
+        // Projectors read the decoded event and the recorded envelope, never the raw body, so
+        // the body is moved into the decoder rather than copied.
         let decoded: Vec<_> = page
-            .iter()
-            .map(
-                |recorded| match codec::decode(&recorded.event_type, &recorded.data) {
+            .iter_mut()
+            .map(|recorded| {
+                let data = std::mem::take(&mut recorded.data);
+                match codec::decode_owned(&recorded.event_type, data) {
                     Ok(event) => Some(event),
                     Err(e) => {
-                        // An event this build does not know (written by a newer one): no read model
-                        // of this build has a place for it.
+                        // An event this build does not know (written by a newer one): no read
+                        // model of this build has a place for it.
                         tracing::warn!(
                             position = recorded.position,
                             "skipping undecodable event: {e}"
                         );
                         None
                     }
-                },
-            )
+                }
+            })
             .collect();
         let last = page.last().map_or(0, |e| e.position);
         for (projector, checkpoint) in self.projectors.iter().zip(checkpoints.iter_mut()) {
@@ -132,16 +152,30 @@ impl ProjectionRunner {
     /// watch. A failing read-model database is retried, never skipped past.
     pub async fn run(&self, models: &crate::ReadModels, mut stop: watch::Receiver<bool>) {
         let mut backoff = Duration::from_millis(100);
+        // The checkpoints of the generation being fed, kept in memory between wake-ups (this
+        // runner is their only writer); read again when a rebuild swaps the generation in, or
+        // after an error.
+        let mut held: Option<(u64, Vec<u64>)> = None;
         loop {
             if *stop.borrow() {
                 return;
             }
-            let db = models.db();
-            match self
-                .catch_up(db.as_ref(), None, |p| self.watch.advance(p))
-                .await
-            {
-                Ok(position) => {
+            let (generation, db) = (models.generation(), models.db());
+            let step = async {
+                let mut checkpoints = match held.take() {
+                    Some((g, checkpoints)) if g == generation => checkpoints,
+                    _ => self.checkpoints(db.as_ref()).await?,
+                };
+                let position = self
+                    .advance(db.as_ref(), u64::MAX, &mut checkpoints, |p| {
+                        self.watch.advance(p)
+                    })
+                    .await?;
+                anyhow::Ok((position, checkpoints))
+            };
+            match step.await {
+                Ok((position, checkpoints)) => {
+                    held = Some((generation, checkpoints));
                     self.watch.advance(position);
                     backoff = Duration::from_millis(100);
                     tokio::select! {
