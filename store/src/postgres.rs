@@ -177,6 +177,10 @@ impl Appender {
     async fn run(self, mut requests: mpsc::UnboundedReceiver<(AppendBatch, Reply)>) {
         while let Some(first) = requests.recv().await {
             let mut group = vec![first];
+            // Writers answered by the last commit are sending their next appends right now: give
+            // them one turn of the scheduler so they join this group instead of each waiting for
+            // a commit of its own.
+            tokio::task::yield_now().await;
             while group.len() < MAX_GROUP {
                 match requests.try_recv() {
                     Ok(next) => group.push(next),
