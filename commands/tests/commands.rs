@@ -8,23 +8,10 @@ use annals_commands::{
     RepositoryRef,
 };
 use annals_domain::{Actor, DomainError};
-use annals_store::postgres::{PostgresEventStore, with_database};
+use annals_store::postgres::PostgresEventStore;
 use annals_store::sqlite::SqliteEventStore;
-use annals_store::{EventFilter, EventStore};
+use annals_store::{EventFilter, EventStore, testing};
 use uuid::Uuid;
-
-fn admin_url() -> String {
-    std::env::var("ANNALS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn admin(sql: String) {
-    let (client, connection) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL must be reachable at ANNALS_TEST_DATABASE_URL");
-    tokio::spawn(connection);
-    client.batch_execute(&sql).await.expect("admin statement");
-}
 
 /// Runs `body` on a fresh SQLite store and on a fresh PostgreSQL database.
 async fn on_both<F, Fut>(body: F)
@@ -40,11 +27,13 @@ where
     ))
     .await;
 
-    let name = format!("annals_c_{}", Uuid::new_v4().simple());
-    admin(format!("CREATE DATABASE {name}")).await;
-    let url = with_database(&admin_url(), &name);
+    let (name, url) = testing::create_database("annals_c")
+        .await
+        .expect("test database");
     body(Arc::new(PostgresEventStore::connect(&url).await.unwrap())).await;
-    admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    testing::drop_database(&name)
+        .await
+        .expect("drop test database");
 }
 
 fn alice() -> Envelope {

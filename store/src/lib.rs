@@ -12,6 +12,7 @@ pub mod event;
 pub mod postgres;
 pub mod sqlite;
 pub mod subscription;
+pub mod testing;
 pub mod traits;
 
 pub use error::{StoreError, StoreResult};

@@ -15,9 +15,9 @@ use annals_projections::queries::logs::{self, LogQuery, LogScope};
 use annals_projections::queries::repositories::{self, ListFilter};
 use annals_projections::queries::{namespaces, tokens};
 use annals_projections::{ProjectionWatch, all_projectors, migrate_all};
-use annals_store::EventStore;
-use annals_store::postgres::{PostgresEventStore, with_database};
+use annals_store::postgres::PostgresEventStore;
 use annals_store::sqlite::SqliteEventStore;
+use annals_store::{EventStore, testing};
 use annals_workers::ProjectionRunner;
 use uuid::Uuid;
 
@@ -29,26 +29,13 @@ struct Fixture {
     database: Option<String>,
 }
 
-fn admin_url() -> String {
-    std::env::var("ANNALS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn admin(sql: String) {
-    let (client, connection) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL must be reachable at ANNALS_TEST_DATABASE_URL");
-    tokio::spawn(connection);
-    client.batch_execute(&sql).await.expect("admin statement");
-}
-
 impl Fixture {
     async fn new(postgres: bool) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         if postgres {
-            let name = format!("annals_w_{}", Uuid::new_v4().simple());
-            admin(format!("CREATE DATABASE {name}")).await;
-            let url = with_database(&admin_url(), &name);
+            let (name, url) = testing::create_database("annals_w")
+                .await
+                .expect("test database");
             let store = Arc::new(PostgresEventStore::connect(&url).await.unwrap());
             Fixture {
                 store,
@@ -77,7 +64,9 @@ impl Fixture {
     async fn cleanup(self) {
         if let Some(name) = self.database {
             drop(self.store);
-            admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            testing::drop_database(&name)
+                .await
+                .expect("drop test database");
         }
     }
 }

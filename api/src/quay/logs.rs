@@ -49,6 +49,15 @@ fn decode_token(token: &str) -> Result<(LogRange, u64), QuayError> {
     Ok((LogRange { start, end }, before))
 }
 
+fn log_query(scope: LogScope, range: &LogRange, performer: Option<String>) -> LogQuery {
+    LogQuery {
+        scope,
+        start_micros: range.start.timestamp_micros(),
+        end_micros: range.end.timestamp_micros(),
+        performer: performer.filter(|p| !p.is_empty()),
+    }
+}
+
 async fn list(
     state: &AppState,
     scope: LogScope,
@@ -66,12 +75,7 @@ async fn list(
             None,
         ),
     };
-    let query = LogQuery {
-        scope,
-        start_micros: range.start.timestamp_micros(),
-        end_micros: range.end.timestamp_micros(),
-        performer: params.performer.filter(|p| !p.is_empty()),
-    };
+    let query = log_query(scope, &range, params.performer);
     let page = logs::page(
         state.db().as_ref(),
         state.store.as_ref(),
@@ -106,12 +110,7 @@ async fn aggregate(
         params.endtime.as_deref(),
         Utc::now(),
     )?;
-    let query = LogQuery {
-        scope,
-        start_micros: range.start.timestamp_micros(),
-        end_micros: range.end.timestamp_micros(),
-        performer: params.performer.filter(|p| !p.is_empty()),
-    };
+    let query = log_query(scope, &range, params.performer);
     let counts = logs::aggregate(state.db().as_ref(), &query).await?;
     let aggregated: Vec<Value> = counts
         .iter()

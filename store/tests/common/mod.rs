@@ -9,33 +9,20 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use annals_store::conformance::event;
-use annals_store::postgres::with_database;
 use annals_store::{EventFilter, EventStore, ExpectedVersion};
 use uuid::Uuid;
 
-pub fn admin_url() -> String {
-    std::env::var("ANNALS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn admin(sql: String) {
-    let (client, connection) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL must be reachable at ANNALS_TEST_DATABASE_URL");
-    tokio::spawn(connection);
-    client.batch_execute(&sql).await.expect("admin statement");
-}
-
 /// A fresh PostgreSQL database, dropped by `drop_database`.
 pub async fn create_database() -> (String, String) {
-    let name = format!("annals_t_{}", Uuid::new_v4().simple());
-    admin(format!("CREATE DATABASE {name}")).await;
-    let url = with_database(&admin_url(), &name);
-    (name, url)
+    annals_store::testing::create_database("annals_t")
+        .await
+        .expect("test database")
 }
 
 pub async fn drop_database(name: &str) {
-    admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    annals_store::testing::drop_database(name)
+        .await
+        .expect("drop test database");
 }
 
 /// The child side of the kill test: appends from several tasks and prints `ack <id> <stream>`
