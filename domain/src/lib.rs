@@ -9,6 +9,7 @@
 pub mod actor;
 pub mod aggregate;
 pub mod codec;
+pub mod digest;
 pub mod error;
 pub mod event;
 pub mod log_kind;
@@ -16,12 +17,15 @@ pub mod names;
 pub mod organization;
 pub mod repository;
 pub mod reservation;
+pub mod tag;
 pub mod user;
 pub mod values;
 
 pub use actor::{Actor, ActorKind};
 pub use aggregate::Aggregate;
+pub use digest::{Digest, DigestAlgorithm};
 pub use error::DomainError;
 pub use event::DomainEvent;
 pub use names::{Email, NamespaceName, RepositoryName};
+pub use tag::TagName;
 pub use values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};
