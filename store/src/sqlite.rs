@@ -78,6 +78,12 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     conn.set_prepared_statement_cache_capacity(64);
+    // Keep each cached statement's plan: otherwise SQLite re-prepares a statement whose plan
+    // could depend on a bound value (any `LIMIT ?`) on every execution.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit is on disk (the WAL is fsynced) before the append is acknowledged.

@@ -44,6 +44,13 @@ fn open_connection(path: &Path, read_only: bool) -> DbResult<Connection> {
     let conn = Connection::open_with_flags(path, flags).map_err(DbError::backend)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(DbError::backend)?;
+    // Keep each cached statement's plan: otherwise SQLite re-prepares a statement whose plan
+    // could depend on a bound value (any `LIMIT $n`) on every execution.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(DbError::backend)?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(DbError::backend)?;
