@@ -5,7 +5,15 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::digest::Digest;
+use crate::gc::{GcStatus, GcType};
+use crate::manifest::Descriptor;
 use crate::names::{Email, NamespaceName, RepositoryName};
+use crate::tag::TagName;
 use crate::values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +105,164 @@ pub enum DomainEvent {
         namespace: NamespaceName,
         name: RepositoryName,
     },
+
+    /// A blob's bytes were uploaded into (or mounted into) a repository. The bytes live in the
+    /// content-addressed blob store; this is the record that the repository may use them.
+    #[serde(rename = "repository.blob_uploaded.v1")]
+    BlobUploaded {
+        repository_id: Uuid,
+        digest: Digest,
+        size: u64,
+        /// `namespace/name` of the repository it was mounted from, for a cross-repository mount.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mounted_from: Option<String>,
+    },
+    /// A manifest was pushed, by digest or by `tag` (which then points at it).
+    #[serde(rename = "repository.manifest_pushed.v1")]
+    ManifestPushed {
+        repository_id: Uuid,
+        digest: Digest,
+        media_type: String,
+        size: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<TagName>,
+        /// The manifest the tag pointed at before this push.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<Digest>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<Descriptor>,
+        #[serde(default)]
+        layers: Vec<Descriptor>,
+        #[serde(default)]
+        manifests: Vec<Descriptor>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subject: Option<Descriptor>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        artifact_type: Option<String>,
+        #[serde(default)]
+        annotations: BTreeMap<String, String>,
+    },
+    /// A manifest was deleted; the tags that pointed at it went with it.
+    #[serde(rename = "repository.manifest_deleted.v1")]
+    ManifestDeleted {
+        repository_id: Uuid,
+        digest: Digest,
+        tags: Vec<TagName>,
+    },
+    #[serde(rename = "repository.tag_created.v1")]
+    TagCreated {
+        repository_id: Uuid,
+        tag: TagName,
+        digest: Digest,
+    },
+    #[serde(rename = "repository.tag_moved.v1")]
+    TagMoved {
+        repository_id: Uuid,
+        tag: TagName,
+        digest: Digest,
+        previous: Digest,
+    },
+    /// The tag was pointed back at a manifest it pointed at before (Quay's time machine).
+    #[serde(rename = "repository.tag_restored.v1")]
+    TagRestored {
+        repository_id: Uuid,
+        tag: TagName,
+        digest: Digest,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<Digest>,
+    },
+    #[serde(rename = "repository.tag_deleted.v1")]
+    TagDeleted {
+        repository_id: Uuid,
+        tag: TagName,
+        digest: Digest,
+    },
+    #[serde(rename = "repository.tag_expiration_changed.v1")]
+    TagExpirationChanged {
+        repository_id: Uuid,
+        tag: TagName,
+        digest: Digest,
+        expiration: Option<DateTime<Utc>>,
+    },
+    #[serde(rename = "repository.manifest_label_added.v1")]
+    ManifestLabelAdded {
+        repository_id: Uuid,
+        digest: Digest,
+        label_id: Uuid,
+        key: String,
+        value: String,
+        media_type: String,
+    },
+    #[serde(rename = "repository.manifest_label_deleted.v1")]
+    ManifestLabelDeleted {
+        repository_id: Uuid,
+        digest: Digest,
+        label_id: Uuid,
+        key: String,
+    },
+    /// A manifest was pulled (kept in the repository's own `pulls-` stream).
+    #[serde(rename = "repository.pulled.v1")]
+    RepositoryPulled {
+        repository_id: Uuid,
+        digest: Digest,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tag: Option<TagName>,
+    },
+
+    /// A DigitalOcean-style registry: one per account, over the namespace of the same name.
+    #[serde(rename = "registry.created.v1")]
+    RegistryCreated {
+        registry_id: Uuid,
+        name: NamespaceName,
+        namespace_id: Uuid,
+        owner_id: Uuid,
+        tier: String,
+        region: String,
+    },
+    #[serde(rename = "registry.subscription_changed.v1")]
+    RegistrySubscriptionChanged {
+        registry_id: Uuid,
+        name: NamespaceName,
+        tier: String,
+    },
+    #[serde(rename = "registry.deleted.v1")]
+    RegistryDeleted {
+        registry_id: Uuid,
+        name: NamespaceName,
+    },
+    #[serde(rename = "registry.gc_requested.v1")]
+    GarbageCollectionRequested {
+        registry_id: Uuid,
+        name: NamespaceName,
+        gc_id: Uuid,
+        gc_type: GcType,
+    },
+    /// The collection moved to a new status (including `cancelling` when a user asks).
+    #[serde(rename = "registry.gc_status_changed.v1")]
+    GarbageCollectionStatusChanged {
+        registry_id: Uuid,
+        gc_id: Uuid,
+        status: GcStatus,
+    },
+    /// Blobs the collection removed from the blob store, with their sizes.
+    #[serde(rename = "registry.gc_blobs_deleted.v1")]
+    GarbageCollectionBlobsDeleted {
+        registry_id: Uuid,
+        gc_id: Uuid,
+        blobs: Vec<(Digest, u64)>,
+        freed_bytes: u64,
+    },
+    /// The collection ended: succeeded, failed or cancelled.
+    #[serde(rename = "registry.gc_finished.v1")]
+    GarbageCollectionFinished {
+        registry_id: Uuid,
+        gc_id: Uuid,
+        status: GcStatus,
+        blobs_deleted: u64,
+        freed_bytes: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 impl DomainEvent {
@@ -118,6 +284,24 @@ impl DomainEvent {
             RepositoryVisibilityChanged { .. } => "repository.visibility_changed.v1",
             RepositoryStateChanged { .. } => "repository.state_changed.v1",
             RepositoryDeleted { .. } => "repository.deleted.v1",
+            BlobUploaded { .. } => "repository.blob_uploaded.v1",
+            ManifestPushed { .. } => "repository.manifest_pushed.v1",
+            ManifestDeleted { .. } => "repository.manifest_deleted.v1",
+            TagCreated { .. } => "repository.tag_created.v1",
+            TagMoved { .. } => "repository.tag_moved.v1",
+            TagRestored { .. } => "repository.tag_restored.v1",
+            TagDeleted { .. } => "repository.tag_deleted.v1",
+            TagExpirationChanged { .. } => "repository.tag_expiration_changed.v1",
+            ManifestLabelAdded { .. } => "repository.manifest_label_added.v1",
+            ManifestLabelDeleted { .. } => "repository.manifest_label_deleted.v1",
+            RepositoryPulled { .. } => "repository.pulled.v1",
+            RegistryCreated { .. } => "registry.created.v1",
+            RegistrySubscriptionChanged { .. } => "registry.subscription_changed.v1",
+            RegistryDeleted { .. } => "registry.deleted.v1",
+            GarbageCollectionRequested { .. } => "registry.gc_requested.v1",
+            GarbageCollectionStatusChanged { .. } => "registry.gc_status_changed.v1",
+            GarbageCollectionBlobsDeleted { .. } => "registry.gc_blobs_deleted.v1",
+            GarbageCollectionFinished { .. } => "registry.gc_finished.v1",
         }
     }
 }

@@ -9,12 +9,16 @@
 pub mod actor;
 pub mod aggregate;
 pub mod codec;
+pub mod content;
 pub mod digest;
 pub mod error;
 pub mod event;
+pub mod gc;
 pub mod log_kind;
+pub mod manifest;
 pub mod names;
 pub mod organization;
+pub mod registry;
 pub mod repository;
 pub mod reservation;
 pub mod tag;

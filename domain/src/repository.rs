@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use crate::aggregate::Aggregate;
+use crate::content::Content;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::names::{NamespaceName, RepositoryName};
@@ -10,6 +11,12 @@ use crate::values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};
 
 pub fn stream(id: Uuid) -> String {
     format!("repository-{id}")
+}
+
+/// Where a repository's pulls are recorded: apart from its own stream, so that reads never make
+/// a push wait or conflict.
+pub fn pulls_stream(id: Uuid) -> String {
+    format!("pulls-{id}")
 }
 
 /// The longest description a repository keeps (64 KiB of Markdown).
@@ -27,6 +34,8 @@ pub struct Repository {
     pub state: Option<RepositoryState>,
     pub kind: Option<RepositoryKind>,
     pub deleted: bool,
+    /// Manifests, tags and labels.
+    pub content: Content,
 }
 
 impl Repository {
@@ -81,6 +90,7 @@ impl Aggregate for Repository {
                     state: Some(RepositoryState::Normal),
                     kind: Some(*kind),
                     deleted: false,
+                    content: Content::default(),
                 }
             }
             RepositoryDescriptionChanged { description, .. } => {
@@ -89,7 +99,7 @@ impl Aggregate for Repository {
             RepositoryVisibilityChanged { visibility, .. } => self.visibility = Some(*visibility),
             RepositoryStateChanged { state, .. } => self.state = Some(*state),
             RepositoryDeleted { .. } => self.deleted = true,
-            _ => {}
+            other => self.content.evolve(other),
         }
         self
     }
