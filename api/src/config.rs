@@ -27,6 +27,17 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address of the OCI distribution API (the registry that docker, podman, skopeo and oras
+    /// talk to). Port 0 picks a free port; the address bound is printed as
+    /// `registry listening on http://...`.
+    #[arg(long, env = "ANNALS_REGISTRY_LISTEN", default_value = "127.0.0.1:5000")]
+    pub registry_listen: SocketAddr,
+
+    /// `host[:port]` under which clients reach the registry (in docker credentials and the token
+    /// realm); defaults to the registry's bound address.
+    #[arg(long, env = "ANNALS_REGISTRY_HOST")]
+    pub registry_host: Option<String>,
+
     /// On first start with an empty event store, create this superuser (default `admin`).
     #[arg(long, env = "ANNALS_BOOTSTRAP_USER")]
     pub bootstrap_user: Option<String>,

@@ -14,6 +14,8 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod docr;
+pub mod oci;
 pub mod quay;
 pub mod server;
 pub mod state;

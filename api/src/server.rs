@@ -17,10 +17,19 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::{backends, bootstrap, quay};
+use crate::{backends, bootstrap, docr, oci, quay};
 
+/// The management APIs (Quay v1, DigitalOcean, ...).
 pub fn app(state: AppState) -> Router {
     quay::router()
+        .merge(docr::router())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The OCI distribution API, on its own listener.
+pub fn registry_app(state: AppState) -> Router {
+    oci::router()
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -95,6 +104,17 @@ pub async fn serve_until(
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let local = listener.local_addr()?;
+    let registry_listener = TcpListener::bind(args.registry_listen)
+        .await
+        .with_context(|| format!("binding the registry to {}", args.registry_listen))?;
+    let registry_local = registry_listener.local_addr()?;
+    let blobs = annals_store::blobs::BlobStore::open(args.storage.data_dir.join("blobs"))
+        .with_context(|| {
+            format!(
+                "opening the blob store under {}",
+                args.storage.data_dir.display()
+            )
+        })?;
     let public_url = args
         .public_url
         .clone()
@@ -107,19 +127,46 @@ pub async fn serve_until(
         watch: watch_,
         consistency_wait: Duration::from_millis(args.consistency_wait_ms),
         public_url: public_url.into(),
+        blobs,
+        registry_host: args
+            .registry_host
+            .clone()
+            .unwrap_or_else(|| registry_local.to_string())
+            .into(),
+        gc_wake: Arc::new(tokio::sync::Notify::new()),
     };
+    let gc_task = tokio::spawn(annals_workers::gc::run(stop_rx.clone()));
     if !args.quiet {
         println!("listening on http://{local}");
+        println!("registry listening on http://{registry_local}");
     }
-    axum::serve(
+    let stopping = {
+        let stop_tx = stop_tx.clone();
+        async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        }
+    };
+    tokio::spawn(stopping);
+    let until_stop = |mut stop: watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let management = axum::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    .with_graceful_shutdown(until_stop(stop_rx.clone()));
+    let registry = axum::serve(
+        registry_listener,
+        registry_app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(until_stop(stop_rx.clone()));
+    let served = tokio::try_join!(management.into_future(), registry.into_future());
     let _ = stop_tx.send(true);
     let _ = runner_task.await;
     let _ = swap_task.await;
+    let _ = gc_task.await;
+    served?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use annals_commands::{CommandService, Done};
 use annals_projections::ProjectionWatch;
 use annals_projections::sql::ReadDb;
 use annals_store::EventStore;
+use annals_store::blobs::BlobStore;
 use annals_workers::ReadModels;
 
 #[derive(Clone)]
@@ -18,6 +19,12 @@ pub struct AppState {
     pub consistency_wait: Duration,
     /// Base of the `type` links in Quay errors.
     pub public_url: Arc<str>,
+    /// Layer, config and manifest bytes.
+    pub blobs: BlobStore,
+    /// `host[:port]` of the OCI registry as clients address it.
+    pub registry_host: Arc<str>,
+    /// Wakes the garbage-collection worker when a collection is requested or cancelled.
+    pub gc_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -6,19 +6,23 @@
 //! conflict means someone else wrote in between: the whole load → decide → append is retried.
 //! Uniqueness of names is enforced by appending to reservation streams in the same batch.
 
+mod content;
 mod envelope;
 mod error;
 mod load;
 mod metadata;
 mod organizations;
+mod registries;
 mod repositories;
 mod service;
 mod users;
 
+pub use annals_domain::content::ContentCommand;
 pub use envelope::Envelope;
 pub use error::CommandError;
 pub use metadata::Scope;
 pub use organizations::{CreateOrganization, UpdateOrganization};
+pub use registries::{CreateRegistry, GcStep};
 pub use repositories::{CreateRepository, RepositoryRef};
 pub use service::{CommandService, Done};
 pub use users::CreateUser;

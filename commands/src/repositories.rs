@@ -192,7 +192,7 @@ impl CommandService {
     }
 
     /// The live repository at `target` and the reservation that names it.
-    async fn load_repository(
+    pub(crate) async fn load_repository(
         &self,
         target: &RepositoryRef,
     ) -> Result<(Loaded<Reservation>, Loaded<Repository>), CommandError> {
@@ -218,7 +218,7 @@ impl CommandService {
     }
 }
 
-fn repository_scope(repo: &Loaded<Repository>) -> Scope {
+pub(crate) fn repository_scope(repo: &Loaded<Repository>) -> Scope {
     let s = &repo.state;
     match (s.namespace_id, s.namespace.clone(), s.id, s.name.as_ref()) {
         (Some(ns_id), Some(ns), Some(id), Some(name)) => {

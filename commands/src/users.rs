@@ -75,3 +75,40 @@ impl CommandService {
         .await
     }
 }
+
+impl CommandService {
+    /// Issues a registry credential for the user; the caller generated the secret and passes
+    /// only its SHA-256.
+    pub async fn issue_registry_credential(
+        &self,
+        envelope: &Envelope,
+        user_id: uuid::Uuid,
+        username: &str,
+        token_sha256: String,
+        read_write: bool,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Done, CommandError> {
+        let credential_id = envelope.derived_id("registry-credential");
+        let username = NamespaceName::parse(username)?;
+        self.run(envelope, || async {
+            let account: Loaded<User> = load(self.store(), user::stream(user_id)).await?;
+            let events = user::decide(
+                &account.state,
+                &UserCommand::IssueRegistryCredential {
+                    credential_id,
+                    token_sha256: token_sha256.clone(),
+                    read_write,
+                    expires_at,
+                },
+            )?;
+            let mut plan = Plan::new(Scope::namespace(
+                user_id,
+                username.clone(),
+                NamespaceKind::User,
+            ));
+            plan.push(&account.stream, account.expected(), events);
+            Ok(plan)
+        })
+        .await
+    }
+}

@@ -197,8 +197,7 @@ pub fn decide(
     command: &ContentCommand,
 ) -> Result<Vec<DomainEvent>, DomainError> {
     use DomainEvent::*;
-    let manifest_unknown =
-        |d: &Digest| DomainError::NotFound(format!("{MANIFEST_UNKNOWN}: {d}"));
+    let manifest_unknown = |d: &Digest| DomainError::NotFound(format!("{MANIFEST_UNKNOWN}: {d}"));
     let tag_unknown = |t: &TagName| DomainError::NotFound(format!("tag {t} not found"));
     Ok(match command {
         ContentCommand::RecordBlob {
@@ -437,9 +436,16 @@ mod tests {
         let latest = TagName::parse("latest").unwrap();
         push(&mut c, '1', "latest");
         let moved = push(&mut c, '2', "latest");
-        assert!(matches!(&moved[0], DomainEvent::ManifestPushed { previous: Some(p), .. } if *p == digest('1')));
+        assert!(
+            matches!(&moved[0], DomainEvent::ManifestPushed { previous: Some(p), .. } if *p == digest('1'))
+        );
         assert_eq!(c.current(&latest), Some(&digest('2')));
-        run(&mut c, ContentCommand::DeleteTag { tag: latest.clone() });
+        run(
+            &mut c,
+            ContentCommand::DeleteTag {
+                tag: latest.clone(),
+            },
+        );
         assert_eq!(c.current(&latest), None);
         let restored = run(
             &mut c,
@@ -448,7 +454,10 @@ mod tests {
                 digest: digest('1'),
             },
         );
-        assert!(matches!(&restored[0], DomainEvent::TagRestored { previous: None, .. }));
+        assert!(matches!(
+            &restored[0],
+            DomainEvent::TagRestored { previous: None, .. }
+        ));
         assert_eq!(c.current(&latest), Some(&digest('1')));
         // A digest the tag never had cannot be restored.
         push(&mut c, '3', "other");
@@ -464,8 +473,15 @@ mod tests {
             .is_err()
         );
         // Deleting a manifest takes its tags with it.
-        let deleted = run(&mut c, ContentCommand::DeleteManifest { digest: digest('1') });
-        assert!(matches!(&deleted[0], DomainEvent::ManifestDeleted { tags, .. } if tags == &vec![latest.clone()]));
+        let deleted = run(
+            &mut c,
+            ContentCommand::DeleteManifest {
+                digest: digest('1'),
+            },
+        );
+        assert!(
+            matches!(&deleted[0], DomainEvent::ManifestDeleted { tags, .. } if tags == &vec![latest.clone()])
+        );
         assert_eq!(c.current(&latest), None);
     }
 
@@ -492,7 +508,13 @@ mod tests {
                 media_type: "text/plain".into(),
             },
         );
-        run(&mut c, ContentCommand::DeleteLabel { digest: digest('1'), label_id: id });
+        run(
+            &mut c,
+            ContentCommand::DeleteLabel {
+                digest: digest('1'),
+                label_id: id,
+            },
+        );
         assert!(c.manifests[&digest('1')].labels.is_empty());
     }
 }

@@ -42,6 +42,18 @@ pub enum DomainEvent {
         token_sha256: String,
     },
 
+    /// A registry credential was issued (only its SHA-256 is recorded): it opens the OCI
+    /// registry to `user_id`, read-only unless `read_write`, until `expires_at` when set.
+    #[serde(rename = "user.registry_credential_issued.v1")]
+    RegistryCredentialIssued {
+        user_id: Uuid,
+        credential_id: Uuid,
+        token_sha256: String,
+        read_write: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<DateTime<Utc>>,
+    },
+
     #[serde(rename = "organization.created.v1")]
     OrganizationCreated {
         organization_id: Uuid,
@@ -274,6 +286,7 @@ impl DomainEvent {
             NameReleased { .. } => "name.released.v1",
             UserCreated { .. } => "user.created.v1",
             TokenIssued { .. } => "user.token_issued.v1",
+            RegistryCredentialIssued { .. } => "user.registry_credential_issued.v1",
             OrganizationCreated { .. } => "organization.created.v1",
             OrganizationEmailChanged { .. } => "organization.email_changed.v1",
             OrganizationInvoicingChanged { .. } => "organization.invoicing_changed.v1",

@@ -9,6 +9,7 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         NameReserved { .. } | NameReleased { .. } => return None,
         UserCreated { .. } => "user_create",
         TokenIssued { .. } => "create_app_specific_token",
+        RegistryCredentialIssued { .. } => "create_registry_credential",
         OrganizationCreated { .. } => "org_create",
         OrganizationEmailChanged { .. } => "org_change_email",
         OrganizationInvoicingChanged { .. } => "org_change_invoicing",

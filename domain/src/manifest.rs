@@ -14,7 +14,12 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// Every manifest media type Annals stores.
-pub const MEDIA_TYPES: [&str; 4] = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST];
+pub const MEDIA_TYPES: [&str; 4] = [
+    OCI_MANIFEST,
+    OCI_INDEX,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+];
 
 /// The largest manifest accepted; the distribution spec asks registries to take at least 4 MiB.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
@@ -234,7 +239,9 @@ mod tests {
     #[test]
     fn the_media_type_comes_from_the_body_or_the_header_and_must_agree() {
         assert_eq!(
-            parse(&image(None), Some(DOCKER_MANIFEST)).unwrap().media_type,
+            parse(&image(None), Some(DOCKER_MANIFEST))
+                .unwrap()
+                .media_type,
             DOCKER_MANIFEST
         );
         assert!(matches!(

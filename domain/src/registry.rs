@@ -83,7 +83,12 @@ pub struct Usage {
 
 impl Tier {
     /// Whether a push that adds `new_repositories` and `new_bytes` stays within the tier.
-    pub fn check_push(&self, usage: Usage, new_repositories: u64, new_bytes: u64) -> Result<(), DomainError> {
+    pub fn check_push(
+        &self,
+        usage: Usage,
+        new_repositories: u64,
+        new_bytes: u64,
+    ) -> Result<(), DomainError> {
         if self.included_repositories > 0
             && new_repositories > 0
             && usage.repositories + new_repositories > self.included_repositories
@@ -146,7 +151,9 @@ impl Registry {
 
     /// Pushes are refused while a collection holds the registry read-only.
     pub fn read_only(&self) -> bool {
-        self.active.as_ref().is_some_and(|c| c.status.blocks_writes())
+        self.active
+            .as_ref()
+            .is_some_and(|c| c.status.blocks_writes())
     }
 }
 
@@ -226,7 +233,10 @@ impl Aggregate for Registry {
     }
 }
 
-pub fn decide(state: &Registry, command: &RegistryCommand) -> Result<Vec<DomainEvent>, DomainError> {
+pub fn decide(
+    state: &Registry,
+    command: &RegistryCommand,
+) -> Result<Vec<DomainEvent>, DomainError> {
     use DomainEvent::*;
     if let RegistryCommand::Create {
         registry_id,
@@ -304,31 +314,29 @@ pub fn decide(state: &Registry, command: &RegistryCommand) -> Result<Vec<DomainE
                 gc_type: *gc_type,
             }]
         }
-        RegistryCommand::CancelCollection { gc_id } => {
-            match &state.active {
-                Some(active) if active.id == *gc_id => {
-                    if active.status == GcStatus::Cancelling {
-                        vec![]
-                    } else {
-                        vec![GarbageCollectionStatusChanged {
-                            registry_id,
-                            gc_id: *gc_id,
-                            status: GcStatus::Cancelling,
-                        }]
-                    }
-                }
-                _ if state.collections.contains(gc_id) => {
-                    return Err(DomainError::Forbidden(format!(
-                        "garbage collection {gc_id} has already ended"
-                    )));
-                }
-                _ => {
-                    return Err(DomainError::NotFound(format!(
-                        "garbage collection {gc_id} not found"
-                    )));
+        RegistryCommand::CancelCollection { gc_id } => match &state.active {
+            Some(active) if active.id == *gc_id => {
+                if active.status == GcStatus::Cancelling {
+                    vec![]
+                } else {
+                    vec![GarbageCollectionStatusChanged {
+                        registry_id,
+                        gc_id: *gc_id,
+                        status: GcStatus::Cancelling,
+                    }]
                 }
             }
-        }
+            _ if state.collections.contains(gc_id) => {
+                return Err(DomainError::Forbidden(format!(
+                    "garbage collection {gc_id} has already ended"
+                )));
+            }
+            _ => {
+                return Err(DomainError::NotFound(format!(
+                    "garbage collection {gc_id} not found"
+                )));
+            }
+        },
         RegistryCommand::AdvanceCollection { gc_id, status } => {
             let Some(active) = state.active.as_ref().filter(|a| a.id == *gc_id) else {
                 return Err(DomainError::NotFound(format!(
@@ -337,7 +345,9 @@ pub fn decide(state: &Registry, command: &RegistryCommand) -> Result<Vec<DomainE
             };
             // A cancel request wins over the worker's next step, except a final one.
             if active.status == GcStatus::Cancelling && !status.is_final() {
-                return Err(DomainError::Forbidden("the collection is being cancelled".into()));
+                return Err(DomainError::Forbidden(
+                    "the collection is being cancelled".into(),
+                ));
             }
             if active.status == *status || status.is_final() {
                 // Final statuses are recorded by GarbageCollectionFinished (see the worker).
@@ -418,7 +428,12 @@ mod tests {
             .is_err()
         );
         assert!(matches!(
-            decide(&r, &RegistryCommand::CancelCollection { gc_id: Uuid::new_v4() }),
+            decide(
+                &r,
+                &RegistryCommand::CancelCollection {
+                    gc_id: Uuid::new_v4()
+                }
+            ),
             Err(DomainError::NotFound(_))
         ));
     }
@@ -438,7 +453,17 @@ mod tests {
                 .is_err()
         );
         let pro = tier("professional").unwrap();
-        assert!(pro.check_push(Usage { repositories: 10_000, storage_bytes: 0 }, 1, 0).is_ok());
+        assert!(
+            pro.check_push(
+                Usage {
+                    repositories: 10_000,
+                    storage_bytes: 0
+                },
+                1,
+                0
+            )
+            .is_ok()
+        );
         assert!(tier("gold").is_err());
     }
 }

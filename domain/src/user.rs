@@ -32,6 +32,14 @@ pub enum UserCommand {
         name: String,
         token_sha256: String,
     },
+    /// A registry credential (DigitalOcean's docker-credentials): read-only unless `read_write`,
+    /// valid until `expires_at` when set.
+    IssueRegistryCredential {
+        credential_id: Uuid,
+        token_sha256: String,
+        read_write: bool,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 impl Aggregate for User {
@@ -48,6 +56,9 @@ impl Aggregate for User {
                 self.super_user = *super_user;
             }
             DomainEvent::TokenIssued { token_id, .. } => self.tokens.push(*token_id),
+            DomainEvent::RegistryCredentialIssued { credential_id, .. } => {
+                self.tokens.push(*credential_id)
+            }
             _ => {}
         }
         self
@@ -93,6 +104,31 @@ pub fn decide(state: &User, command: &UserCommand) -> Result<Vec<DomainEvent>, D
                 token_id: *token_id,
                 name: name.clone(),
                 token_sha256: token_sha256.clone(),
+            }])
+        }
+        UserCommand::IssueRegistryCredential {
+            credential_id,
+            token_sha256,
+            read_write,
+            expires_at,
+        } => {
+            let user_id = state
+                .id
+                .ok_or_else(|| DomainError::NotFound("User not found".into()))?;
+            if token_sha256.len() != 64 || !token_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(DomainError::InvalidArgument(
+                    "A credential is recorded by its SHA-256 only".into(),
+                ));
+            }
+            if state.tokens.contains(credential_id) {
+                return Ok(vec![]);
+            }
+            Ok(vec![DomainEvent::RegistryCredentialIssued {
+                user_id,
+                credential_id: *credential_id,
+                token_sha256: token_sha256.clone(),
+                read_write: *read_write,
+                expires_at: *expires_at,
             }])
         }
     }

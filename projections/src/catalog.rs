@@ -156,7 +156,7 @@ impl Projector for Catalog {
                 "UPDATE repositories SET deleted = 1, last_modified = $2 WHERE id = $1",
                 params![*repository_id, at],
             ),
-            NameReserved { .. } | NameReleased { .. } => {}
+            _ => {}
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod generation;
 pub mod log_index;
 pub mod projector;
 pub mod queries;
+pub mod registry;
 pub mod sql;
 pub mod watch;
 

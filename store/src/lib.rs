@@ -6,6 +6,7 @@
 //! dense and become visible in order, because appends are serialized by a single appender
 //! (see ARCHITECTURE.md, "Global order without gaps").
 
+pub mod blobs;
 pub mod conformance;
 pub mod error;
 pub mod event;

@@ -3,6 +3,8 @@
 //! HTTP to it. Tests never reach into the server; they only count rows in the event log to
 //! prove that refused requests appended nothing.
 
+pub mod oci;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -56,6 +58,8 @@ pub const ADMIN: &str = "admin";
 pub struct Server {
     pub backend: Backend,
     pub base: String,
+    /// `http://host:port` of the OCI registry listener.
+    pub registry: String,
     pub token: String,
     data: tempfile::TempDir,
     database: Option<(String, String)>,
@@ -93,6 +97,7 @@ impl Server {
         let mut server = Server {
             backend,
             base: String::new(),
+            registry: String::new(),
             token: format!("token-{}", Uuid::new_v4().simple()),
             data,
             database,
@@ -126,6 +131,7 @@ impl Server {
     async fn boot(&mut self) {
         let mut cmd = self.command(&["serve"]);
         cmd.env("ANNALS_LISTEN", "127.0.0.1:0")
+            .env("ANNALS_REGISTRY_LISTEN", "127.0.0.1:0")
             .env("ANNALS_BOOTSTRAP_USER", ADMIN)
             .env("ANNALS_BOOTSTRAP_TOKEN", &self.token)
             .env("RUST_LOG", "warn")
@@ -135,17 +141,24 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut base = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(addr.to_owned());
+                    base = Some(addr.to_owned());
+                } else if let (Some(addr), Some(base)) =
+                    (line.strip_prefix("registry listening on "), base.take())
+                {
+                    let _ = tx.send((base, addr.to_owned()));
                 }
             }
         });
-        let addr = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
-            .await
-            .expect("join")
-            .expect("annals serve did not start listening within 120s");
-        self.base = addr;
+        let (base, registry) =
+            tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
+                .await
+                .expect("join")
+                .expect("annals serve did not start listening within 120s");
+        self.base = base;
+        self.registry = registry;
         self.child = Some(child);
     }
 

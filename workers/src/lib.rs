@@ -5,6 +5,7 @@
 //! - [`replay`]: rebuilds every read model from position 0 into a fresh generation.
 //! - [`readmodels`]: the handle on the generation that serves, swapped when a rebuild lands.
 
+pub mod gc;
 pub mod readmodels;
 pub mod replay;
 pub mod runner;

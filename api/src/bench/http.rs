@@ -24,6 +24,8 @@ pub async fn measure(
     let args = ServeArgs {
         storage: target.storage(),
         listen: addr,
+        registry_listen: "127.0.0.1:0".parse()?,
+        registry_host: None,
         bootstrap_user: Some("bench".into()),
         bootstrap_token: Some(TOKEN.into()),
         consistency_wait_ms: 5000,

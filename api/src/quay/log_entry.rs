@@ -59,6 +59,13 @@ fn metadata(entry: &LogEntry) -> Value {
         UserCreated {
             username, email, ..
         } => json!({"username": username, "email": email}),
+        RegistryCredentialIssued {
+            read_write,
+            expires_at,
+            ..
+        } => {
+            json!({"username": namespace, "read_write": read_write, "expires_at": expires_at.map(|e| e.timestamp())})
+        }
         TokenIssued { name, .. } => {
             json!({"app_specific_token_title": name, "username": namespace})
         }
@@ -88,6 +95,116 @@ fn metadata(entry: &LogEntry) -> Value {
         }
         RepositoryStateChanged { state, .. } => {
             json!({"namespace": namespace, "repo": repo, "state_changed": state})
+        }
+        ManifestPushed {
+            digest,
+            tag,
+            media_type,
+            ..
+        } => {
+            json!({"namespace": namespace, "repo": repo, "tag": tag, "manifest_digest": digest, "media_type": media_type})
+        }
+        RepositoryPulled { digest, tag, .. } => {
+            json!({"namespace": namespace, "repo": repo, "tag": tag, "manifest_digest": digest})
+        }
+        ManifestDeleted { digest, tags, .. } => {
+            json!({"namespace": namespace, "repo": repo, "manifest_digest": digest, "tags": tags})
+        }
+        TagCreated { tag, digest, .. } => {
+            json!({"namespace": namespace, "repo": repo, "tag": tag, "manifest_digest": digest})
+        }
+        TagMoved {
+            tag,
+            digest,
+            previous,
+            ..
+        } => {
+            json!({"namespace": namespace, "repo": repo, "tag": tag, "manifest_digest": digest, "original_manifest_digest": previous})
+        }
+        TagRestored {
+            tag,
+            digest,
+            previous,
+            ..
+        } => {
+            json!({"namespace": namespace, "repo": repo, "tag": tag, "manifest_digest": digest, "original_manifest_digest": previous})
+        }
+        TagDeleted { tag, digest, .. } => {
+            json!({"namespace": namespace, "repo": repo, "tag": tag, "manifest_digest": digest})
+        }
+        TagExpirationChanged {
+            tag,
+            digest,
+            expiration,
+            ..
+        } => {
+            json!({"namespace": namespace, "repo": repo, "tag": tag, "manifest_digest": digest,
+                   "expiration_date": expiration.map(|e| e.timestamp())})
+        }
+        ManifestLabelAdded {
+            digest,
+            label_id,
+            key,
+            value,
+            ..
+        } => {
+            json!({"namespace": namespace, "repo": repo, "manifest_digest": digest, "id": label_id, "key": key, "value": value})
+        }
+        ManifestLabelDeleted {
+            digest,
+            label_id,
+            key,
+            ..
+        } => {
+            json!({"namespace": namespace, "repo": repo, "manifest_digest": digest, "id": label_id, "key": key})
+        }
+        BlobUploaded {
+            digest,
+            size,
+            mounted_from,
+            ..
+        } => {
+            json!({"namespace": namespace, "repo": repo, "digest": digest, "size": size, "mounted_from": mounted_from})
+        }
+        RegistryCreated {
+            name, tier, region, ..
+        } => {
+            json!({"namespace": namespace, "registry": name, "subscription_tier": tier, "region": region})
+        }
+        RegistrySubscriptionChanged { name, tier, .. } => {
+            json!({"namespace": namespace, "registry": name, "subscription_tier": tier})
+        }
+        RegistryDeleted { name, .. } => json!({"namespace": namespace, "registry": name}),
+        GarbageCollectionRequested {
+            name,
+            gc_id,
+            gc_type,
+            ..
+        } => {
+            json!({"namespace": namespace, "registry": name, "garbage_collection_uuid": gc_id, "type": gc_type})
+        }
+        GarbageCollectionStatusChanged { gc_id, status, .. } => {
+            json!({"namespace": namespace, "garbage_collection_uuid": gc_id, "status": status})
+        }
+        GarbageCollectionBlobsDeleted {
+            gc_id,
+            blobs,
+            freed_bytes,
+            ..
+        } => {
+            json!({"namespace": namespace, "garbage_collection_uuid": gc_id, "blobs_deleted": blobs.len(),
+                   "freed_bytes": freed_bytes, "digests": blobs.iter().map(|(d, _)| d).collect::<Vec<_>>()})
+        }
+        GarbageCollectionFinished {
+            gc_id,
+            status,
+            blobs_deleted,
+            freed_bytes,
+            error,
+            ..
+        } => {
+            json!({"namespace": namespace, "garbage_collection_uuid": gc_id, "status": status,
+                   "blobs_deleted": blobs_deleted, "freed_bytes": freed_bytes, "error": error})
         }
         NameReserved { .. } | NameReleased { .. } => json!({}),
     };

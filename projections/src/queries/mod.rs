@@ -1,7 +1,9 @@
 //! The read functions the API calls. Each takes the read-model database and answers plain
 //! structs; none of them writes.
 
+pub mod content;
 pub mod logs;
 pub mod namespaces;
+pub mod registries;
 pub mod repositories;
 pub mod tokens;

@@ -1,0 +1,159 @@
+//! The content-addressed blob store: layer, config and manifest bytes as files under
+//! `<root>/blobs/<algorithm>/<first two hex digits>/<hex>`, written once and never changed.
+//!
+//! Bytes are not events; what happened to them is. A blob is only ever made visible by an atomic
+//! rename of a fully written, fsynced and verified file, so a crash leaves either the whole blob
+//! or none of it (and at worst an orphan file that garbage collection sweeps). Uploads in
+//! progress live apart, under `<root>/uploads/` (see [`upload`]), where a sweep never looks.
+
+pub mod upload;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use annals_domain::{Digest, DigestAlgorithm};
+use sha2::{Digest as _, Sha256, Sha512};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+pub use upload::{UploadError, UploadInfo};
+
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+/// The digest of some bytes under an algorithm.
+pub fn digest_of(algorithm: DigestAlgorithm, bytes: &[u8]) -> Digest {
+    let hash = match algorithm {
+        DigestAlgorithm::Sha256 => Sha256::digest(bytes).to_vec(),
+        DigestAlgorithm::Sha512 => Sha512::digest(bytes).to_vec(),
+    };
+    Digest::from_hash(algorithm, &hash).expect("a hasher's output has its algorithm's length")
+}
+
+impl BlobStore {
+    /// Opens (creating) the store under `root`.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("blobs"))?;
+        std::fs::create_dir_all(root.join("uploads"))?;
+        Ok(BlobStore { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn path(&self, digest: &Digest) -> PathBuf {
+        let hex = digest.hex();
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().as_str())
+            .join(&hex[..2])
+            .join(hex)
+    }
+
+    /// The blob's size, if it is stored.
+    pub async fn size(&self, digest: &Digest) -> io::Result<Option<u64>> {
+        match tokio::fs::metadata(self.path(digest)).await {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens the blob for reading (streamed to the client, never read whole).
+    pub async fn open_read(&self, digest: &Digest) -> io::Result<Option<tokio::fs::File>> {
+        match tokio::fs::File::open(self.path(digest)).await {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads a small blob (a manifest) whole.
+    pub async fn read_small(&self, digest: &Digest) -> io::Result<Option<Vec<u8>>> {
+        match tokio::fs::read(self.path(digest)).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores bytes that are already in memory (a manifest) under their digest.
+    pub async fn put_bytes(&self, digest: &Digest, bytes: &[u8]) -> io::Result<()> {
+        if self.size(digest).await?.is_some() {
+            return Ok(());
+        }
+        let tmp = self
+            .root
+            .join("uploads")
+            .join(format!("put-{}", Uuid::new_v4()));
+        let mut file = tokio::fs::File::create(&tmp).await?;
+        file.write_all(bytes).await?;
+        file.sync_all().await?;
+        drop(file);
+        self.commit_file(&tmp, digest).await
+    }
+
+    /// Moves a fully written, fsynced file into place as `digest` and makes the rename durable.
+    pub(crate) async fn commit_file(&self, file: &Path, digest: &Digest) -> io::Result<()> {
+        let target = self.path(digest);
+        let dir = target
+            .parent()
+            .expect("a blob path has a parent")
+            .to_owned();
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::rename(file, &target).await?;
+        sync_dir(dir).await
+    }
+
+    /// Removes a blob; answers the bytes freed (0 when it was already gone).
+    pub async fn delete(&self, digest: &Digest) -> io::Result<u64> {
+        let path = self.path(digest);
+        let size = match tokio::fs::metadata(&path).await {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(size),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every stored blob with its size (for a sweep of files no event knows about).
+    pub async fn list(&self) -> io::Result<Vec<(Digest, u64)>> {
+        let root = self.root.join("blobs");
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for algorithm in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512] {
+                let dir = root.join(algorithm.as_str());
+                let Ok(prefixes) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for prefix in prefixes {
+                    for entry in std::fs::read_dir(prefix?.path())? {
+                        let entry = entry?;
+                        let name = entry.file_name();
+                        let Some(name) = name.to_str() else { continue };
+                        if let Ok(d) = Digest::parse(&format!("{}:{name}", algorithm.as_str())) {
+                            out.push((d, entry.metadata()?.len()));
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+}
+
+async fn sync_dir(dir: PathBuf) -> io::Result<()> {
+    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+        .await
+        .map_err(io::Error::other)?
+}

@@ -1,0 +1,282 @@
+//! Upload sessions: bytes arriving for a blob whose digest is checked only at the end. Each
+//! session is a directory `<root>/uploads/<uuid>/` with the bytes so far (`data`) and who it
+//! belongs to (`info.json`), so a session survives a restart and a client can resume it.
+//!
+//! While bytes arrive in order, a SHA-256 state is kept in memory so completing a large upload
+//! does not read it again; an upload completed under SHA-512, or after a restart, is re-hashed
+//! from disk.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use annals_domain::{Digest, DigestAlgorithm};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256, Sha512};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+use super::BlobStore;
+
+/// Who an upload belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadInfo {
+    pub id: Uuid,
+    /// `namespace/name` of the repository it is for.
+    pub repository: String,
+    pub started_at: DateTime<Utc>,
+    /// Bytes received so far.
+    #[serde(skip)]
+    pub size: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("upload unknown")]
+    Unknown,
+    /// A chunk did not start where the upload ends (the spec's 416).
+    #[error("chunk starts at {got}, the upload has {have} bytes")]
+    OutOfOrder { have: u64, got: u64 },
+    #[error("the content does not match digest {expected} (it is {actual})")]
+    DigestMismatch { expected: Digest, actual: Digest },
+    #[error("the upload ended before {0} bytes arrived")]
+    Truncated(u64),
+    #[error("upload would exceed the limit of {0} bytes")]
+    TooLarge(u64),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// In-order SHA-256 states by upload id, and the length each covers.
+static HASHERS: LazyLock<Mutex<HashMap<Uuid, (u64, Sha256)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Sessions that are receiving bytes right now, so a collection can wait for them.
+static ACTIVE_WRITES: LazyLock<Arc<()>> = LazyLock::new(|| Arc::new(()));
+
+/// How many registry writes (upload chunks, upload completions, manifest pushes) are in flight.
+pub fn writes_in_flight() -> usize {
+    Arc::strong_count(&ACTIVE_WRITES) - 1
+}
+
+/// Marks a registry write as in flight until the guard is dropped, so a garbage collection can
+/// wait for writes that began before the registry went read-only.
+pub fn write_guard() -> Arc<()> {
+    ACTIVE_WRITES.clone()
+}
+
+impl BlobStore {
+    fn upload_dir(&self, id: Uuid) -> PathBuf {
+        self.root().join("uploads").join(id.to_string())
+    }
+
+    /// Opens a new upload session for `repository`.
+    pub async fn start_upload(&self, repository: &str) -> io::Result<UploadInfo> {
+        let info = UploadInfo {
+            id: Uuid::new_v4(),
+            repository: repository.to_owned(),
+            started_at: Utc::now(),
+            size: 0,
+        };
+        let dir = self.upload_dir(info.id);
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::write(dir.join("data"), b"").await?;
+        tokio::fs::write(dir.join("info.json"), serde_json::to_vec(&info)?).await?;
+        HASHERS
+            .lock()
+            .expect("hasher map")
+            .insert(info.id, (0, Sha256::new()));
+        Ok(info)
+    }
+
+    /// The session and how many bytes it has.
+    pub async fn upload_status(&self, id: Uuid) -> Result<UploadInfo, UploadError> {
+        let dir = self.upload_dir(id);
+        let info = match tokio::fs::read(dir.join("info.json")).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(UploadError::Unknown),
+            Err(e) => return Err(e.into()),
+        };
+        let mut info: UploadInfo = serde_json::from_slice(&info).map_err(io::Error::other)?;
+        info.size = tokio::fs::metadata(dir.join("data")).await?.len();
+        Ok(info)
+    }
+
+    /// Appends a chunk. `start`, when given, must equal the bytes already received; `limit`
+    /// caps the upload's total size. Answers the new size.
+    pub async fn append_upload<S, E>(
+        &self,
+        id: Uuid,
+        start: Option<u64>,
+        limit: Option<u64>,
+        mut body: S,
+    ) -> Result<u64, UploadError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let _writing = write_guard();
+        let have = self.upload_status(id).await?.size;
+        if let Some(start) = start
+            && start != have
+        {
+            return Err(UploadError::OutOfOrder { have, got: start });
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .append(true)
+            .open(self.upload_dir(id).join("data"))
+            .await?;
+        let mut hasher = HASHERS
+            .lock()
+            .expect("hasher map")
+            .remove(&id)
+            .filter(|(len, _)| *len == have)
+            .map(|(_, h)| h);
+        let mut size = have;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(io::Error::other)?;
+            size += chunk.len() as u64;
+            if limit.is_some_and(|l| size > l) {
+                return Err(UploadError::TooLarge(limit.unwrap_or_default()));
+            }
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk);
+            }
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        if let Some(h) = hasher {
+            HASHERS.lock().expect("hasher map").insert(id, (size, h));
+        }
+        Ok(size)
+    }
+
+    /// Verifies the upload against `digest` and moves it into the store. Answers its size.
+    /// On a mismatch the session is left as it was, so nothing half-stored becomes visible.
+    pub async fn complete_upload(&self, id: Uuid, digest: &Digest) -> Result<u64, UploadError> {
+        let _writing = write_guard();
+        let info = self.upload_status(id).await?;
+        let data = self.upload_dir(id).join("data");
+        let kept = HASHERS.lock().expect("hasher map").remove(&id);
+        let actual = match (digest.algorithm(), kept) {
+            (DigestAlgorithm::Sha256, Some((len, h))) if len == info.size => {
+                let actual = Digest::from_hash(DigestAlgorithm::Sha256, &h.clone().finalize())
+                    .expect("sha256 length");
+                HASHERS.lock().expect("hasher map").insert(id, (len, h));
+                actual
+            }
+            (algorithm, _) => hash_file(&data, algorithm).await?,
+        };
+        if actual != *digest {
+            return Err(UploadError::DigestMismatch {
+                expected: digest.clone(),
+                actual,
+            });
+        }
+        if self.size(digest).await?.is_none() {
+            tokio::fs::File::open(&data).await?.sync_all().await?;
+            self.commit_file(&data, digest).await?;
+        }
+        self.cancel_upload(id).await?;
+        Ok(info.size)
+    }
+
+    /// Drops a session and its bytes.
+    pub async fn cancel_upload(&self, id: Uuid) -> Result<(), UploadError> {
+        HASHERS.lock().expect("hasher map").remove(&id);
+        match tokio::fs::remove_dir_all(self.upload_dir(id)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(UploadError::Unknown),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+async fn hash_file(path: &std::path::Path, algorithm: DigestAlgorithm) -> io::Result<Digest> {
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut sha256 = Sha256::new();
+    let mut sha512 = Sha512::new();
+    loop {
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        match algorithm {
+            DigestAlgorithm::Sha256 => sha256.update(&buf[..n]),
+            DigestAlgorithm::Sha512 => sha512.update(&buf[..n]),
+        }
+    }
+    let hash = match algorithm {
+        DigestAlgorithm::Sha256 => sha256.finalize().to_vec(),
+        DigestAlgorithm::Sha512 => sha512.finalize().to_vec(),
+    };
+    Ok(Digest::from_hash(algorithm, &hash).expect("hash length"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blobs::digest_of;
+
+    fn chunks(parts: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, io::Error>> + Unpin {
+        futures::stream::iter(
+            parts
+                .iter()
+                .map(|p| Ok(Bytes::from_static(p)))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[tokio::test]
+    async fn chunks_in_order_complete_under_their_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let up = store.start_upload("acme/web").await.unwrap();
+        assert_eq!(
+            store
+                .append_upload(up.id, Some(0), None, chunks(&[b"hello "]))
+                .await
+                .unwrap(),
+            6
+        );
+        assert!(matches!(
+            store
+                .append_upload(up.id, Some(3), None, chunks(&[b"x"]))
+                .await,
+            Err(UploadError::OutOfOrder { have: 6, got: 3 })
+        ));
+        store
+            .append_upload(up.id, Some(6), None, chunks(&[b"wor", b"ld"]))
+            .await
+            .unwrap();
+        let wrong = digest_of(DigestAlgorithm::Sha256, b"other");
+        assert!(matches!(
+            store.complete_upload(up.id, &wrong).await,
+            Err(UploadError::DigestMismatch { .. })
+        ));
+        assert_eq!(store.size(&wrong).await.unwrap(), None);
+        for algorithm in [DigestAlgorithm::Sha512, DigestAlgorithm::Sha256] {
+            let up = store.start_upload("acme/web").await.unwrap();
+            store
+                .append_upload(up.id, None, None, chunks(&[b"hello world"]))
+                .await
+                .unwrap();
+            let d = digest_of(algorithm, b"hello world");
+            assert_eq!(store.complete_upload(up.id, &d).await.unwrap(), 11);
+            assert_eq!(store.read_small(&d).await.unwrap().unwrap(), b"hello world");
+            assert!(matches!(
+                store.upload_status(up.id).await,
+                Err(UploadError::Unknown)
+            ));
+        }
+        assert_eq!(store.list().await.unwrap().len(), 2);
+        let d = digest_of(DigestAlgorithm::Sha256, b"hello world");
+        assert_eq!(store.delete(&d).await.unwrap(), 11);
+        assert_eq!(store.delete(&d).await.unwrap(), 0);
+    }
+}
