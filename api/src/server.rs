@@ -135,7 +135,17 @@ pub async fn serve_until(
             .into(),
         gc_wake: Arc::new(tokio::sync::Notify::new()),
     };
-    let gc_task = tokio::spawn(annals_workers::gc::run(stop_rx.clone()));
+    let gc_task = tokio::spawn(annals_workers::gc::run(
+        annals_workers::gc::GcWorker {
+            commands: state.commands.clone(),
+            store: state.store.clone(),
+            models: state.models.clone(),
+            watch: state.watch.clone(),
+            blobs: state.blobs.clone(),
+            wake: state.gc_wake.clone(),
+        },
+        stop_rx.clone(),
+    ));
     if !args.quiet {
         println!("listening on http://{local}");
         println!("registry listening on http://{registry_local}");

@@ -2,6 +2,7 @@
 //! structs; none of them writes.
 
 pub mod content;
+pub mod docr;
 pub mod logs;
 pub mod namespaces;
 pub mod registries;

@@ -1,0 +1,180 @@
+//! Extractors that answer their failures in DigitalOcean's error shape, and what every handler
+//! of the family shares: the caller's registry, paging and times.
+
+use annals_commands::Envelope;
+use annals_projections::queries::registries::{self, RegistryView};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::error::DoError;
+use crate::context::{self, Caller};
+use crate::state::AppState;
+
+/// The authenticated caller and the envelope for the commands of this request.
+pub struct Ctx {
+    pub caller: Caller,
+    pub envelope: Envelope,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = DoError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = context::authenticate(state, &parts.headers).await?;
+        let envelope = context::envelope(&caller, parts);
+        Ok(Ctx { caller, envelope })
+    }
+}
+
+/// A JSON body; a malformed one is a `bad_request`. An empty body reads as `{}` (DigitalOcean's
+/// clients send none where every field is optional).
+pub struct DoJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for DoJson<T> {
+    type Rejection = DoError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| DoError::bad_request(e.body_text()))?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(bytes)
+            .map(DoJson)
+            .map_err(|e| DoError::bad_request(format!("malformed JSON body: {e}")))
+    }
+}
+
+/// Query parameters; unparseable ones are a `bad_request`.
+pub struct DoQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for DoQuery<T> {
+    type Rejection = DoError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| DoQuery(v))
+            .map_err(|e| {
+                DoError::bad_request(format!("invalid query parameters: {}", e.body_text()))
+            })
+    }
+}
+
+/// Path parameters, percent-decoded (a repository name's `/` arrives as `%2F`).
+pub struct DoPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for DoPath<T> {
+    type Rejection = DoError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| DoPath(v))
+            .map_err(|e| DoError::not_found(e.body_text()))
+    }
+}
+
+/// The caller's registry (404 when the account has none).
+pub async fn account_registry(state: &AppState, caller: &Caller) -> Result<RegistryView, DoError> {
+    registries::by_owner(state.db().as_ref(), caller.user_id)
+        .await?
+        .ok_or_else(|| DoError::not_found("registry not found"))
+}
+
+/// The caller's registry, which the path must name (404 otherwise).
+pub async fn named_registry(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<RegistryView, DoError> {
+    let registry = account_registry(state, caller).await?;
+    if registry.name != name {
+        return Err(DoError::not_found(format!("registry {name:?} not found")));
+    }
+    Ok(registry)
+}
+
+/// Microseconds since the epoch as RFC 3339 (seconds, `Z`).
+pub fn rfc3339(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `page` and `per_page` (DigitalOcean's defaults: 1 and 20; at most 200 a page).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageQuery {
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+pub const MAX_PER_PAGE: u64 = 200;
+
+impl PageQuery {
+    pub fn page(&self) -> u64 {
+        self.page.unwrap_or(1).max(1)
+    }
+
+    pub fn per_page(&self) -> u64 {
+        self.per_page.unwrap_or(20).clamp(1, MAX_PER_PAGE)
+    }
+
+    pub fn offset(&self) -> u64 {
+        (self.page() - 1).saturating_mul(self.per_page())
+    }
+}
+
+/// A link to `path` with these query parameters, on the public URL.
+pub fn link(state: &AppState, path: &str, query: &[(&str, String)]) -> String {
+    let query: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    format!("{}{path}?{}", state.public_url, query.join("&"))
+}
+
+/// Percent-encodes a path segment or query value (unreserved characters stay).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `{"meta": {"total"}, "links": {"pages": {first, prev, next, last}}}` of a numbered page.
+pub fn page_envelope(state: &AppState, path: &str, q: &PageQuery, total: u64) -> (Value, Value) {
+    let (page, per_page) = (q.page(), q.per_page());
+    let last = total.div_ceil(per_page).max(1);
+    let at = |p: u64| {
+        link(
+            state,
+            path,
+            &[("page", p.to_string()), ("per_page", per_page.to_string())],
+        )
+    };
+    let mut pages = Map::new();
+    if page > 1 {
+        pages.insert("first".into(), at(1).into());
+        pages.insert("prev".into(), at((page - 1).min(last)).into());
+    }
+    if page < last {
+        pages.insert("next".into(), at(page + 1).into());
+        pages.insert("last".into(), at(last).into());
+    }
+    (json!({"total": total}), json!({"pages": pages}))
+}
