@@ -45,6 +45,17 @@ impl Envelope {
         self
     }
 
+    /// The envelope of a further command issued by the same request (a push that first creates
+    /// its repository, say): same actor and correlation, caused by this command, with its own
+    /// command id — derived, so a client's retry with the same idempotency key derives it again.
+    pub fn follow_up(&self, purpose: &str) -> Envelope {
+        Envelope {
+            command_id: self.derived_id(purpose),
+            causation_id: Some(self.command_id),
+            ..self.clone()
+        }
+    }
+
     /// A stable id derived from the command id, so a retried command creates the same aggregate.
     pub fn derived_id(&self, purpose: &str) -> Uuid {
         Uuid::new_v5(&self.command_id, purpose.as_bytes())

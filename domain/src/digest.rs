@@ -47,6 +47,16 @@ pub enum DigestError {
     Unsupported(String),
 }
 
+impl fmt::Display for DigestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DigestError::Invalid(m) | DigestError::Unsupported(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for DigestError {}
+
 impl From<DigestError> for DomainError {
     fn from(e: DigestError) -> Self {
         match e {

@@ -48,7 +48,12 @@ impl Image {
         }))
         .unwrap();
         let digest = sha256(&manifest);
-        Image { config, layers, manifest, digest }
+        Image {
+            config,
+            layers,
+            manifest,
+            digest,
+        }
     }
 
     /// Config and layers.
@@ -85,7 +90,12 @@ impl Server {
             .send()
             .await
             .expect("blob upload");
-        assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{:?}",
+            response.text().await
+        );
         digest
     }
 
@@ -116,12 +126,21 @@ impl Server {
             .send()
             .await
             .expect("manifest put");
-        assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{:?}",
+            response.text().await
+        );
         sha256(manifest)
     }
 
     /// Gets a manifest: status, `Docker-Content-Digest` and bytes.
-    pub async fn pull_manifest(&self, repository: &str, reference: &str) -> (StatusCode, Option<String>, Vec<u8>) {
+    pub async fn pull_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> (StatusCode, Option<String>, Vec<u8>) {
         let response = self
             .registry_request(
                 reqwest::Method::GET,
@@ -137,13 +156,20 @@ impl Server {
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        (status, digest, response.bytes().await.unwrap_or_default().to_vec())
+        (
+            status,
+            digest,
+            response.bytes().await.unwrap_or_default().to_vec(),
+        )
     }
 
     /// The JSON error body's first code, for refused registry requests.
     pub async fn registry_error_code(response: reqwest::Response) -> (StatusCode, Option<String>) {
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        (status, body["errors"][0]["code"].as_str().map(str::to_owned))
+        (
+            status,
+            body["errors"][0]["code"].as_str().map(str::to_owned),
+        )
     }
 }

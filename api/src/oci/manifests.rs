@@ -1,0 +1,234 @@
+//! Manifests: `PUT`, `GET`, `HEAD` and `DELETE /v2/<name>/manifests/<reference>`, by tag or by
+//! digest, with `?tag=` on a push by digest. The digest is always computed over the exact bytes
+//! received; the bytes are stored in the blob store and served back unchanged. Every `GET` is a
+//! `pull_repo` event.
+
+use std::collections::BTreeSet;
+
+use annals_commands::ContentCommand;
+use annals_domain::manifest::{self, ManifestError};
+use annals_domain::{Digest, DigestAlgorithm, TagName};
+use annals_projections::queries::content;
+use annals_store::blobs::digest_of;
+use annals_store::blobs::upload::write_guard;
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use axum::response::Response;
+
+use super::blobs::parse_digest;
+use super::error::OciError;
+use super::repo::{self, Action, Opened};
+use crate::state::AppState;
+
+/// A reference: a digest (contains `:`) or a tag.
+enum Reference {
+    Digest(Digest),
+    Tag(TagName),
+}
+
+fn parse_reference(reference: &str) -> Result<Reference, OciError> {
+    if reference.contains(':') {
+        parse_digest(reference).map(Reference::Digest)
+    } else {
+        TagName::parse(reference)
+            .map(Reference::Tag)
+            .map_err(|e| OciError::new(StatusCode::BAD_REQUEST, "MANIFEST_INVALID", e.to_string()))
+    }
+}
+
+async fn resolve(
+    state: &AppState,
+    opened: &Opened,
+    reference: &Reference,
+) -> Result<Option<Digest>, OciError> {
+    let db = state.db();
+    Ok(match reference {
+        Reference::Digest(d) => content::manifest(db.as_ref(), opened.repo.id, d)
+            .await?
+            .map(|m| m.digest),
+        Reference::Tag(t) => content::tag_target(db.as_ref(), opened.repo.id, t.as_str()).await?,
+    })
+}
+
+pub async fn get(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    reference: &str,
+) -> Result<Response, OciError> {
+    let opened = repo::open(state, parts, name, Action::Pull).await?;
+    let reference = parse_reference(reference)?;
+    let not_found = || match &reference {
+        Reference::Digest(d) => OciError::manifest_unknown(d),
+        Reference::Tag(t) => OciError::manifest_unknown(t),
+    };
+    let digest = resolve(state, &opened, &reference)
+        .await?
+        .ok_or_else(not_found)?;
+    let db = state.db();
+    let view = content::manifest(db.as_ref(), opened.repo.id, &digest)
+        .await?
+        .ok_or_else(not_found)?;
+    let bytes = state
+        .blobs
+        .read_small(&digest)
+        .await?
+        .ok_or_else(not_found)?;
+    if parts.method == Method::GET {
+        let tag = match &reference {
+            Reference::Tag(t) => Some(t.clone()),
+            Reference::Digest(_) => None,
+        };
+        // The pull is served either way; a failure to record it is logged, not shown.
+        if let Err(e) = state
+            .commands
+            .record_pull(
+                &opened.envelope,
+                opened.scope(),
+                opened.repo.id,
+                digest.clone(),
+                tag,
+            )
+            .await
+        {
+            tracing::warn!("recording a pull of {name}@{digest}: {e}");
+        }
+    }
+    let builder = Response::builder()
+        .header(header::CONTENT_TYPE, view.media_type)
+        .header("docker-content-digest", digest.to_string())
+        .header(header::CONTENT_LENGTH, bytes.len());
+    Ok(if parts.method == Method::HEAD {
+        builder.body(Body::empty())
+    } else {
+        builder.body(Body::from(bytes))
+    }
+    .expect("valid response"))
+}
+
+pub async fn put(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    reference: &str,
+    body: Body,
+) -> Result<Response, OciError> {
+    let _writing = write_guard();
+    let opened = repo::open(state, parts, name, Action::Push).await?;
+    let reference = parse_reference(reference)?;
+    let bytes = axum::body::to_bytes(body, manifest::MAX_MANIFEST_BYTES)
+        .await
+        .map_err(|_| {
+            OciError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "SIZE_INVALID",
+                format!(
+                    "manifests are limited to {} bytes",
+                    manifest::MAX_MANIFEST_BYTES
+                ),
+            )
+        })?;
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let summary = manifest::parse(&bytes, content_type).map_err(|e| match e {
+        ManifestError::TooLarge(_) => {
+            OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", e.to_string())
+        }
+        other => OciError::manifest_invalid(other.to_string()),
+    })?;
+    let (digest, mut tags) = match reference {
+        Reference::Digest(expected) => {
+            let actual = digest_of(expected.algorithm(), &bytes);
+            if actual != expected {
+                return Err(OciError::digest_invalid(format!(
+                    "the manifest's digest is {actual}, not {expected}"
+                )));
+            }
+            (expected, vec![])
+        }
+        Reference::Tag(tag) => (digest_of(DigestAlgorithm::Sha256, &bytes), vec![tag]),
+    };
+    for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+        if key == "tag" {
+            tags.push(
+                TagName::parse(&value).map_err(|e| OciError::manifest_invalid(e.to_string()))?,
+            );
+        }
+    }
+    let wanted: Vec<Digest> = summary.blobs().map(|b| b.digest.clone()).collect();
+    let db = state.db();
+    let present_blobs: BTreeSet<Digest> =
+        content::linked_blobs(db.as_ref(), opened.repo.id, &wanted).await?;
+    state.blobs.put_bytes(&digest, &bytes).await?;
+    let mut tags = tags.into_iter();
+    let done = state
+        .commands
+        .change_content(
+            &opened.envelope,
+            &opened.target,
+            ContentCommand::PushManifest {
+                digest: digest.clone(),
+                size: bytes.len() as u64,
+                summary: summary.clone(),
+                tag: tags.next(),
+                present_blobs,
+            },
+        )
+        .await?;
+    let mut last = done;
+    for tag in tags {
+        last = state
+            .commands
+            .change_content(
+                &opened.envelope.follow_up(&format!("tag {tag}")),
+                &opened.target,
+                ContentCommand::SetTag {
+                    tag,
+                    digest: digest.clone(),
+                },
+            )
+            .await?;
+    }
+    state.settle(&last).await;
+    let mut builder = Response::builder()
+        .status(StatusCode::CREATED)
+        .header(header::LOCATION, format!("/v2/{name}/manifests/{digest}"))
+        .header("docker-content-digest", digest.to_string())
+        .header(header::CONTENT_LENGTH, 0);
+    if let Some(subject) = &summary.subject {
+        builder = builder.header("oci-subject", subject.digest.to_string());
+    }
+    Ok(builder.body(Body::empty()).expect("valid response"))
+}
+
+pub async fn delete(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    reference: &str,
+) -> Result<Response, OciError> {
+    let _writing = write_guard();
+    let opened = repo::open(state, parts, name, Action::Push).await?;
+    let command = match parse_reference(reference)? {
+        Reference::Digest(digest) => ContentCommand::DeleteManifest { digest },
+        Reference::Tag(tag) => ContentCommand::DeleteTag { tag },
+    };
+    let done = state
+        .commands
+        .change_content(&opened.envelope, &opened.target, command)
+        .await
+        .map_err(|e| match OciError::from(e) {
+            // An unknown tag is an unknown manifest reference to OCI clients.
+            e if e.code == "NAME_UNKNOWN" => OciError::manifest_unknown(reference),
+            e => e,
+        })?;
+    state.settle(&done).await;
+    Ok(Response::builder()
+        .status(StatusCode::ACCEPTED)
+        .header(header::CONTENT_LENGTH, 0)
+        .body(Body::empty())
+        .expect("valid response"))
+}

@@ -1,0 +1,339 @@
+//! Blob uploads: monolithic (`POST ?digest=`), streamed and chunked (`POST`, `PATCH`..., `PUT
+//! ?digest=`), status (`GET`), cancel (`DELETE`) and cross-repository mount (`POST ?mount=&from=`).
+//! Bytes go to disk as they arrive; the digest is verified before the blob becomes visible, and
+//! only then is the upload recorded as an event.
+
+use std::collections::HashMap;
+
+use annals_commands::ContentCommand;
+use annals_projections::queries::content;
+use annals_store::blobs::UploadError;
+use annals_store::blobs::upload::write_guard;
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use uuid::Uuid;
+
+use super::blobs::parse_digest;
+use super::error::OciError;
+use super::repo::{self, Action, Opened, parse_name};
+use crate::state::AppState;
+
+fn query(parts: &Parts) -> HashMap<String, String> {
+    form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn upload_response(status: StatusCode, name: &str, id: Uuid, size: u64) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::LOCATION, format!("/v2/{name}/blobs/uploads/{id}"))
+        .header(header::RANGE, format!("0-{}", size.saturating_sub(1)))
+        .header("docker-upload-uuid", id.to_string())
+        .header(header::CONTENT_LENGTH, 0)
+        .body(Body::empty())
+        .expect("valid response")
+}
+
+fn blob_created(name: &str, digest: &annals_domain::Digest) -> Response {
+    Response::builder()
+        .status(StatusCode::CREATED)
+        .header(header::LOCATION, format!("/v2/{name}/blobs/{digest}"))
+        .header("docker-content-digest", digest.to_string())
+        .header(header::CONTENT_LENGTH, 0)
+        .body(Body::empty())
+        .expect("valid response")
+}
+
+fn upload_error(e: UploadError, name: &str, id: Uuid) -> OciError {
+    match e {
+        UploadError::Unknown => OciError::upload_unknown(),
+        UploadError::OutOfOrder { have, got } => OciError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "BLOB_UPLOAD_INVALID",
+            format!("chunk starts at {got}, the upload has {have} bytes"),
+        )
+        .with_header(header::LOCATION, format!("/v2/{name}/blobs/uploads/{id}"))
+        .with_header(header::RANGE, format!("0-{}", have.saturating_sub(1)))
+        .with_header(
+            "docker-upload-uuid".parse().expect("header name"),
+            id.to_string(),
+        ),
+        UploadError::DigestMismatch { .. } => OciError::digest_invalid(e.to_string()),
+        UploadError::Truncated(_) => OciError::new(
+            StatusCode::BAD_REQUEST,
+            "BLOB_UPLOAD_INVALID",
+            e.to_string(),
+        ),
+        UploadError::TooLarge(_) => {
+            OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", e.to_string())
+        }
+        UploadError::Io(io) => OciError::internal(io),
+    }
+}
+
+/// The upload id in the path, belonging to this repository.
+async fn session(state: &AppState, name: &str, id: &str) -> Result<Uuid, OciError> {
+    let id = Uuid::parse_str(id).map_err(|_| OciError::upload_unknown())?;
+    let info = state
+        .blobs
+        .upload_status(id)
+        .await
+        .map_err(|e| upload_error(e, name, id))?;
+    if info.repository != name {
+        return Err(OciError::upload_unknown());
+    }
+    Ok(id)
+}
+
+/// `Content-Range: start-end` of a chunk: its start, and the length the chunk must have.
+fn content_range(parts: &Parts) -> Result<Option<(u64, u64)>, OciError> {
+    let Some(value) = parts.headers.get(header::CONTENT_RANGE) else {
+        return Ok(None);
+    };
+    let bad = || {
+        OciError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "BLOB_UPLOAD_INVALID",
+            "malformed Content-Range",
+        )
+    };
+    let value = value.to_str().map_err(|_| bad())?;
+    let value = value
+        .trim()
+        .trim_start_matches("bytes")
+        .trim_start_matches(['=', ' ']);
+    let value = value.split('/').next().unwrap_or("");
+    let (start, end) = value.split_once('-').ok_or_else(bad)?;
+    let start: u64 = start.trim().parse().map_err(|_| bad())?;
+    let end: u64 = end.trim().parse().map_err(|_| bad())?;
+    if end < start {
+        return Err(bad());
+    }
+    Ok(Some((start, end - start + 1)))
+}
+
+/// Verifies and stores the upload, checks the tier, records the blob.
+async fn finish(
+    state: &AppState,
+    opened: &Opened,
+    name: &str,
+    id: Uuid,
+    digest: &annals_domain::Digest,
+) -> Result<Response, OciError> {
+    let size = state
+        .blobs
+        .upload_status(id)
+        .await
+        .map_err(|e| upload_error(e, name, id))?
+        .size;
+    let db = state.db();
+    if content::linked_blob(db.as_ref(), opened.repo.id, digest)
+        .await?
+        .is_none()
+        && let Err(e) = repo::check_tier(state, &opened.namespace, 0, size).await
+    {
+        let _ = state.blobs.cancel_upload(id).await;
+        return Err(e);
+    }
+    let size = state
+        .blobs
+        .complete_upload(id, digest)
+        .await
+        .map_err(|e| upload_error(e, name, id))?;
+    let done = state
+        .commands
+        .change_content(
+            &opened.envelope,
+            &opened.target,
+            ContentCommand::RecordBlob {
+                digest: digest.clone(),
+                size,
+                mounted_from: None,
+            },
+        )
+        .await?;
+    state.settle(&done).await;
+    Ok(blob_created(name, digest))
+}
+
+/// `POST /v2/<name>/blobs/uploads/`.
+pub async fn start(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    body: Body,
+) -> Result<Response, OciError> {
+    let _writing = write_guard();
+    let opened = repo::open(state, parts, name, Action::Push).await?;
+    let q = query(parts);
+    if let (Some(mount), Some(from)) = (q.get("mount"), q.get("from"))
+        && let Some(response) = mount_from(state, &opened, name, mount, from).await?
+    {
+        return Ok(response);
+    }
+    let digest = q.get("digest").map(|d| parse_digest(d)).transpose()?;
+    let upload = state.blobs.start_upload(name).await?;
+    let Some(digest) = digest else {
+        return Ok(upload_response(StatusCode::ACCEPTED, name, upload.id, 0));
+    };
+    // Monolithic: the body is the whole blob.
+    if let Err(e) = state
+        .blobs
+        .append_upload(upload.id, Some(0), None, body.into_data_stream())
+        .await
+    {
+        let _ = state.blobs.cancel_upload(upload.id).await;
+        return Err(upload_error(e, name, upload.id));
+    }
+    let result = finish(state, &opened, name, upload.id, &digest).await;
+    if result.is_err() {
+        let _ = state.blobs.cancel_upload(upload.id).await;
+    }
+    result
+}
+
+/// A cross-repository mount: answers 201 when `from` has the blob, `None` to fall back to a
+/// plain upload as the spec asks.
+async fn mount_from(
+    state: &AppState,
+    opened: &Opened,
+    name: &str,
+    mount: &str,
+    from: &str,
+) -> Result<Option<Response>, OciError> {
+    let digest = parse_digest(mount)?;
+    let Ok(source) = parse_name(from) else {
+        return Ok(None);
+    };
+    let db = state.db();
+    let Some(source_repo) = annals_projections::queries::repositories::get(
+        db.as_ref(),
+        source.namespace.as_str(),
+        source.name.as_str(),
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let (Some(size), Some(_)) = (
+        content::linked_blob(db.as_ref(), source_repo.id, &digest).await?,
+        state.blobs.size(&digest).await?,
+    ) else {
+        return Ok(None);
+    };
+    if content::linked_blob(db.as_ref(), opened.repo.id, &digest)
+        .await?
+        .is_none()
+    {
+        repo::check_tier(state, &opened.namespace, 0, size).await?;
+    }
+    let done = state
+        .commands
+        .change_content(
+            &opened.envelope,
+            &opened.target,
+            ContentCommand::RecordBlob {
+                digest: digest.clone(),
+                size,
+                mounted_from: Some(from.to_owned()),
+            },
+        )
+        .await?;
+    state.settle(&done).await;
+    Ok(Some(blob_created(name, &digest)))
+}
+
+/// `PATCH /v2/<name>/blobs/uploads/<id>`: one more chunk.
+pub async fn patch(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    id: &str,
+    body: Body,
+) -> Result<Response, OciError> {
+    let _writing = write_guard();
+    repo::open(state, parts, name, Action::Push).await?;
+    let id = session(state, name, id).await?;
+    let range = content_range(parts)?;
+    let size = state
+        .blobs
+        .append_upload(
+            id,
+            range.map(|(start, _)| start),
+            None,
+            body.into_data_stream(),
+        )
+        .await
+        .map_err(|e| upload_error(e, name, id))?;
+    Ok(upload_response(StatusCode::ACCEPTED, name, id, size))
+}
+
+/// `PUT /v2/<name>/blobs/uploads/<id>?digest=`: the last chunk (maybe empty) and the digest.
+pub async fn put(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    id: &str,
+    body: Body,
+) -> Result<Response, OciError> {
+    let _writing = write_guard();
+    let opened = repo::open(state, parts, name, Action::Push).await?;
+    let id = session(state, name, id).await?;
+    let digest = query(parts)
+        .get("digest")
+        .map(|d| parse_digest(d))
+        .transpose()?
+        .ok_or_else(|| OciError::digest_invalid("the digest query parameter is required"))?;
+    let range = content_range(parts)?;
+    state
+        .blobs
+        .append_upload(
+            id,
+            range.map(|(start, _)| start),
+            None,
+            body.into_data_stream(),
+        )
+        .await
+        .map_err(|e| upload_error(e, name, id))?;
+    finish(state, &opened, name, id, &digest).await
+}
+
+/// `GET /v2/<name>/blobs/uploads/<id>`: how far the upload got.
+pub async fn status(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    id: &str,
+) -> Result<Response, OciError> {
+    repo::open(state, parts, name, Action::Push).await?;
+    let id = session(state, name, id).await?;
+    let info = state
+        .blobs
+        .upload_status(id)
+        .await
+        .map_err(|e| upload_error(e, name, id))?;
+    Ok(upload_response(StatusCode::NO_CONTENT, name, id, info.size))
+}
+
+/// `DELETE /v2/<name>/blobs/uploads/<id>`: abandon it.
+pub async fn cancel(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    id: &str,
+) -> Result<Response, OciError> {
+    repo::open(state, parts, name, Action::Push).await?;
+    let id = session(state, name, id).await?;
+    state
+        .blobs
+        .cancel_upload(id)
+        .await
+        .map_err(|e| upload_error(e, name, id))?;
+    Ok(Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::empty())
+        .expect("valid response"))
+}
