@@ -12,6 +12,28 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
+/// A tar archive holding one regular file: a real, uncompressed layer.
+pub fn tar_of(name: &str, content: &[u8]) -> Vec<u8> {
+    let mut header = [0u8; 512];
+    header[..name.len().min(100)].copy_from_slice(&name.as_bytes()[..name.len().min(100)]);
+    header[100..108].copy_from_slice(b"0000644\0");
+    header[108..116].copy_from_slice(b"0000000\0");
+    header[116..124].copy_from_slice(b"0000000\0");
+    header[124..136].copy_from_slice(format!("{:011o}\0", content.len()).as_bytes());
+    header[136..148].copy_from_slice(b"00000000000\0");
+    header[148..156].copy_from_slice(b"        ");
+    header[156] = b'0';
+    header[257..263].copy_from_slice(b"ustar\0");
+    header[263..265].copy_from_slice(b"00");
+    let sum: u32 = header.iter().map(|b| *b as u32).sum();
+    header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut out = header.to_vec();
+    out.extend_from_slice(content);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
 pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
@@ -26,20 +48,40 @@ pub struct Image {
 }
 
 impl Image {
-    /// An image with `layers` layers of `layer_size` bytes each, made unique by `seed`.
+    /// An image with `layers` gzipped tar layers, each holding one file of `layer_size` bytes
+    /// (random, so the layer is about that size), made unique by `seed`; its config lists the
+    /// layers' diff ids as a real one does.
     pub fn new(seed: &str, layers: usize, layer_size: usize) -> Image {
-        let config = serde_json::to_vec(&json!({
-            "architecture": "amd64", "os": "linux", "config": {}, "created": "2026-01-01T00:00:00Z",
-            "rootfs": {"type": "layers", "diff_ids": []}, "annals_seed": seed
-        }))
-        .unwrap();
-        let layers: Vec<Vec<u8>> = (0..layers)
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(
+            seed.bytes()
+                .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)),
+        );
+        let tars: Vec<Vec<u8>> = (0..layers)
             .map(|i| {
                 let mut bytes = format!("{seed}-layer-{i}-").into_bytes();
-                bytes.resize(layer_size.max(bytes.len()), b'a' + (i % 26) as u8);
-                bytes
+                let prefix = bytes.len();
+                bytes.resize(layer_size.max(prefix), 0);
+                rng.fill(&mut bytes[prefix..]);
+                tar_of(&format!("file-{i}"), &bytes)
             })
             .collect();
+        let diff_ids: Vec<String> = tars.iter().map(|t| sha256(t)).collect();
+        let layers: Vec<Vec<u8>> = tars
+            .iter()
+            .map(|t| {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                std::io::Write::write_all(&mut gz, t).expect("gzip in memory");
+                gz.finish().expect("gzip in memory")
+            })
+            .collect();
+        let config = serde_json::to_vec(&json!({
+            "architecture": "amd64", "os": "linux", "config": {}, "created": "2026-01-01T00:00:00Z",
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": layers.iter().map(|_| json!({"created": "2026-01-01T00:00:00Z", "created_by": "annals test"})).collect::<Vec<_>>(),
+            "annals_seed": seed
+        }))
+        .unwrap();
         let manifest = serde_json::to_vec(&json!({
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,

@@ -1,0 +1,173 @@
+//! A real client: Debian's `skopeo` copies a multi-layer OCI image from an OCI layout on disk
+//! into Annals (through the Docker token flow) and back out, byte for byte. Skipped with a
+//! message when skopeo is not installed (`.ci/run` installs it).
+
+use std::path::Path;
+use std::process::Command;
+
+use annals_tests::oci::{Image, OCI_MANIFEST, sha256};
+use annals_tests::{ADMIN, Backend, Server, json, on_both_backends};
+
+on_both_backends! {
+    skopeo_copies_an_image_in_and_out => skopeo_copies_an_image_in_and_out;
+}
+
+/// Writes `image` as an OCI image layout with one tagged manifest.
+pub fn write_layout(dir: &Path, image: &Image, tag: &str) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    for blob in image.blobs().into_iter().chain([image.manifest.as_slice()]) {
+        std::fs::write(blobs.join(&sha256(blob)[7..]), blob).unwrap();
+    }
+    std::fs::write(
+        dir.join("oci-layout"),
+        br#"{"imageLayoutVersion": "1.0.0"}"#,
+    )
+    .unwrap();
+    let index = json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": OCI_MANIFEST, "digest": image.digest, "size": image.manifest.len(),
+            "annotations": {"org.opencontainers.image.ref.name": tag}
+        }]
+    });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+fn skopeo(args: &[&str]) -> std::process::Output {
+    Command::new("skopeo")
+        .arg("--insecure-policy")
+        .args(args)
+        .output()
+        .expect("run skopeo")
+}
+
+pub fn skopeo_available() -> bool {
+    let found = Command::new("skopeo")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("skopeo is not installed; skipping (bash .ci/run installs it)");
+    }
+    found
+}
+
+async fn skopeo_copies_an_image_in_and_out(backend: Backend) {
+    if !skopeo_available() {
+        return;
+    }
+    let server = Server::start(backend).await;
+    assert_eq!(
+        server
+            .post("/api/v1/organization/", json!({"name": "acme"}))
+            .await
+            .0,
+        201
+    );
+    let image = Image::new("skopeo", 4, 300_000);
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("source");
+    write_layout(&source, &image, "v1");
+    let host = server.registry.trim_start_matches("http://").to_owned();
+    let creds = format!("{ADMIN}:{}", server.token);
+    let dest = format!("docker://{host}/acme/tools/skopeo:v1");
+    let out = skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        &creds,
+        &format!("oci:{}:v1", source.display()),
+        &dest,
+    ]);
+    assert!(
+        out.status.success(),
+        "skopeo copy in: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let back = work.path().join("back");
+    let out = skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        &creds,
+        &dest,
+        &format!("oci:{}:v1", back.display()),
+    ]);
+    assert!(
+        out.status.success(),
+        "skopeo copy out: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for blob in image.blobs().into_iter().chain([image.manifest.as_slice()]) {
+        let path = back.join("blobs/sha256").join(&sha256(blob)[7..]);
+        let listing: Vec<_> = std::fs::read_dir(back.join("blobs/sha256"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let copied = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; have {listing:?}; index {}",
+                path.display(),
+                std::fs::read_to_string(back.join("index.json")).unwrap()
+            )
+        });
+        assert!(
+            copied == blob,
+            "blob {} differs after the round trip",
+            sha256(blob)
+        );
+    }
+    let out = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--creds",
+        &creds,
+        &dest,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, image.manifest);
+    let out = skopeo(&[
+        "list-tags",
+        "--tls-verify=false",
+        "--creds",
+        &creds,
+        &format!("docker://{host}/acme/tools/skopeo"),
+    ]);
+    let tags: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(tags["Tags"], json!(["v1"]));
+
+    // Wrong credentials are refused.
+    let out = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        &format!("{ADMIN}:wrong"),
+        &dest,
+    ]);
+    assert!(!out.status.success());
+
+    // The usage log has the push and the pulls, by admin.
+    let (_, logs) = server
+        .get("/api/v1/repository/acme/tools/skopeo/logs")
+        .await;
+    let entries = logs["logs"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|l| l["kind"] == "push_repo" && l["performer"]["name"] == ADMIN),
+        "{logs}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|l| l["kind"] == "pull_repo" && l["performer"]["name"] == ADMIN),
+        "{logs}"
+    );
+}
