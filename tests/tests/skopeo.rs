@@ -48,6 +48,10 @@ pub fn skopeo_available() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
+        assert!(
+            std::env::var_os("ANNALS_REQUIRE_SKOPEO").is_none(),
+            "ANNALS_REQUIRE_SKOPEO is set but skopeo is not installed"
+        );
         eprintln!("skopeo is not installed; skipping (bash .ci/run installs it)");
     }
     found
