@@ -33,7 +33,7 @@ impl FromRequestParts<AppState> for Ctx {
     }
 }
 
-/// A JSON body; a malformed one is a `bad_request`. An empty body reads as `{}` (DigitalOcean's
+/// A JSON body; a malformed one is a `bad_request`. An empty body (or `null`) reads as `{}` (DigitalOcean's
 /// clients send none where every field is optional).
 pub struct DoJson<T>(pub T);
 
@@ -44,11 +44,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for DoJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| DoError::bad_request(e.body_text()))?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &bytes
-        };
+        let bytes: &[u8] =
+            if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
+                b"{}"
+            } else {
+                &bytes
+            };
         serde_json::from_slice(bytes)
             .map(DoJson)
             .map_err(|e| DoError::bad_request(format!("malformed JSON body: {e}")))
