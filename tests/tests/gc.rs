@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use annals_tests::oci::{Image, sha256};
+use annals_tests::oci::{Image, OCI_INDEX, OCI_MANIFEST, sha256};
 use annals_tests::{ADMIN, Backend, Server, json, on_both_backends};
 use reqwest::Method;
 use serde_json::Value;
@@ -18,6 +18,7 @@ on_both_backends! {
     untagged_manifests_then_unreferenced_blobs => untagged_manifests_then_unreferenced_blobs;
     cancel_and_one_collection_at_a_time => cancel_and_one_collection_at_a_time;
     collection_resumes_after_a_crash => collection_resumes_after_a_crash;
+    index_children_and_referrers_of_live_manifests_stay => index_children_and_referrers_of_live_manifests_stay;
 }
 
 const BOTH: &str = "untagged manifests and unreferenced blobs";
@@ -428,4 +429,83 @@ async fn collection_resumes_after_a_crash(backend: Backend) {
     assert_eq!(done["freed_bytes"], bytes, "{done}");
     assert_eq!(done["blobs_deleted"], count, "{done}");
     assert!(image_files(&server, &image).iter().all(|f| !f.exists()));
+}
+
+/// A referrer (signature-like artifact) of `subject` with the empty config.
+fn referrer(subject: &str, subject_size: usize, note: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.example.sig",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}"), "size": 2},
+        "layers": [],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": subject_size},
+        "annotations": {"note": note}
+    }))
+    .unwrap()
+}
+
+async fn index_children_and_referrers_of_live_manifests_stay(backend: Backend) {
+    let server = setup(backend).await;
+    let repo = "acme/multi";
+    // Two platform images pushed by digest (untagged), and a tagged index over them.
+    let amd = Image::new("idx-amd64", 1, 1_500);
+    let arm = Image::new("idx-arm64", 1, 1_500);
+    server.push_image(repo, &amd.digest, &amd).await;
+    server.push_image(repo, &arm.digest, &arm).await;
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": amd.digest, "size": amd.manifest.len(), "platform": {"architecture": "amd64", "os": "linux"}},
+            {"mediaType": OCI_MANIFEST, "digest": arm.digest, "size": arm.manifest.len(), "platform": {"architecture": "arm64", "os": "linux"}},
+        ]
+    }))
+    .unwrap();
+    let index_digest = server.push_manifest(repo, "multi", OCI_INDEX, &index).await;
+    // An untagged signature of the index (kept: its subject is live).
+    server.push_blob(repo, b"{}").await;
+    let signature = referrer(&index_digest, index.len(), "kept");
+    server
+        .push_manifest(repo, &sha256(&signature), OCI_MANIFEST, &signature)
+        .await;
+    // An untagged image and an untagged signature of it (both go).
+    let dangling = Image::new("idx-dangling", 1, 1_200);
+    server.push_image(repo, &dangling.digest, &dangling).await;
+    let dangling_sig = referrer(&dangling.digest, dangling.manifest.len(), "gone");
+    server
+        .push_manifest(repo, &sha256(&dangling_sig), OCI_MANIFEST, &dangling_sig)
+        .await;
+
+    let gc = start_gc(&server, json!({"type": BOTH})).await;
+    let done = wait_for_status(&server, &gc["uuid"], "succeeded").await;
+    // The shared empty config stays (the kept signature uses it).
+    assert_eq!(
+        done["freed_bytes"],
+        dangling.total_bytes() + dangling_sig.len() as u64,
+        "{done}"
+    );
+    let (_, digests) = server
+        .get("/v2/registry/acme/repositories/multi/digests")
+        .await;
+    let mut listed: Vec<&str> = digests["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap())
+        .collect();
+    listed.sort();
+    let signature_digest = sha256(&signature);
+    let mut expected = vec![
+        amd.digest.as_str(),
+        arm.digest.as_str(),
+        index_digest.as_str(),
+        signature_digest.as_str(),
+    ];
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert_pulls(&server, repo, &amd.digest, &amd).await;
+    assert_pulls(&server, repo, &arm.digest, &arm).await;
+    let (status, _, bytes) = server.pull_manifest(repo, "multi").await;
+    assert_eq!((status.as_u16(), bytes), (200, index));
+    assert!(blob_file(&server, b"{}").exists());
+    assert!(image_files(&server, &dangling).iter().all(|f| !f.exists()));
+    assert!(!blob_file(&server, &dangling_sig).exists());
 }
