@@ -11,6 +11,7 @@ use annals_projections::{ProjectionWatch, all_projectors, migrate_all};
 use annals_workers::{ProjectionRunner, ReadModels};
 use anyhow::Context;
 use axum::Router;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
@@ -161,13 +162,18 @@ pub async fn serve_until(
     let until_stop = |mut stop: watch::Receiver<bool>| async move {
         let _ = stop.wait_for(|s| *s).await;
     };
+    // Responses are written in several pieces (headers, then streamed bodies); without
+    // TCP_NODELAY, Nagle's algorithm meets the client's delayed ACK and each costs ~40 ms.
+    let nodelay = |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    };
     let management = axum::serve(
-        listener,
+        listener.tap_io(nodelay),
         app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(until_stop(stop_rx.clone()));
     let registry = axum::serve(
-        registry_listener,
+        registry_listener.tap_io(nodelay),
         registry_app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(until_stop(stop_rx.clone()));

@@ -8,10 +8,12 @@
 //! | HTTP | `POST /api/v1/repository` against a real server on a loopback port at 1, 16, 64 clients: requests/s, p50, p99 |
 //! | replay | events/s projecting a log of `--events` events into fresh read models |
 //! | logs | `GET .../logs` query path (index + event log) p50/p95 at that size, first page and a deep page |
+//! | registry | OCI push and pull of small images and a 100 MB image at 1 and 8 clients, beside Debian's `docker-registry` (distribution 2.8), as ratios |
 
 mod append;
 mod events;
 mod http;
+mod registry;
 mod replay;
 mod table;
 
@@ -35,7 +37,7 @@ pub struct BenchArgs {
     /// Requests per HTTP client-count level.
     #[arg(long, default_value_t = 2_000)]
     pub requests: u64,
-    /// Only these sections (append, http, replay); all when empty.
+    /// Only these sections (append, http, replay, registry); all when empty.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -151,6 +153,23 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         );
         for pg in &backends {
             http::measure(*pg, args.requests, &mut t).await?;
+        }
+        t.print();
+    }
+    if wants("registry") {
+        let mut t = Table::new(
+            "OCI push and pull (vs docker-registry 2.8 on this machine)",
+            &[
+                "backend",
+                "workload",
+                "clients",
+                "annals",
+                "docker-registry",
+                "ratio",
+            ],
+        );
+        for pg in &backends {
+            registry::measure(*pg, &mut t).await?;
         }
         t.print();
     }
