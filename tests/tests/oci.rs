@@ -133,6 +133,17 @@ async fn push_and_pull_round_trip(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(head.status(), 200);
+    // Without `from`, any repository holding the blob serves (automatic content discovery).
+    let config = sha256(&image.config);
+    let discovered = server
+        .registry_request(
+            Method::POST,
+            &format!("/v2/acme/copy/blobs/uploads/?mount={config}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovered.status(), 201);
     // Mounting from a repository without the blob falls back to a new upload session.
     let fallback = server
         .registry_request(

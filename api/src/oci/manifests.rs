@@ -58,7 +58,9 @@ pub async fn get(
     reference: &str,
 ) -> Result<Response, OciError> {
     let opened = repo::open(state, parts, name, Action::Pull).await?;
-    let reference = parse_reference(reference)?;
+    // A reference that cannot exist (a malformed tag or digest) is simply not there.
+    let reference =
+        parse_reference(reference).map_err(|_| OciError::manifest_unknown(reference))?;
     let not_found = || match &reference {
         Reference::Digest(d) => OciError::manifest_unknown(d),
         Reference::Tag(t) => OciError::manifest_unknown(t),

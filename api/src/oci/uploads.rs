@@ -169,8 +169,8 @@ pub async fn start(
     let _writing = write_guard();
     let opened = repo::open(state, parts, name, Action::Push).await?;
     let q = query(parts);
-    if let (Some(mount), Some(from)) = (q.get("mount"), q.get("from"))
-        && let Some(response) = mount_from(state, &opened, name, mount, from).await?
+    if let Some(mount) = q.get("mount")
+        && let Some(response) = mount_from(state, &opened, name, mount, q.get("from")).await?
     {
         return Ok(response);
     }
@@ -195,31 +195,41 @@ pub async fn start(
     result
 }
 
-/// A cross-repository mount: answers 201 when `from` has the blob, `None` to fall back to a
-/// plain upload as the spec asks.
+/// A cross-repository mount: answers 201 when `from` has the blob — or, without `from`, any
+/// repository does (the spec's automatic content discovery; every user may read every
+/// repository until roles exist) — and `None` to fall back to a plain upload as the spec asks.
 async fn mount_from(
     state: &AppState,
     opened: &Opened,
     name: &str,
     mount: &str,
-    from: &str,
+    from: Option<&String>,
 ) -> Result<Option<Response>, OciError> {
     let digest = parse_digest(mount)?;
-    let Ok(source) = parse_name(from) else {
-        return Ok(None);
-    };
     let db = state.db();
-    let Some(source_repo) = annals_projections::queries::repositories::get(
-        db.as_ref(),
-        source.namespace.as_str(),
-        source.name.as_str(),
-    )
-    .await?
-    else {
+    let source_id = match from {
+        Some(from) => {
+            let Ok(source) = parse_name(from) else {
+                return Ok(None);
+            };
+            annals_projections::queries::repositories::get(
+                db.as_ref(),
+                source.namespace.as_str(),
+                source.name.as_str(),
+            )
+            .await?
+            .map(|r| r.id)
+        }
+        None => content::repositories_with_blob(db.as_ref(), &digest)
+            .await?
+            .into_iter()
+            .next(),
+    };
+    let Some(source_id) = source_id else {
         return Ok(None);
     };
     let (Some(size), Some(_)) = (
-        content::linked_blob(db.as_ref(), source_repo.id, &digest).await?,
+        content::linked_blob(db.as_ref(), source_id, &digest).await?,
         state.blobs.size(&digest).await?,
     ) else {
         return Ok(None);
@@ -238,7 +248,7 @@ async fn mount_from(
             ContentCommand::RecordBlob {
                 digest: digest.clone(),
                 size,
-                mounted_from: Some(from.to_owned()),
+                mounted_from: from.cloned(),
             },
         )
         .await?;
