@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{logs, organizations, repositories};
+use super::{images, logs, manifests, organizations, repositories, tags};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,10 @@ use super::{logs, organizations, repositories};
         repositories::change_visibility, repositories::change_state, repositories::delete,
         logs::repository_logs, logs::repository_aggregate, logs::organization_logs,
         logs::organization_aggregate, logs::user_logs, logs::user_aggregate,
+        tags::list, tags::put, tags::delete, tags::restore, tags::images,
+        manifests::get, manifests::labels, manifests::add_label, manifests::get_label,
+        manifests::delete_label, manifests::security,
+        images::list, images::get, images::security,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))

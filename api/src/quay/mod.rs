@@ -4,11 +4,14 @@
 pub mod discovery;
 pub mod error;
 pub mod extract;
+pub mod images;
 pub mod log_entry;
 pub mod log_range;
 pub mod logs;
+pub mod manifests;
 pub mod organizations;
 pub mod repositories;
+pub mod tags;
 
 use axum::Router;
 use axum::routing::{any, get, post};

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
-use super::logs;
+use super::{images, logs, manifests, tags};
 use crate::state::AppState;
 
 /// Repositories per list page, as Quay.
@@ -43,6 +43,45 @@ pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Respon
         .trim_start_matches("/api/v1/repository/")
         .trim_end_matches('/')
         .to_owned();
+    let method = req.method().clone();
+    if let Some((repo, route)) = ContentRoute::parse(&rest) {
+        req.extensions_mut().insert(RepoPath(repo));
+        return match (method, route) {
+            (Method::GET, ContentRoute::Tags) => tags::list.call(req, state).await,
+            (m, ContentRoute::Tag(tag, action)) => {
+                req.extensions_mut().insert(tags::TagPath(tag));
+                match (m, action) {
+                    (Method::PUT, "") => tags::put.call(req, state).await,
+                    (Method::DELETE, "") => tags::delete.call(req, state).await,
+                    (Method::POST, "restore") => tags::restore.call(req, state).await,
+                    (Method::GET, "images") => tags::images.call(req, state).await,
+                    _ => method_not_allowed(),
+                }
+            }
+            (m, ContentRoute::Manifest(reference, action, label)) => {
+                req.extensions_mut()
+                    .insert(manifests::ManifestPath { reference, label });
+                match (m, action) {
+                    (Method::GET, "") => manifests::get.call(req, state).await,
+                    (Method::GET, "labels") => manifests::labels.call(req, state).await,
+                    (Method::POST, "labels") => manifests::add_label.call(req, state).await,
+                    (Method::GET, "label") => manifests::get_label.call(req, state).await,
+                    (Method::DELETE, "label") => manifests::delete_label.call(req, state).await,
+                    (Method::GET, "security") => manifests::security.call(req, state).await,
+                    _ => method_not_allowed(),
+                }
+            }
+            (Method::GET, ContentRoute::Images) => images::list.call(req, state).await,
+            (Method::GET, ContentRoute::Image(id, action)) => {
+                req.extensions_mut().insert(images::ImagePath(id));
+                match action {
+                    "" => images::get.call(req, state).await,
+                    _ => images::security.call(req, state).await,
+                }
+            }
+            _ => method_not_allowed(),
+        };
+    }
     let (repo, action) = match rest.rsplit_once('/') {
         Some((repo, action @ ("changevisibility" | "changestate" | "logs" | "aggregatelogs")))
             if repo.contains('/') =>
@@ -52,7 +91,6 @@ pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Respon
         _ => (rest, ""),
     };
     req.extensions_mut().insert(RepoPath(repo));
-    let method = req.method().clone();
     match (method, action) {
         (Method::GET, "") => get.call(req, state).await,
         (Method::PUT, "") => update.call(req, state).await,
@@ -61,12 +99,100 @@ pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Respon
         (Method::PUT, "changestate") => change_state.call(req, state).await,
         (Method::GET, "logs") => logs::repository_logs.call(req, state).await,
         (Method::GET, "aggregatelogs") => logs::repository_aggregate.call(req, state).await,
-        _ => QuayError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "invalid_request",
-            "Method not allowed on this route",
-        )
-        .into_response(),
+        _ => method_not_allowed(),
+    }
+}
+
+fn method_not_allowed() -> Response {
+    QuayError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "Method not allowed on this route",
+    )
+    .into_response()
+}
+
+/// The tag, manifest and image routes under a repository.
+#[derive(Debug, PartialEq)]
+enum ContentRoute {
+    Tags,
+    /// A tag and its action (`""`, `restore`, `images`).
+    Tag(String, &'static str),
+    Images,
+    /// An image and its action (`""`, `security`).
+    Image(String, &'static str),
+    /// A manifest, its action (`""`, `labels`, `label`, `security`) and label id.
+    Manifest(String, &'static str, Option<String>),
+}
+
+impl ContentRoute {
+    /// Splits `namespace/name/<keyword>/...` at the keyword counted from the end; the
+    /// repository part must still be `namespace/name`.
+    fn parse(rest: &str) -> Option<(String, ContentRoute)> {
+        let segs: Vec<&str> = rest.split('/').collect();
+        let n = segs.len();
+        let at = |i: usize| (n > i).then(|| segs[n - 1 - i]);
+        let repo = |keep: usize| {
+            let r = segs[..n - keep].join("/");
+            r.contains('/').then_some(r)
+        };
+        let owned = |i: usize| at(i).unwrap_or_default().to_owned();
+        let candidates: [(usize, Option<ContentRoute>); 9] = [
+            (1, (at(0) == Some("tag")).then_some(ContentRoute::Tags)),
+            (
+                2,
+                (at(1) == Some("tag")).then(|| ContentRoute::Tag(owned(0), "")),
+            ),
+            (
+                3,
+                (at(2) == Some("tag") && at(0) == Some("restore"))
+                    .then(|| ContentRoute::Tag(owned(1), "restore")),
+            ),
+            (
+                3,
+                (at(2) == Some("tag") && at(0) == Some("images"))
+                    .then(|| ContentRoute::Tag(owned(1), "images")),
+            ),
+            (1, (at(0) == Some("image")).then_some(ContentRoute::Images)),
+            (
+                2,
+                (at(1) == Some("image")).then(|| ContentRoute::Image(owned(0), "")),
+            ),
+            (
+                3,
+                (at(2) == Some("image") && at(0) == Some("security"))
+                    .then(|| ContentRoute::Image(owned(1), "security")),
+            ),
+            (
+                2,
+                (at(1) == Some("manifest")).then(|| ContentRoute::Manifest(owned(0), "", None)),
+            ),
+            (
+                3,
+                (at(2) == Some("manifest") && matches!(at(0), Some("labels" | "security"))).then(
+                    || {
+                        ContentRoute::Manifest(
+                            owned(1),
+                            if at(0) == Some("labels") {
+                                "labels"
+                            } else {
+                                "security"
+                            },
+                            None,
+                        )
+                    },
+                ),
+            ),
+        ];
+        for (keep, route) in candidates {
+            if let (Some(route), Some(repo)) = (route, repo(keep.min(n))) {
+                return Some((repo, route));
+            }
+        }
+        if at(3) == Some("manifest") && at(1) == Some("labels") {
+            return repo(4).map(|r| (r, ContentRoute::Manifest(owned(2), "label", Some(owned(0)))));
+        }
+        None
     }
 }
 
@@ -216,6 +342,12 @@ pub async fn find(state: &AppState, path: &RepoPath) -> Result<RepositoryView, Q
     .ok_or_else(|| QuayError::not_found(format!("Repository {} not found", path.0)))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct GetParams {
+    #[serde(rename = "includeTags")]
+    include_tags: Option<bool>,
+}
+
 /// Fetch the specified repository.
 #[utoipa::path(get, path = "/api/v1/repository/{repository}", tag = "repository",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
@@ -226,9 +358,26 @@ pub async fn get(
     State(state): State<AppState>,
     _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
+    QuayQuery(params): QuayQuery<GetParams>,
 ) -> Result<Json<Value>, QuayError> {
     let repo = find(&state, &path).await?;
     let namespace = namespaces::by_id(state.db().as_ref(), repo.namespace_id).await?;
+    let mut tags_map = serde_json::Map::new();
+    if params.include_tags.unwrap_or(true) {
+        for t in annals_projections::queries::tags::live(state.db().as_ref(), repo.id, 500).await? {
+            let mut v = json!({
+                "name": t.name, "size": t.size, "manifest_digest": t.digest,
+                "last_modified": super::log_range::format_datetime(
+                    chrono::DateTime::from_timestamp_micros(t.start_ts).unwrap_or_default()),
+            });
+            if let Some(e) = t.expiration {
+                v["expiration"] = json!(super::log_range::format_datetime(
+                    chrono::DateTime::from_timestamp_micros(e).unwrap_or_default()
+                ));
+            }
+            tags_map.insert(t.name.clone(), v);
+        }
+    }
     let (is_org, tag_expiration_s) =
         namespace.map_or((false, 0), |n| (n.is_organization(), n.tag_expiration_s));
     Ok(Json(json!({
@@ -244,7 +393,7 @@ pub async fn get(
         "tag_expiration_s": tag_expiration_s,
         "is_free_account": true,
         "state": repo.state,
-        "tags": {},
+        "tags": tags_map,
         "can_write": true,
         "can_admin": true,
     })))

@@ -7,4 +7,5 @@ pub mod logs;
 pub mod namespaces;
 pub mod registries;
 pub mod repositories;
+pub mod tags;
 pub mod tokens;
