@@ -4,6 +4,7 @@
 //! prove that refused requests appended nothing.
 
 pub mod oci;
+pub mod skopeo;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
