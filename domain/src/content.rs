@@ -135,6 +135,9 @@ impl Content {
 }
 
 /// What can be done to a repository's content.
+// A push carries the manifest's summary inline; commands are built one per request, so the
+// size difference costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum ContentCommand {
     /// Record a blob as uploaded into the repository.

@@ -16,6 +16,9 @@ use crate::names::{Email, NamespaceName, RepositoryName};
 use crate::tag::TagName;
 use crate::values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};
 
+// `ManifestPushed` carries a manifest's descriptors inline; events are decoded and folded one
+// at a time, so boxing it would only make every pattern on it noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum DomainEvent {

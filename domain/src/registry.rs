@@ -222,10 +222,10 @@ impl Aggregate for Registry {
                     active.status = *status;
                 }
             }
-            GarbageCollectionFinished { gc_id, .. } => {
-                if self.active.as_ref().is_some_and(|a| a.id == *gc_id) {
-                    self.active = None;
-                }
+            GarbageCollectionFinished { gc_id, .. }
+                if self.active.as_ref().is_some_and(|a| a.id == *gc_id) =>
+            {
+                self.active = None;
             }
             _ => {}
         }

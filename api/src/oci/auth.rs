@@ -95,7 +95,7 @@ fn verify_token(state: &AppState, token: &str) -> Option<RegistryCaller> {
     mac.verify_slice(&URL_SAFE_NO_PAD.decode(signature).ok()?)
         .ok()?;
     let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    (claims.exp > chrono::Utc::now().timestamp()).then(|| RegistryCaller {
+    (claims.exp > chrono::Utc::now().timestamp()).then_some(RegistryCaller {
         caller: Caller {
             user_id: claims.sub,
             username: claims.name,
@@ -124,7 +124,7 @@ pub async fn check_password(
     let digest = token_digest(secret);
     let db = state.db();
     if let Some(user) = tokens::user_for_token(db.as_ref(), &digest).await? {
-        return Ok((user.name == username).then(|| RegistryCaller {
+        return Ok((user.name == username).then_some(RegistryCaller {
             caller: Caller {
                 user_id: user.id,
                 username: user.name,
@@ -137,7 +137,7 @@ pub async fn check_password(
         tokens::registry_credential(db.as_ref(), &digest).await?
     {
         let live = expires_at.is_none_or(|e| e > chrono::Utc::now().timestamp_micros());
-        return Ok((live && user.name == username).then(|| RegistryCaller {
+        return Ok((live && user.name == username).then_some(RegistryCaller {
             caller: Caller {
                 user_id: user.id,
                 username: user.name,
