@@ -1,14 +1,16 @@
 //! Who is calling, and the envelope their commands travel in. Each API family wraps these in an
 //! extractor that answers failures in its own error shape.
 
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use annals_commands::Envelope;
 use annals_domain::Actor;
 use annals_projections::queries::tokens;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
+use axum::response::IntoResponse;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -27,6 +29,28 @@ pub enum AuthFailure {
     Missing,
     Invalid,
     Unavailable(String),
+}
+
+/// The authenticated caller and the envelope for the commands of this request. `E` is the API
+/// family's error, the shape in which a failed authentication is answered.
+pub struct Ctx<E> {
+    pub caller: Caller,
+    pub envelope: Envelope,
+    family: PhantomData<fn() -> E>,
+}
+
+impl<E: From<AuthFailure> + IntoResponse> FromRequestParts<AppState> for Ctx<E> {
+    type Rejection = E;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, E> {
+        let caller = authenticate(state, &parts.headers).await?;
+        let envelope = envelope(&caller, parts);
+        Ok(Ctx {
+            caller,
+            envelope,
+            family: PhantomData,
+        })
+    }
 }
 
 /// The SHA-256 (hex) under which a token secret is recorded.

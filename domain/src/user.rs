@@ -88,14 +88,8 @@ pub fn decide(state: &User, command: &UserCommand) -> Result<Vec<DomainEvent>, D
             name,
             token_sha256,
         } => {
-            let user_id = state
-                .id
-                .ok_or_else(|| DomainError::NotFound("User not found".into()))?;
-            if token_sha256.len() != 64 || !token_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(DomainError::InvalidArgument(
-                    "A token is recorded by its SHA-256 only".into(),
-                ));
-            }
+            let user_id = existing(state)?;
+            require_sha256(token_sha256, "A token")?;
             if state.tokens.contains(token_id) {
                 return Ok(vec![]);
             }
@@ -112,14 +106,8 @@ pub fn decide(state: &User, command: &UserCommand) -> Result<Vec<DomainEvent>, D
             read_write,
             expires_at,
         } => {
-            let user_id = state
-                .id
-                .ok_or_else(|| DomainError::NotFound("User not found".into()))?;
-            if token_sha256.len() != 64 || !token_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(DomainError::InvalidArgument(
-                    "A credential is recorded by its SHA-256 only".into(),
-                ));
-            }
+            let user_id = existing(state)?;
+            require_sha256(token_sha256, "A credential")?;
             if state.tokens.contains(credential_id) {
                 return Ok(vec![]);
             }
@@ -131,5 +119,22 @@ pub fn decide(state: &User, command: &UserCommand) -> Result<Vec<DomainEvent>, D
                 expires_at: *expires_at,
             }])
         }
+    }
+}
+
+fn existing(state: &User) -> Result<Uuid, DomainError> {
+    state
+        .id
+        .ok_or_else(|| DomainError::NotFound("User not found".into()))
+}
+
+/// Secrets are never stored: a token or credential is recorded by its hex SHA-256 alone.
+fn require_sha256(sha256: &str, what: &str) -> Result<(), DomainError> {
+    if sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(DomainError::InvalidArgument(format!(
+            "{what} is recorded by its SHA-256 only"
+        )))
     }
 }

@@ -1,7 +1,6 @@
 //! Extractors that answer their failures in DigitalOcean's error shape, and what every handler
 //! of the family shares: the caller's registry, paging and times.
 
-use annals_commands::Envelope;
 use annals_projections::queries::registries::{self, RegistryView};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
@@ -14,24 +13,8 @@ use super::error::DoError;
 use crate::context::{self, Caller};
 use crate::state::AppState;
 
-/// The authenticated caller and the envelope for the commands of this request.
-pub struct Ctx {
-    pub caller: Caller,
-    pub envelope: Envelope,
-}
-
-impl FromRequestParts<AppState> for Ctx {
-    type Rejection = DoError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let caller = context::authenticate(state, &parts.headers).await?;
-        let envelope = context::envelope(&caller, parts);
-        Ok(Ctx { caller, envelope })
-    }
-}
+/// The authenticated caller and the envelope, failures answered in this family's shape.
+pub type Ctx = context::Ctx<DoError>;
 
 /// A JSON body; a malformed one is a `bad_request`. An empty body (or `null`) reads as `{}` (DigitalOcean's
 /// clients send none where every field is optional).

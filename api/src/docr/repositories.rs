@@ -232,19 +232,12 @@ pub async fn delete_tag(
     ctx: Ctx,
     DoPath((registry_name, repository_name, tag)): DoPath<(String, String, String)>,
 ) -> Result<StatusCode, DoError> {
-    let (registry, repo) = repository(&state, &ctx, &registry_name, &repository_name).await?;
-    let tag =
-        TagName::parse(&tag).map_err(|_| DoError::not_found(format!("tag {tag:?} not found")))?;
-    let done = state
-        .commands
-        .change_content(
-            &ctx.envelope,
-            &repository_ref(&registry, &repo)?,
-            ContentCommand::DeleteTag { tag },
-        )
-        .await?;
-    state.settle(&done).await;
-    Ok(StatusCode::NO_CONTENT)
+    change(&state, &ctx, &registry_name, &repository_name, || {
+        let tag = TagName::parse(&tag)
+            .map_err(|_| DoError::not_found(format!("tag {tag:?} not found")))?;
+        Ok(ContentCommand::DeleteTag { tag })
+    })
+    .await
 }
 
 /// `DELETE /v2/registry/{registry_name}/repositories/{repository_name}/digests/{manifest_digest}`
@@ -253,15 +246,30 @@ pub async fn delete_manifest(
     ctx: Ctx,
     DoPath((registry_name, repository_name, digest)): DoPath<(String, String, String)>,
 ) -> Result<StatusCode, DoError> {
-    let (registry, repo) = repository(&state, &ctx, &registry_name, &repository_name).await?;
-    let digest = Digest::parse(&digest)
-        .map_err(|_| DoError::unprocessable(format!("invalid manifest digest {digest:?}")))?;
+    change(&state, &ctx, &registry_name, &repository_name, || {
+        let digest = Digest::parse(&digest)
+            .map_err(|_| DoError::unprocessable(format!("invalid manifest digest {digest:?}")))?;
+        Ok(ContentCommand::DeleteManifest { digest })
+    })
+    .await
+}
+
+/// Runs the content command `command` builds (once the repository is found, so an unknown
+/// repository answers 404 before a malformed argument does) and answers `204 No Content`.
+async fn change(
+    state: &AppState,
+    ctx: &Ctx,
+    registry_name: &str,
+    repository_name: &str,
+    command: impl FnOnce() -> Result<ContentCommand, DoError>,
+) -> Result<StatusCode, DoError> {
+    let (registry, repo) = repository(state, ctx, registry_name, repository_name).await?;
     let done = state
         .commands
         .change_content(
             &ctx.envelope,
             &repository_ref(&registry, &repo)?,
-            ContentCommand::DeleteManifest { digest },
+            command()?,
         )
         .await?;
     state.settle(&done).await;

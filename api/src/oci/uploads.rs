@@ -88,8 +88,8 @@ async fn session(state: &AppState, name: &str, id: &str) -> Result<Uuid, OciErro
     Ok(id)
 }
 
-/// `Content-Range: start-end` of a chunk: its start, and the length the chunk must have.
-fn content_range(parts: &Parts) -> Result<Option<(u64, u64)>, OciError> {
+/// Where a chunk starts, from its `Content-Range: start-end` (checked to be well formed).
+fn content_range(parts: &Parts) -> Result<Option<u64>, OciError> {
     let Some(value) = parts.headers.get(header::CONTENT_RANGE) else {
         return Ok(None);
     };
@@ -112,7 +112,49 @@ fn content_range(parts: &Parts) -> Result<Option<(u64, u64)>, OciError> {
     if end < start {
         return Err(bad());
     }
-    Ok(Some((start, end - start + 1)))
+    Ok(Some(start))
+}
+
+/// Appends the request body to the upload, where its `Content-Range` (if any) says it starts;
+/// answers the upload's new size.
+async fn append_chunk(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    id: Uuid,
+    body: Body,
+) -> Result<u64, OciError> {
+    let start = content_range(parts)?;
+    state
+        .blobs
+        .append_upload(id, start, None, body.into_data_stream())
+        .await
+        .map_err(|e| upload_error(e, name, id))
+}
+
+/// Records the blob in the repository (an event) and answers `201 Created`.
+async fn record_blob(
+    state: &AppState,
+    opened: &Opened,
+    name: &str,
+    digest: &annals_domain::Digest,
+    size: u64,
+    mounted_from: Option<String>,
+) -> Result<Response, OciError> {
+    let done = state
+        .commands
+        .change_content(
+            &opened.envelope,
+            &opened.target,
+            ContentCommand::RecordBlob {
+                digest: digest.clone(),
+                size,
+                mounted_from,
+            },
+        )
+        .await?;
+    state.settle(&done).await;
+    Ok(blob_created(name, digest))
 }
 
 /// Verifies and stores the upload, checks the tier, records the blob.
@@ -143,20 +185,7 @@ async fn finish(
         .complete_upload(id, digest)
         .await
         .map_err(|e| upload_error(e, name, id))?;
-    let done = state
-        .commands
-        .change_content(
-            &opened.envelope,
-            &opened.target,
-            ContentCommand::RecordBlob {
-                digest: digest.clone(),
-                size,
-                mounted_from: None,
-            },
-        )
-        .await?;
-    state.settle(&done).await;
-    Ok(blob_created(name, digest))
+    record_blob(state, opened, name, digest, size, None).await
 }
 
 /// `POST /v2/<name>/blobs/uploads/`.
@@ -240,20 +269,9 @@ async fn mount_from(
     {
         repo::check_tier(state, &opened.namespace, 0, size).await?;
     }
-    let done = state
-        .commands
-        .change_content(
-            &opened.envelope,
-            &opened.target,
-            ContentCommand::RecordBlob {
-                digest: digest.clone(),
-                size,
-                mounted_from: from.cloned(),
-            },
-        )
-        .await?;
-    state.settle(&done).await;
-    Ok(Some(blob_created(name, &digest)))
+    record_blob(state, opened, name, &digest, size, from.cloned())
+        .await
+        .map(Some)
 }
 
 /// `PATCH /v2/<name>/blobs/uploads/<id>`: one more chunk.
@@ -267,17 +285,7 @@ pub async fn patch(
     let _writing = write_guard();
     repo::open(state, parts, name, Action::Push).await?;
     let id = session(state, name, id).await?;
-    let range = content_range(parts)?;
-    let size = state
-        .blobs
-        .append_upload(
-            id,
-            range.map(|(start, _)| start),
-            None,
-            body.into_data_stream(),
-        )
-        .await
-        .map_err(|e| upload_error(e, name, id))?;
+    let size = append_chunk(state, parts, name, id, body).await?;
     Ok(upload_response(StatusCode::ACCEPTED, name, id, size))
 }
 
@@ -297,17 +305,7 @@ pub async fn put(
         .map(|d| parse_digest(d))
         .transpose()?
         .ok_or_else(|| OciError::digest_invalid("the digest query parameter is required"))?;
-    let range = content_range(parts)?;
-    state
-        .blobs
-        .append_upload(
-            id,
-            range.map(|(start, _)| start),
-            None,
-            body.into_data_stream(),
-        )
-        .await
-        .map_err(|e| upload_error(e, name, id))?;
+    append_chunk(state, parts, name, id, body).await?;
     finish(state, &opened, name, id, &digest).await
 }
 

@@ -1,34 +1,16 @@
 //! Extractors that answer their failures in Quay's error shape: the authenticated request
 //! context, JSON bodies and query strings.
 
-use annals_commands::Envelope;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::QuayError;
-use crate::context::{self, Caller};
-use crate::state::AppState;
+use crate::context;
 
-/// The authenticated caller and the envelope for the commands of this request.
-pub struct Ctx {
-    pub caller: Caller,
-    pub envelope: Envelope,
-}
-
-impl FromRequestParts<AppState> for Ctx {
-    type Rejection = QuayError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let caller = context::authenticate(state, &parts.headers).await?;
-        let envelope = context::envelope(&caller, parts);
-        Ok(Ctx { caller, envelope })
-    }
-}
+/// The authenticated caller and the envelope, failures answered in this family's shape.
+pub type Ctx = context::Ctx<QuayError>;
 
 /// A JSON body; a malformed one is a Quay `invalid_request`.
 pub struct QuayJson<T>(pub T);

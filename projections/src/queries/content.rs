@@ -7,7 +7,7 @@ use annals_domain::Digest;
 use uuid::Uuid;
 
 use crate::params;
-use crate::sql::{DbError, DbResult, ReadDb, Row, SqlValue};
+use crate::sql::{DbError, DbResult, ReadDb, Row};
 
 /// A stored manifest, as the read model keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,28 +71,20 @@ pub async fn linked_blobs(
     repository_id: Uuid,
     digests: &[Digest],
 ) -> DbResult<BTreeSet<Digest>> {
-    let mut found = BTreeSet::new();
-    for chunk in digests.chunks(500) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let mut params: Vec<SqlValue> = vec![repository_id.into()];
-        params.extend(chunk.iter().map(|d| SqlValue::from(d.to_string())));
-        let rows = db
-            .query(
-                &format!(
-                    "SELECT digest FROM blob_links WHERE repository_id = $1 AND digest IN ({})",
-                    placeholders.join(", ")
-                ),
-                params,
-            )
-            .await?;
-        for row in &rows {
-            found.insert(parse_digest(row.str("digest")?)?);
-        }
-    }
-    Ok(found)
+    let keys: Vec<String> = digests.iter().map(Digest::to_string).collect();
+    let rows = super::query_in(
+        db,
+        "SELECT digest FROM blob_links WHERE repository_id = $1 AND digest IN ({keys})",
+        repository_id.into(),
+        &keys,
+    )
+    .await?;
+    rows.iter()
+        .map(|r| parse_digest(r.str("digest")?))
+        .collect()
 }
 
-/// A repository in which `digest` is linked, other than `except` (for a mount source check).
+/// The repositories in which `digest` is linked (mount sources).
 pub async fn repositories_with_blob(db: &dyn ReadDb, digest: &Digest) -> DbResult<Vec<Uuid>> {
     let rows = db
         .query(
@@ -169,17 +161,11 @@ pub async fn tag_names(
                 repository_id,
                 last.unwrap_or(""),
                 chrono::Utc::now().timestamp_micros(),
-                n.saturating_add(1).min(i64::MAX as usize) as i64
+                super::limit_past(n)
             ],
         )
         .await?;
-    let more = rows.len() > n;
-    let names = rows
-        .iter()
-        .take(n)
-        .map(|r| r.string("name"))
-        .collect::<DbResult<_>>()?;
-    Ok((names, more))
+    super::page_of(&rows, n, |r| r.string("name"))
 }
 
 /// Manifests whose subject is `subject`, optionally of one artifact type.
@@ -240,20 +226,12 @@ pub async fn catalog(
             "SELECT namespace, name FROM repositories WHERE deleted = 0
                AND (namespace > $1 OR (namespace = $1 AND name > $2))
              ORDER BY namespace, name LIMIT $3",
-            params![
-                after_ns,
-                after_name,
-                n.saturating_add(1).min(i64::MAX as usize) as i64
-            ],
+            params![after_ns, after_name, super::limit_past(n)],
         )
         .await?;
-    let more = rows.len() > n;
-    let names = rows
-        .iter()
-        .take(n)
-        .map(|r| Ok(format!("{}/{}", r.str("namespace")?, r.str("name")?)))
-        .collect::<DbResult<_>>()?;
-    Ok((names, more))
+    super::page_of(&rows, n, |r| {
+        Ok(format!("{}/{}", r.str("namespace")?, r.str("name")?))
+    })
 }
 
 /// Every digest a live manifest needs kept: the manifests' own bytes and every config and layer

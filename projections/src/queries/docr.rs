@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::params;
 use crate::queries::namespaces::parse_uuid;
-use crate::sql::{DbResult, ReadDb, Row, SqlValue};
+use crate::sql::{DbResult, ReadDb, Row};
 
 /// A live tag row is open and not expired at `$now`.
 fn live_tag(alias: &str, now: usize) -> String {
@@ -290,25 +290,14 @@ pub async fn linked_elsewhere(
     namespace_id: Uuid,
     digests: &[String],
 ) -> DbResult<BTreeSet<String>> {
-    let mut found = BTreeSet::new();
-    for chunk in digests.chunks(500) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let mut params: Vec<SqlValue> = vec![namespace_id.into()];
-        params.extend(chunk.iter().map(|d| SqlValue::from(d.as_str())));
-        let rows = db
-            .query(
-                &format!(
-                    "SELECT DISTINCT b.digest FROM blob_links b WHERE b.digest IN ({})
-                       AND NOT EXISTS (SELECT 1 FROM repositories r
-                         WHERE r.id = b.repository_id AND r.namespace_id = $1 AND r.deleted = 0)",
-                    placeholders.join(", ")
-                ),
-                params,
-            )
-            .await?;
-        for row in &rows {
-            found.insert(row.string("digest")?);
-        }
-    }
-    Ok(found)
+    let rows = super::query_in(
+        db,
+        "SELECT DISTINCT b.digest FROM blob_links b WHERE b.digest IN ({keys})
+           AND NOT EXISTS (SELECT 1 FROM repositories r
+             WHERE r.id = b.repository_id AND r.namespace_id = $1 AND r.deleted = 0)",
+        namespace_id.into(),
+        digests,
+    )
+    .await?;
+    rows.iter().map(|r| r.string("digest")).collect()
 }

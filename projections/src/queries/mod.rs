@@ -9,3 +9,41 @@ pub mod registries;
 pub mod repositories;
 pub mod tags;
 pub mod tokens;
+
+use crate::sql::{DbResult, ReadDb, Row, SqlValue};
+
+/// The rows of `sql` for each slice of `keys`, `$1` bound to `first` and `{keys}` replaced by
+/// the slice's placeholders: sets of digests can be larger than a statement may bind.
+pub(crate) async fn query_in(
+    db: &dyn ReadDb,
+    sql: &str,
+    first: SqlValue,
+    keys: &[String],
+) -> DbResult<Vec<Row>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut params = vec![first.clone()];
+        params.extend(chunk.iter().map(|k| SqlValue::from(k.as_str())));
+        out.extend(
+            db.query(&sql.replace("{keys}", &placeholders.join(", ")), params)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The `LIMIT` that fetches one row beyond a page of `n`, to tell whether more follow.
+pub(crate) fn limit_past(n: usize) -> i64 {
+    n.saturating_add(1).min(i64::MAX as usize) as i64
+}
+
+/// The first `n` rows, decoded, and whether more followed (see [`limit_past`]).
+pub(crate) fn page_of<T>(
+    rows: &[Row],
+    n: usize,
+    decode: impl Fn(&Row) -> DbResult<T>,
+) -> DbResult<(Vec<T>, bool)> {
+    let items = rows.iter().take(n).map(decode).collect::<DbResult<_>>()?;
+    Ok((items, rows.len() > n))
+}
