@@ -1,6 +1,6 @@
 //! DigitalOcean registry commands: a registry is created together with the organization that
 //! holds its repositories (one batch: the namespace reservation, the organization, the
-//! registry), changes tier, is deleted, and runs garbage collections whose every step is an event
+//! registry), changes tier, is deleted with them (one batch again), and runs garbage collections whose every step is an event
 //! on the registry's stream.
 
 use annals_domain::gc::{GcStatus, GcType};
@@ -101,6 +101,49 @@ impl CommandService {
             let events = registry::decide(&reg.state, &command)?;
             let mut plan = Plan::new(registry_scope(&reg.state));
             plan.push(&reg.stream, reg.expected(), events);
+            Ok(plan)
+        })
+        .await
+    }
+
+    /// Deletes the account's registry together with the organization that holds its
+    /// repositories and that organization's name: one batch, so a crash leaves both or neither.
+    pub async fn delete_registry(
+        &self,
+        envelope: &Envelope,
+        owner_id: Uuid,
+    ) -> Result<Done, CommandError> {
+        let registry_id = registry::id_for_owner(owner_id);
+        self.run(envelope, || async {
+            let reg: Loaded<Registry> = load(self.store(), registry::stream(registry_id)).await?;
+            let deleted = registry::decide(&reg.state, &RegistryCommand::Delete)?;
+            let mut plan = Plan::new(registry_scope(&reg.state));
+            plan.push(&reg.stream, reg.expected(), deleted);
+            let (Some(organization_id), Some(name)) = (reg.state.namespace_id, &reg.state.name)
+            else {
+                return Ok(plan);
+            };
+            let (org, names): (Loaded<Organization>, Loaded<Reservation>) = tokio::try_join!(
+                load(self.store(), organization::stream(organization_id)),
+                load(self.store(), reservation::namespace_stream(name)),
+            )?;
+            // Deleted already through the Quay API (its name may even belong to another now).
+            if !org.state.is_live() {
+                return Ok(plan);
+            }
+            let org_deleted = organization::decide(&org.state, &OrganizationCommand::Delete)?;
+            let released = reservation::decide(
+                &names.state,
+                &ReservationCommand::Release {
+                    name: name.to_string(),
+                    owner_id: organization_id,
+                },
+            )?;
+            plan.push(&org.stream, org.expected(), org_deleted).push(
+                &names.stream,
+                names.expected(),
+                released,
+            );
             Ok(plan)
         })
         .await

@@ -145,10 +145,14 @@ async fn registry_lifecycle(backend: Backend) {
     assert!(kinds.contains(&"registry_create"), "{kinds:?}");
     assert!(kinds.contains(&"registry_change_subscription"), "{kinds:?}");
 
+    // One command deletes the registry, its organization and the organization's name.
+    let before = server.event_count().await;
     let (status, body) = server.delete("/v2/registry").await;
     assert_eq!(status, 204, "{body}");
+    assert_eq!(server.event_count().await, before + 3);
     let (status, body) = server.get("/v2/registry").await;
     assert_do_error(status, &body, 404, "not_found");
+    assert_eq!(server.get("/api/v1/organization/acme").await.0, 404);
     let (status, body) = server.delete("/v2/registry").await;
     assert_do_error(status, &body, 404, "not_found");
     // The name is free again, and the account may create a registry again.
@@ -161,6 +165,11 @@ async fn registry_lifecycle(backend: Backend) {
         server.get("/v2/registry/subscription").await.1["subscription"]["tier"]["slug"],
         "starter"
     );
+    // Its organization deleted through the Quay API first, the registry still deletes.
+    assert_eq!(server.delete("/api/v1/organization/acme").await.0, 204);
+    let (status, body) = server.delete("/v2/registry").await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(server.get("/v2/registry").await.0, 404);
 }
 
 async fn refusals_answer_do_errors_and_append_nothing(backend: Backend) {

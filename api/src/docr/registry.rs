@@ -88,29 +88,12 @@ pub async fn get(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>,
 
 /// `DELETE /v2/registry`: the registry goes, and with it the namespace and everything in it.
 pub async fn delete(State(state): State<AppState>, ctx: Ctx) -> Result<StatusCode, DoError> {
-    let registry = account_registry(&state, &ctx.caller).await?;
+    account_registry(&state, &ctx.caller).await?;
     let done = state
         .commands
-        .change_registry(
-            &ctx.envelope,
-            ctx.caller.user_id,
-            annals_domain::registry::RegistryCommand::Delete,
-        )
+        .delete_registry(&ctx.envelope, ctx.caller.user_id)
         .await?;
     state.settle(&done).await;
-    // The organization holding its repositories, in a command of its own caused by the first.
-    let mut envelope = ctx.envelope.clone();
-    envelope.command_id = ctx.envelope.derived_id("delete-registry-namespace");
-    envelope.causation_id = Some(ctx.envelope.command_id);
-    match state
-        .commands
-        .delete_organization(&envelope, &registry.name)
-        .await
-    {
-        Ok(done) => state.settle(&done).await,
-        Err(annals_commands::CommandError::Domain(annals_domain::DomainError::NotFound(_))) => {}
-        Err(e) => return Err(e.into()),
-    }
     Ok(StatusCode::NO_CONTENT)
 }
 
