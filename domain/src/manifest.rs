@@ -32,6 +32,26 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
+    /// The platform an index gives for one of its manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+}
+
+/// The operating system and architecture a manifest in an index is built for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// What a registry serves from an index to a client that cannot read indexes (as Docker's
+    /// distribution does): the `linux/amd64` image.
+    pub fn is_default(&self) -> bool {
+        self.os == "linux" && self.architecture == "amd64"
+    }
 }
 
 /// What a registry keeps of a manifest besides its bytes.
@@ -66,6 +86,13 @@ impl ManifestSummary {
             .or_else(|| self.config.as_ref().map(|c| c.media_type.as_str()))
     }
 
+    /// The manifest of an index for the default platform (see [`Platform::is_default`]).
+    pub fn default_platform_manifest(&self) -> Option<&Descriptor> {
+        self.manifests
+            .iter()
+            .find(|m| m.platform.as_ref().is_some_and(Platform::is_default))
+    }
+
     /// Bytes of the layers (what Quay and DigitalOcean report as an image's size).
     pub fn layers_size(&self) -> u64 {
         self.layers.iter().map(|l| l.size).sum()
@@ -91,6 +118,15 @@ struct RawDescriptor {
     digest: Option<String>,
     size: Option<i64>,
     artifact_type: Option<String>,
+    platform: Option<serde_json::Value>,
+}
+
+/// A platform is informative: one missing its os or architecture is dropped, not refused.
+#[derive(Deserialize)]
+struct RawPlatform {
+    os: Option<String>,
+    architecture: Option<String>,
+    variant: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -125,6 +161,14 @@ fn descriptor(raw: RawDescriptor, what: &str) -> Result<Descriptor, ManifestErro
         digest,
         size: size as u64,
         artifact_type: raw.artifact_type,
+        platform: raw.platform.and_then(|p| {
+            let p: RawPlatform = serde_json::from_value(p).ok()?;
+            Some(Platform {
+                os: p.os?,
+                architecture: p.architecture?,
+                variant: p.variant,
+            })
+        }),
     })
 }
 
@@ -284,5 +328,30 @@ mod tests {
         assert!(s.is_index());
         assert_eq!(s.manifests.len(), 1);
         assert_eq!(s.blobs().count(), 0);
+    }
+
+    #[test]
+    fn an_index_names_the_default_platform_manifest() {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": OCI_INDEX,
+            "manifests": [
+                {"mediaType": OCI_MANIFEST, "digest": d('a'), "size": 5,
+                 "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+                {"mediaType": OCI_MANIFEST, "digest": d('b'), "size": 5, "platform": "bogus"},
+                {"mediaType": OCI_MANIFEST, "digest": d('c'), "size": 5,
+                 "platform": {"os": "linux", "architecture": "amd64"}}
+            ]
+        }))
+        .unwrap();
+        let s = parse(&body, None).unwrap();
+        assert_eq!(
+            s.manifests[0].platform.as_ref().unwrap().variant.as_deref(),
+            Some("v8")
+        );
+        assert_eq!(s.manifests[1].platform, None);
+        assert_eq!(
+            s.default_platform_manifest().unwrap().digest.to_string(),
+            d('c')
+        );
     }
 }

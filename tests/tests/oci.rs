@@ -13,6 +13,7 @@ on_both_backends! {
     bad_manifests_are_refused_and_store_nothing => bad_manifests_are_refused_and_store_nothing;
     tags_referrers_catalog_and_deletes => tags_referrers_catalog_and_deletes;
     token_flow_and_anonymous_access => token_flow_and_anonymous_access;
+    manifests_are_negotiated_over_accept => manifests_are_negotiated_over_accept;
 }
 
 async fn setup(backend: Backend) -> Server {
@@ -655,4 +656,107 @@ async fn token_flow_and_anonymous_access(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(anon_push.status(), 401);
+}
+
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+/// A manifest `GET` with these `Accept` headers: status, content type, digest header.
+async fn get_with_accept(
+    server: &Server,
+    path: &str,
+    accept: &[&str],
+) -> (StatusCode, Option<String>, Option<String>) {
+    let mut request = server.registry_request(Method::GET, path);
+    for a in accept {
+        request = request.header("accept", *a);
+    }
+    let response = request.send().await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    (
+        response.status(),
+        header("content-type"),
+        header("docker-content-digest"),
+    )
+}
+
+async fn manifests_are_negotiated_over_accept(backend: Backend) {
+    let server = setup(backend).await;
+    let repo = "acme/multi";
+    let amd = Image::new("negotiate-amd64", 1, 500);
+    let arm = Image::new("negotiate-arm64", 1, 500);
+    server.push_image(repo, &amd.digest, &amd).await;
+    server.push_image(repo, &arm.digest, &arm).await;
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": arm.digest, "size": arm.manifest.len(), "platform": {"architecture": "arm64", "os": "linux"}},
+            {"mediaType": OCI_MANIFEST, "digest": amd.digest, "size": amd.manifest.len(), "platform": {"architecture": "amd64", "os": "linux"}}
+        ]
+    }))
+    .unwrap();
+    let index_digest = server.push_manifest(repo, "multi", OCI_INDEX, &index).await;
+    let by_tag = format!("/v2/{repo}/manifests/multi");
+    let by_digest = format!("/v2/{repo}/manifests/{index_digest}");
+
+    // No Accept, a wildcard, or the index's type among several headers: the index itself.
+    for accept in [
+        &[][..],
+        &["*/*"][..],
+        &[
+            OCI_MANIFEST,
+            &format!("{DOCKER_MANIFEST}, {OCI_INDEX};q=0.5"),
+        ][..],
+    ] {
+        let (status, content_type, digest) = get_with_accept(&server, &by_tag, accept).await;
+        assert_eq!(status, 200, "{accept:?}");
+        assert_eq!(content_type.as_deref(), Some(OCI_INDEX), "{accept:?}");
+        assert_eq!(digest.as_ref(), Some(&index_digest), "{accept:?}");
+    }
+    // A client that reads image manifests only gets the linux/amd64 image through the tag...
+    let (status, content_type, digest) = get_with_accept(&server, &by_tag, &[OCI_MANIFEST]).await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type.as_deref(), Some(OCI_MANIFEST));
+    assert_eq!(digest.as_ref(), Some(&amd.digest));
+    // ...but not by the index's digest, nor an OCI type it refuses (q=0) or does not name.
+    for (path, accept) in [
+        (&by_digest, OCI_MANIFEST.to_owned()),
+        (&by_tag, format!("{OCI_INDEX};q=0, {DOCKER_MANIFEST}")),
+        (
+            &format!("/v2/{repo}/manifests/{}", amd.digest),
+            DOCKER_MANIFEST.to_owned(),
+        ),
+    ] {
+        let response = server
+            .registry_request(Method::GET, path)
+            .header("accept", &accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            Server::registry_error_code(response).await,
+            (StatusCode::NOT_FOUND, Some("MANIFEST_UNKNOWN".to_owned())),
+            "{path} {accept}"
+        );
+    }
+    // A Docker schema 2 manifest is served as stored whatever is asked (no schema 1 conversion).
+    let mut docker = serde_json::from_slice::<Value>(&amd.manifest).unwrap();
+    docker["mediaType"] = DOCKER_MANIFEST.into();
+    let docker = serde_json::to_vec(&docker).unwrap();
+    server
+        .push_manifest(repo, "docker", DOCKER_MANIFEST, &docker)
+        .await;
+    let (status, content_type, digest) = get_with_accept(
+        &server,
+        &format!("/v2/{repo}/manifests/docker"),
+        &["application/vnd.docker.distribution.manifest.v1+prettyjws"],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(content_type.as_deref(), Some(DOCKER_MANIFEST));
+    assert_eq!(digest, Some(sha256(&docker)));
 }

@@ -8,14 +8,15 @@ use std::collections::BTreeSet;
 use annals_commands::ContentCommand;
 use annals_domain::manifest::{self, ManifestError};
 use annals_domain::{Digest, DigestAlgorithm, TagName};
-use annals_projections::queries::content;
+use annals_projections::queries::content::{self, ManifestView};
 use annals_store::blobs::digest_of;
 use annals_store::blobs::upload::write_guard;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::response::Response;
 
+use super::accept::Accept;
 use super::blobs::parse_digest;
 use super::error::OciError;
 use super::repo::{self, Action, Opened};
@@ -51,6 +52,59 @@ async fn resolve(
     })
 }
 
+/// A manifest of the repository and its bytes.
+async fn stored(
+    state: &AppState,
+    opened: &Opened,
+    digest: &Digest,
+) -> Result<Option<(ManifestView, Bytes)>, OciError> {
+    let db = state.db();
+    let Some(view) = content::manifest(db.as_ref(), opened.repo.id, digest).await? else {
+        return Ok(None);
+    };
+    Ok(state
+        .blobs
+        .read_small(digest)
+        .await?
+        .map(|b| (view, b.into())))
+}
+
+/// What to serve a client whose `Accept` does not allow the stored media type, as Docker's
+/// distribution does: through a tag, an index's `linux/amd64` image if that is allowed; an OCI
+/// manifest or index is otherwise unknown to such a client. A Docker manifest is served as it is
+/// (there is no conversion to schema 1).
+async fn negotiate(
+    state: &AppState,
+    opened: &Opened,
+    accept: &Accept,
+    by_tag: bool,
+    view: ManifestView,
+    bytes: Bytes,
+) -> Result<(ManifestView, Bytes), OciError> {
+    if accept.allows(&view.media_type) {
+        return Ok((view, bytes));
+    }
+    if by_tag
+        && let Ok(index) = manifest::parse(&bytes, Some(&view.media_type))
+        && let Some(child) = index.default_platform_manifest()
+        && accept.allows(&child.media_type)
+        && let Some(found) = stored(state, opened, &child.digest).await?
+    {
+        return Ok(found);
+    }
+    if view.media_type == manifest::OCI_MANIFEST || view.media_type == manifest::OCI_INDEX {
+        return Err(OciError::new(
+            StatusCode::NOT_FOUND,
+            "MANIFEST_UNKNOWN",
+            format!(
+                "manifest {} is {}, which the Accept header does not allow",
+                view.digest, view.media_type
+            ),
+        ));
+    }
+    Ok((view, bytes))
+}
+
 pub async fn get(
     state: &AppState,
     parts: &Parts,
@@ -68,15 +122,19 @@ pub async fn get(
     let digest = resolve(state, &opened, &reference)
         .await?
         .ok_or_else(not_found)?;
-    let db = state.db();
-    let view = content::manifest(db.as_ref(), opened.repo.id, &digest)
+    let (view, bytes) = stored(state, &opened, &digest)
         .await?
         .ok_or_else(not_found)?;
-    let bytes = state
-        .blobs
-        .read_small(&digest)
-        .await?
-        .ok_or_else(not_found)?;
+    let (view, bytes) = negotiate(
+        state,
+        &opened,
+        &Accept::from_headers(&parts.headers),
+        matches!(reference, Reference::Tag(_)),
+        view,
+        bytes,
+    )
+    .await?;
+    let digest = view.digest;
     if parts.method == Method::GET {
         let tag = match &reference {
             Reference::Tag(t) => Some(t.clone()),

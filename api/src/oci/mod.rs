@@ -6,8 +6,10 @@
 //!
 //! - [`auth`]: basic and bearer authentication, the token endpoint's tokens.
 //! - [`repo`]: opening a repository for pull or push (create on first push, tier, read-only).
+//! - [`accept`]: content negotiation over every `Accept` header.
 //! - [`blobs`], [`uploads`], [`manifests`], [`listing`]: the handlers.
 
+pub mod accept;
 pub mod auth;
 pub mod blobs;
 pub mod error;
