@@ -366,28 +366,18 @@ impl Run<'_> {
 
     async fn delete_unreferenced_blobs(&mut self, namespace_id: Uuid) -> Result<(), Halt> {
         let db = self.worker.models.db();
+        let began = UNIX_EPOCH + Duration::from_micros(self.gc.created_at.max(0) as u64);
         // Files first, then what references them: a file that appears after the listing is not
-        // a candidate, and one committed after the collection began is skipped by its age.
+        // a candidate, and one written or claimed after the collection began is kept by the
+        // sweep itself (`BlobStore::sweep`), which checks its age under the claim lock.
         let files = self.worker.blobs.list().await?;
         self.worker.catch_up().await?;
         let referenced = content::referenced_digests(db.as_ref()).await?;
-        let mut candidates = Vec::new();
-        for (digest, _) in files {
-            let name = digest.to_string();
-            if referenced.contains(&name) {
-                continue;
-            }
-            let modified = tokio::fs::metadata(self.worker.blobs.path(&digest))
-                .await
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map(|d| d.as_micros() as i64);
-            if modified.is_none_or(|m| m >= self.gc.created_at) {
-                continue;
-            }
-            candidates.push(name);
-        }
+        let mut candidates: Vec<String> = files
+            .into_iter()
+            .map(|(digest, _)| digest.to_string())
+            .filter(|name| !referenced.contains(name))
+            .collect();
         let elsewhere = docr::linked_elsewhere(db.as_ref(), namespace_id, &candidates).await?;
         candidates.retain(|d| !elsewhere.contains(d));
         for batch in candidates.chunks(BATCH) {
@@ -396,7 +386,7 @@ impl Run<'_> {
             for name in batch {
                 let digest = Digest::parse(name)
                     .map_err(|_| Halt::Failed(format!("bad blob digest {name:?}")))?;
-                let freed = self.worker.blobs.delete(&digest).await?;
+                let freed = self.worker.blobs.sweep(&digest, began).await?;
                 if freed > 0 {
                     deleted.push((digest, freed));
                 }

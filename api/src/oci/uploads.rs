@@ -259,7 +259,7 @@ async fn mount_from(
     };
     let (Some(size), Some(_)) = (
         content::linked_blob(db.as_ref(), source_id, &digest).await?,
-        state.blobs.size(&digest).await?,
+        state.blobs.claim(&digest).await?,
     ) else {
         return Ok(None);
     };

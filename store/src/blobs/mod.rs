@@ -10,6 +10,7 @@ pub mod upload;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use annals_domain::{Digest, DigestAlgorithm};
 use sha2::{Digest as _, Sha256, Sha512};
@@ -17,6 +18,10 @@ use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 pub use upload::{UploadError, UploadInfo};
+
+/// Serializes a sweep's check-and-delete of a blob with a claim of the same file (see
+/// [`BlobStore::claim`]), so a blob claimed for a new reference is never deleted under it.
+static SWEEP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -83,7 +88,7 @@ impl BlobStore {
 
     /// Stores bytes that are already in memory (a manifest) under their digest.
     pub async fn put_bytes(&self, digest: &Digest, bytes: &[u8]) -> io::Result<()> {
-        if self.size(digest).await?.is_some() {
+        if self.claim(digest).await?.is_some() {
             return Ok(());
         }
         let tmp = self
@@ -105,12 +110,43 @@ impl BlobStore {
             .expect("a blob path has a parent")
             .to_owned();
         tokio::fs::create_dir_all(&dir).await?;
+        // A new blob is as young as its commit: a sweep that began earlier leaves it alone.
+        touch(file).await?;
         tokio::fs::rename(file, &target).await?;
         sync_dir(dir).await
     }
 
+    /// Marks a stored blob as wanted now, for a new reference to it (a repeated upload, a
+    /// mount), and answers its size; `None` if it is not stored. A sweep deletes only blobs
+    /// untouched since it began, so a blob claimed while one runs survives it.
+    pub async fn claim(&self, digest: &Digest) -> io::Result<Option<u64>> {
+        let _sweep = SWEEP.lock().await;
+        let path = self.path(digest);
+        match tokio::fs::metadata(&path).await {
+            Ok(m) => {
+                touch(&path).await?;
+                Ok(Some(m.len()))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a blob unless it was written or claimed at or after `since`; answers the bytes
+    /// freed (0 when it was kept or already gone).
+    pub async fn sweep(&self, digest: &Digest, since: SystemTime) -> io::Result<u64> {
+        let _sweep = SWEEP.lock().await;
+        let path = self.path(digest);
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.modified()? >= since => Ok(0),
+            Ok(_) => self.delete(digest).await,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Removes a blob; answers the bytes freed (0 when it was already gone).
-    pub async fn delete(&self, digest: &Digest) -> io::Result<u64> {
+    async fn delete(&self, digest: &Digest) -> io::Result<u64> {
         let path = self.path(digest);
         let size = match tokio::fs::metadata(&path).await {
             Ok(m) => m.len(),
@@ -150,6 +186,19 @@ impl BlobStore {
         .await
         .map_err(io::Error::other)?
     }
+}
+
+/// Sets a file's modification time to now.
+async fn touch(path: &Path) -> io::Result<()> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        std::fs::File::options()
+            .write(true)
+            .open(path)?
+            .set_modified(SystemTime::now())
+    })
+    .await
+    .map_err(io::Error::other)?
 }
 
 async fn sync_dir(dir: PathBuf) -> io::Result<()> {

@@ -177,7 +177,7 @@ impl BlobStore {
                 actual,
             });
         }
-        if self.size(digest).await?.is_none() {
+        if self.claim(digest).await?.is_none() {
             tokio::fs::File::open(&data).await?.sync_all().await?;
             self.commit_file(&data, digest).await?;
         }
@@ -278,5 +278,49 @@ mod tests {
         let d = digest_of(DigestAlgorithm::Sha256, b"hello world");
         assert_eq!(store.delete(&d).await.unwrap(), 11);
         assert_eq!(store.delete(&d).await.unwrap(), 0);
+    }
+
+    /// Ages a blob file, as if written an hour ago.
+    fn age(store: &BlobStore, digest: &Digest) {
+        std::fs::File::options()
+            .write(true)
+            .open(store.path(digest))
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_sweep_keeps_blobs_written_or_claimed_since_it_began() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let [old, claimed, uploaded_again, young] =
+            [b"old", b"cla", b"upl", b"yng"].map(|b| digest_of(DigestAlgorithm::Sha256, b));
+        for (d, b) in [
+            (&old, b"old"),
+            (&claimed, b"cla"),
+            (&uploaded_again, b"upl"),
+        ] {
+            store.put_bytes(d, b).await.unwrap();
+            age(&store, d);
+        }
+        let began = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        store.put_bytes(&young, b"yng").await.unwrap();
+        // A mount claims a stored blob; a repeated upload of stored bytes claims it too.
+        assert_eq!(store.claim(&claimed).await.unwrap(), Some(3));
+        let up = store.start_upload("other/repo").await.unwrap();
+        store
+            .append_upload(up.id, None, None, chunks(&[b"upl"]))
+            .await
+            .unwrap();
+        store.complete_upload(up.id, &uploaded_again).await.unwrap();
+
+        assert_eq!(store.sweep(&old, began).await.unwrap(), 3);
+        for kept in [&claimed, &uploaded_again, &young] {
+            assert_eq!(store.sweep(kept, began).await.unwrap(), 0);
+            assert_eq!(store.size(kept).await.unwrap(), Some(3));
+        }
+        assert_eq!(store.size(&old).await.unwrap(), None);
+        assert_eq!(store.claim(&old).await.unwrap(), None);
     }
 }
