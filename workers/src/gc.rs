@@ -260,10 +260,13 @@ impl Run<'_> {
 
     async fn steps(&mut self) -> Result<(), Halt> {
         let gc_type = GcType::parse(&self.gc.gc_type)?;
-        // The registry goes read-only; wait for the writes that began before.
+        // The registry goes read-only (visible to writers once `advance` has settled); wait for
+        // the writes, in any namespace, that began before. Later ones to this registry are
+        // refused, and later ones elsewhere stamp what they claim (see `BlobStore::sweep`).
         self.advance(GcStatus::WaitingForWrites).await?;
+        let mark = upload::write_mark();
         let started = Instant::now();
-        while upload::writes_in_flight() > 0 {
+        while upload::writes_before(mark) {
             self.check()?;
             if started.elapsed() > WAIT {
                 return Err(Halt::Failed(format!(

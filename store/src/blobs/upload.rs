@@ -6,10 +6,11 @@
 //! does not read it again; an upload completed under SHA-512, or after a restart, is re-hashed
 //! from disk.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 
 use annals_domain::{Digest, DigestAlgorithm};
 use bytes::Bytes;
@@ -55,18 +56,42 @@ pub enum UploadError {
 static HASHERS: LazyLock<Mutex<HashMap<Uuid, (u64, Sha256)>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-/// Sessions that are receiving bytes right now, so a collection can wait for them.
-static ACTIVE_WRITES: LazyLock<Arc<()>> = LazyLock::new(|| Arc::new(()));
+/// Registry writes in flight (upload chunks, upload completions, manifest pushes), each by the
+/// sequence number it took when it began.
+static WRITES: LazyLock<Mutex<BTreeSet<u64>>> = LazyLock::new(|| Mutex::new(BTreeSet::new()));
+static NEXT_WRITE: AtomicU64 = AtomicU64::new(0);
 
-/// How many registry writes (upload chunks, upload completions, manifest pushes) are in flight.
-pub fn writes_in_flight() -> usize {
-    Arc::strong_count(&ACTIVE_WRITES) - 1
+/// A registry write in flight until dropped.
+#[must_use = "a write counts as in flight only while its guard lives"]
+pub struct WriteGuard(u64);
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        WRITES.lock().expect("write set").remove(&self.0);
+    }
 }
 
-/// Marks a registry write as in flight until the guard is dropped, so a garbage collection can
-/// wait for writes that began before the registry went read-only.
-pub fn write_guard() -> Arc<()> {
-    ACTIVE_WRITES.clone()
+/// Marks a registry write as in flight. Take it before checking whether the registry is
+/// read-only, so a collection that waits for the writes begun before its mark sees this one.
+pub fn write_guard() -> WriteGuard {
+    let seq = NEXT_WRITE.fetch_add(1, Ordering::SeqCst);
+    WRITES.lock().expect("write set").insert(seq);
+    WriteGuard(seq)
+}
+
+/// A mark: every write that begins later takes a greater sequence number.
+pub fn write_mark() -> u64 {
+    NEXT_WRITE.load(Ordering::SeqCst)
+}
+
+/// Whether a write that began before `mark` is still in flight. Writes begun later do not
+/// count, so a steady stream of writes elsewhere never holds a collection up.
+pub fn writes_before(mark: u64) -> bool {
+    WRITES
+        .lock()
+        .expect("write set")
+        .first()
+        .is_some_and(|&seq| seq < mark)
 }
 
 impl BlobStore {
@@ -322,5 +347,25 @@ mod tests {
         }
         assert_eq!(store.size(&old).await.unwrap(), None);
         assert_eq!(store.claim(&old).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_collection_waits_only_for_writes_begun_before_its_mark() {
+        let before = write_guard();
+        let mark = write_mark();
+        let after = write_guard();
+        assert!(writes_before(mark));
+        drop(before);
+        // Other tests in this process take guards too; theirs end quickly.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while writes_before(mark) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "an older write stayed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // `after` is still in flight and does not count.
+        drop(after);
     }
 }
