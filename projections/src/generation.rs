@@ -134,7 +134,9 @@ async fn connect(url: &str) -> DbResult<tokio_postgres::Client> {
     });
     client
         .batch_execute(
-            "CREATE TABLE IF NOT EXISTS annals_readmodel_pointer (id INT PRIMARY KEY CHECK (id = 1), generation BIGINT NOT NULL)",
+            // Quietly: the pointer is read every few seconds, and "already exists" is no news.
+            "SET client_min_messages = warning;
+             CREATE TABLE IF NOT EXISTS annals_readmodel_pointer (id INT PRIMARY KEY CHECK (id = 1), generation BIGINT NOT NULL)",
         )
         .await
         .map_err(DbError::backend)?;
