@@ -1,8 +1,18 @@
 //! Loading an aggregate: fold its stream and remember the version, which becomes the expected
 //! version of the append.
+//!
+//! States are cached by stream ([`StateCache`]), so a load reads only the events appended since
+//! the last one. Events never change and streams only grow, so a state read at version `v` plus
+//! the events after `v` is exactly what a full read gives; what the cache saves is reading and
+//! decoding a long stream (a busy repository's) on every command.
+
+use std::any::{Any, TypeId};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 
 use annals_domain::{Aggregate, DomainEvent, codec};
 use annals_store::{EventStore, ExpectedVersion, StoreError, StoreResult};
+use lru::LruCache;
 
 /// An aggregate's state and the version it was read at.
 #[derive(Debug, Clone)]
@@ -20,9 +30,63 @@ impl<A> Loaded<A> {
 
 const PAGE: usize = 512;
 
-pub async fn load<A: Aggregate>(store: &dyn EventStore, stream: String) -> StoreResult<Loaded<A>> {
-    let mut state = A::default();
-    let mut version = None;
+/// How many streams' states are kept (least recently loaded go first).
+const CACHED_STREAMS: usize = 4096;
+
+type CachedState = (Arc<dyn Any + Send + Sync>, u64);
+
+/// Aggregate states as last read, by aggregate type and stream.
+pub struct StateCache {
+    states: Mutex<LruCache<(TypeId, String), CachedState>>,
+}
+
+impl Default for StateCache {
+    fn default() -> Self {
+        StateCache {
+            states: Mutex::new(LruCache::new(
+                NonZeroUsize::new(CACHED_STREAMS).expect("non-zero"),
+            )),
+        }
+    }
+}
+
+impl StateCache {
+    fn get<A: Aggregate>(&self, stream: &str) -> Option<(A, u64)> {
+        let key = (TypeId::of::<A>(), stream.to_owned());
+        let (state, version) = self
+            .states
+            .lock()
+            .expect("state cache")
+            .get(&key)
+            .cloned()?;
+        let state = state.downcast::<A>().ok()?;
+        Some((A::clone(&state), version))
+    }
+
+    fn put<A: Aggregate>(&self, stream: &str, state: &A, version: u64) {
+        let key = (TypeId::of::<A>(), stream.to_owned());
+        let mut states = self.states.lock().expect("state cache");
+        // A concurrent load may have read further; keep the newer state.
+        if states
+            .peek(&key)
+            .is_none_or(|(_, cached)| *cached < version)
+        {
+            states.put(key, (Arc::new(state.clone()), version));
+        }
+    }
+}
+
+/// Loads the aggregate of `stream`: the cached state, if any, and the events after it.
+pub async fn load<A: Aggregate>(
+    store: &dyn EventStore,
+    cache: &StateCache,
+    stream: String,
+) -> StoreResult<Loaded<A>> {
+    let (mut state, mut version) = match cache.get::<A>(&stream) {
+        Some((state, version)) => (state, Some(version)),
+        None => (A::default(), None),
+    };
+    let cached = version;
     loop {
         let from = version.map_or(0, |v: u64| v + 1);
         let page = store.read_stream(&stream, from, PAGE).await?;
@@ -34,6 +98,11 @@ pub async fn load<A: Aggregate>(store: &dyn EventStore, stream: String) -> Store
             version = Some(recorded.version);
         }
         if done {
+            if let Some(v) = version
+                && version != cached
+            {
+                cache.put(&stream, &state, v);
+            }
             return Ok(Loaded {
                 stream,
                 state,

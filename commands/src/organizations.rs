@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::envelope::Envelope;
 use crate::error::CommandError;
-use crate::load::{Loaded, load};
+use crate::load::Loaded;
 use crate::metadata::Scope;
 use crate::service::{CommandService, Done, Plan};
 
@@ -45,7 +45,7 @@ impl CommandService {
         let organization_id = envelope.derived_id("organization");
         self.run(envelope, || async {
             let names: Loaded<Reservation> =
-                load(self.store(), reservation::namespace_stream(&name)).await?;
+                self.load(reservation::namespace_stream(&name)).await?;
             let reserved = reservation::decide(
                 &names.state,
                 &ReservationCommand::Reserve {
@@ -55,7 +55,7 @@ impl CommandService {
                 },
             )?;
             let org: Loaded<Organization> =
-                load(self.store(), organization::stream(organization_id)).await?;
+                self.load(organization::stream(organization_id)).await?;
             let created = organization::decide(
                 &org.state,
                 &OrganizationCommand::Create {
@@ -113,27 +113,36 @@ impl CommandService {
     ) -> Result<Done, CommandError> {
         self.run(envelope, || async {
             let org = self.load_organization(orgname).await?;
-            let deleted = organization::decide(&org.state, &OrganizationCommand::Delete)?;
-            let name = org.state.name.clone().ok_or_else(org_not_found)?;
-            let names: Loaded<Reservation> =
-                load(self.store(), reservation::namespace_stream(&name)).await?;
-            let owner_id = org.state.id.ok_or_else(org_not_found)?;
-            let released = reservation::decide(
-                &names.state,
-                &ReservationCommand::Release {
-                    name: name.to_string(),
-                    owner_id,
-                },
-            )?;
             let mut plan = Plan::new(org_scope(&org));
-            plan.push(&org.stream, org.expected(), deleted).push(
-                &names.stream,
-                names.expected(),
-                released,
-            );
+            self.plan_organization_deletion(&org, &mut plan).await?;
             Ok(plan)
         })
         .await
+    }
+
+    /// Adds the deletion of a live organization and the release of its name to `plan`.
+    pub(crate) async fn plan_organization_deletion(
+        &self,
+        org: &Loaded<Organization>,
+        plan: &mut Plan,
+    ) -> Result<(), CommandError> {
+        let deleted = organization::decide(&org.state, &OrganizationCommand::Delete)?;
+        let name = org.state.name.clone().ok_or_else(org_not_found)?;
+        let names: Loaded<Reservation> = self.load(reservation::namespace_stream(&name)).await?;
+        let owner_id = org.state.id.ok_or_else(org_not_found)?;
+        let released = reservation::decide(
+            &names.state,
+            &ReservationCommand::Release {
+                name: name.to_string(),
+                owner_id,
+            },
+        )?;
+        plan.push(&org.stream, org.expected(), deleted).push(
+            &names.stream,
+            names.expected(),
+            released,
+        );
+        Ok(())
     }
 
     /// The live organization called `orgname`, found through its name reservation.
@@ -142,10 +151,9 @@ impl CommandService {
         orgname: &str,
     ) -> Result<Loaded<Organization>, CommandError> {
         let name = NamespaceName::parse(orgname).map_err(|_| org_not_found())?;
-        let names: Loaded<Reservation> =
-            load(self.store(), reservation::namespace_stream(&name)).await?;
+        let names: Loaded<Reservation> = self.load(reservation::namespace_stream(&name)).await?;
         let owner = names.state.owner.ok_or_else(org_not_found)?;
-        let org: Loaded<Organization> = load(self.store(), organization::stream(owner)).await?;
+        let org: Loaded<Organization> = self.load(organization::stream(owner)).await?;
         if !org.state.is_live() {
             return Err(org_not_found().into());
         }
@@ -158,10 +166,9 @@ impl CommandService {
         name: &NamespaceName,
     ) -> Result<(Uuid, NamespaceKind, Loaded<Organization>), CommandError> {
         let not_found = || DomainError::NotFound(format!("Namespace {name} does not exist"));
-        let names: Loaded<Reservation> =
-            load(self.store(), reservation::namespace_stream(name)).await?;
+        let names: Loaded<Reservation> = self.load(reservation::namespace_stream(name)).await?;
         let owner = names.state.owner.ok_or_else(not_found)?;
-        let org: Loaded<Organization> = load(self.store(), organization::stream(owner)).await?;
+        let org: Loaded<Organization> = self.load(organization::stream(owner)).await?;
         let kind = if org.state.is_live() {
             NamespaceKind::Organization
         } else {

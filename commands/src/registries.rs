@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::envelope::Envelope;
 use crate::error::CommandError;
-use crate::load::{Loaded, load};
+use crate::load::Loaded;
 use crate::metadata::Scope;
 use crate::service::{CommandService, Done, Plan};
 
@@ -44,9 +44,9 @@ impl CommandService {
         self.run(envelope, || async {
             let (names, org, reg): (Loaded<Reservation>, Loaded<Organization>, Loaded<Registry>) =
                 tokio::try_join!(
-                    load(self.store(), reservation::namespace_stream(&name)),
-                    load(self.store(), organization::stream(organization_id)),
-                    load(self.store(), registry::stream(registry_id)),
+                    self.load(reservation::namespace_stream(&name)),
+                    self.load(organization::stream(organization_id)),
+                    self.load(registry::stream(registry_id)),
                 )?;
             let registered = registry::decide(
                 &reg.state,
@@ -97,7 +97,7 @@ impl CommandService {
     ) -> Result<Done, CommandError> {
         let registry_id = registry::id_for_owner(owner_id);
         self.run(envelope, || async {
-            let reg: Loaded<Registry> = load(self.store(), registry::stream(registry_id)).await?;
+            let reg: Loaded<Registry> = self.load(registry::stream(registry_id)).await?;
             let events = registry::decide(&reg.state, &command)?;
             let mut plan = Plan::new(registry_scope(&reg.state));
             plan.push(&reg.stream, reg.expected(), events);
@@ -115,35 +115,19 @@ impl CommandService {
     ) -> Result<Done, CommandError> {
         let registry_id = registry::id_for_owner(owner_id);
         self.run(envelope, || async {
-            let reg: Loaded<Registry> = load(self.store(), registry::stream(registry_id)).await?;
+            let reg: Loaded<Registry> = self.load(registry::stream(registry_id)).await?;
             let deleted = registry::decide(&reg.state, &RegistryCommand::Delete)?;
             let mut plan = Plan::new(registry_scope(&reg.state));
             plan.push(&reg.stream, reg.expected(), deleted);
-            let (Some(organization_id), Some(name)) = (reg.state.namespace_id, &reg.state.name)
-            else {
+            let Some(organization_id) = reg.state.namespace_id else {
                 return Ok(plan);
             };
-            let (org, names): (Loaded<Organization>, Loaded<Reservation>) = tokio::try_join!(
-                load(self.store(), organization::stream(organization_id)),
-                load(self.store(), reservation::namespace_stream(name)),
-            )?;
+            let org: Loaded<Organization> =
+                self.load(organization::stream(organization_id)).await?;
             // Deleted already through the Quay API (its name may even belong to another now).
-            if !org.state.is_live() {
-                return Ok(plan);
+            if org.state.is_live() {
+                self.plan_organization_deletion(&org, &mut plan).await?;
             }
-            let org_deleted = organization::decide(&org.state, &OrganizationCommand::Delete)?;
-            let released = reservation::decide(
-                &names.state,
-                &ReservationCommand::Release {
-                    name: name.to_string(),
-                    owner_id: organization_id,
-                },
-            )?;
-            plan.push(&org.stream, org.expected(), org_deleted).push(
-                &names.stream,
-                names.expected(),
-                released,
-            );
             Ok(plan)
         })
         .await
@@ -192,7 +176,7 @@ impl CommandService {
         step: GcStep,
     ) -> Result<Done, CommandError> {
         self.run(envelope, || async {
-            let reg: Loaded<Registry> = load(self.store(), registry::stream(registry_id)).await?;
+            let reg: Loaded<Registry> = self.load(registry::stream(registry_id)).await?;
             if reg.state.active.as_ref().is_none_or(|a| a.id != gc_id) {
                 return Err(DomainError::NotFound(format!(
                     "garbage collection {gc_id} is not active"

@@ -9,7 +9,7 @@ use annals_domain::{
 
 use crate::envelope::Envelope;
 use crate::error::CommandError;
-use crate::load::{Loaded, load};
+use crate::load::Loaded;
 use crate::metadata::Scope;
 use crate::service::{CommandService, Done, Plan};
 
@@ -70,11 +70,8 @@ impl CommandService {
             // The name's reservation and the new repository's stream do not depend on each
             // other: read both at once.
             let (names, repo): (Loaded<Reservation>, Loaded<Repository>) = tokio::try_join!(
-                load(
-                    self.store(),
-                    reservation::repository_stream(namespace_id, &name)
-                ),
-                load(self.store(), repository::stream(repository_id)),
+                self.load(reservation::repository_stream(namespace_id, &name)),
+                self.load(repository::stream(repository_id)),
             )?;
             let reserved = reservation::decide(
                 &names.state,
@@ -204,13 +201,11 @@ impl CommandService {
                     CommandError::Domain(DomainError::NotFound(_)) => not_found().into(),
                     other => other,
                 })?;
-        let names: Loaded<Reservation> = load(
-            self.store(),
-            reservation::repository_stream(namespace_id, &target.name),
-        )
-        .await?;
+        let names: Loaded<Reservation> = self
+            .load(reservation::repository_stream(namespace_id, &target.name))
+            .await?;
         let id = names.state.owner.ok_or_else(not_found)?;
-        let repo: Loaded<Repository> = load(self.store(), repository::stream(id)).await?;
+        let repo: Loaded<Repository> = self.load(repository::stream(id)).await?;
         if !repo.state.is_live() {
             return Err(not_found().into());
         }

@@ -3,12 +3,15 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use annals_domain::{DomainEvent, codec};
-use annals_store::{AppendBatch, EventStore, ExpectedVersion, NewEvent, StoreError, StreamAppend};
+use annals_domain::{Aggregate, DomainEvent, codec};
+use annals_store::{
+    AppendBatch, EventStore, ExpectedVersion, NewEvent, StoreError, StoreResult, StreamAppend,
+};
 use uuid::Uuid;
 
 use crate::envelope::Envelope;
 use crate::error::CommandError;
+use crate::load::{self, Loaded, StateCache};
 use crate::metadata::{self, Scope};
 
 /// How often a command is re-planned after a conflict before it gives up.
@@ -60,15 +63,24 @@ impl Plan {
 #[derive(Clone)]
 pub struct CommandService {
     store: Arc<dyn EventStore>,
+    states: Arc<StateCache>,
 }
 
 impl CommandService {
     pub fn new(store: Arc<dyn EventStore>) -> Self {
-        CommandService { store }
+        CommandService {
+            store,
+            states: Arc::default(),
+        }
     }
 
     pub fn store(&self) -> &dyn EventStore {
         self.store.as_ref()
+    }
+
+    /// Loads an aggregate (from the state cache and the events after it).
+    pub(crate) async fn load<A: Aggregate>(&self, stream: String) -> StoreResult<Loaded<A>> {
+        load::load(self.store(), &self.states, stream).await
     }
 
     /// Plans and appends, re-planning on conflict. `plan` loads what it needs from the store

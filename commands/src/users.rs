@@ -6,7 +6,7 @@ use annals_domain::{Email, NamespaceKind, NamespaceName};
 
 use crate::envelope::Envelope;
 use crate::error::CommandError;
-use crate::load::{Loaded, load};
+use crate::load::Loaded;
 use crate::metadata::Scope;
 use crate::service::{CommandService, Done, Plan};
 
@@ -32,7 +32,7 @@ impl CommandService {
         let token_id = envelope.derived_id("token");
         self.run(envelope, || async {
             let names: Loaded<Reservation> =
-                load(self.store(), reservation::namespace_stream(&username)).await?;
+                self.load(reservation::namespace_stream(&username)).await?;
             let reserved = reservation::decide(
                 &names.state,
                 &ReservationCommand::Reserve {
@@ -41,7 +41,7 @@ impl CommandService {
                     scope: NameScope::Namespace,
                 },
             )?;
-            let account: Loaded<User> = load(self.store(), user::stream(user_id)).await?;
+            let account: Loaded<User> = self.load(user::stream(user_id)).await?;
             let create = UserCommand::Create {
                 user_id,
                 username: username.clone(),
@@ -91,7 +91,7 @@ impl CommandService {
         let credential_id = envelope.derived_id("registry-credential");
         let username = NamespaceName::parse(username)?;
         self.run(envelope, || async {
-            let account: Loaded<User> = load(self.store(), user::stream(user_id)).await?;
+            let account: Loaded<User> = self.load(user::stream(user_id)).await?;
             let events = user::decide(
                 &account.state,
                 &UserCommand::IssueRegistryCredential {

@@ -256,3 +256,55 @@ async fn events_carry_the_envelope_and_scope_and_refusals_append_nothing() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cached_states_catch_up_with_writes_of_other_services() {
+    on_both(|store| async move {
+        // Two services over one store, as two server processes are: each caches what it loads.
+        let first = CommandService::new(store.clone());
+        let second = CommandService::new(store.clone());
+        setup(&first).await;
+        first
+            .create_repository(&alice(), repo("shared"))
+            .await
+            .unwrap();
+        let target = RepositoryRef::parse("acme/shared").unwrap();
+        first
+            .change_repository_description(&alice(), &target, "first".into())
+            .await
+            .unwrap();
+        second
+            .change_repository_description(&alice(), &target, "second".into())
+            .await
+            .unwrap();
+        // `first` holds the repository at an older version: it reads on from there, no conflict.
+        let done = first
+            .change_repository_description(&alice(), &target, "first again".into())
+            .await
+            .unwrap();
+        assert_eq!(done.events, 1);
+        second.delete_repository(&alice(), &target).await.unwrap();
+        assert!(matches!(
+            first
+                .change_repository_description(&alice(), &target, "gone".into())
+                .await,
+            Err(CommandError::Domain(DomainError::NotFound(_)))
+        ));
+        let versions: Vec<u64> = store
+            .read_all(
+                0,
+                1000,
+                &EventFilter {
+                    stream_prefixes: vec![],
+                    event_types: vec!["repository.description_changed.v1".into()],
+                },
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.version)
+            .collect();
+        assert_eq!(versions, vec![1, 2, 3]);
+    })
+    .await;
+}
