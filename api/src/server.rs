@@ -66,7 +66,9 @@ pub async fn serve_until(
     watch_.advance(reached);
     let models = ReadModels::new(generation, db);
 
-    let commands = CommandService::new(store.clone());
+    let commands = CommandService::new(store.clone()).with_facts(Arc::new(
+        annals_workers::facts::ReadModelFacts(models.clone()),
+    ));
     if let Some(created) = bootstrap::bootstrap(
         &commands,
         args.bootstrap_user.as_deref(),

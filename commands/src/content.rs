@@ -1,8 +1,16 @@
 //! Registry content commands: blobs recorded, manifests pushed and deleted, tags set, moved,
 //! deleted, restored and expired, labels added and removed — all on the repository's stream —
 //! and pulls, recorded on the repository's `pulls-` stream without reading anything.
+//!
+//! A push may name a repository that does not exist yet. Its blobs are recorded on the stream
+//! of the repository its first manifest will create (`repository::next_id`), and that manifest
+//! push creates the repository in the same batch — so a push whose manifest is refused leaves
+//! no repository behind, and counts against no tier.
+
+use std::future::Future;
 
 use annals_domain::content::{self, ContentCommand};
+use annals_domain::manifest::ManifestSummary;
 use annals_domain::repository;
 use annals_domain::{Digest, DomainEvent, TagName};
 use annals_store::ExpectedVersion;
@@ -11,8 +19,28 @@ use uuid::Uuid;
 use crate::envelope::Envelope;
 use crate::error::CommandError;
 use crate::metadata::Scope;
-use crate::repositories::{RepositoryRef, repository_scope};
+use crate::namespaces::Namespace;
+use crate::repositories::{NewRepositoryFields, RepositoryRef, Slot, repository_scope};
 use crate::service::{CommandService, Done, Plan};
+
+/// A manifest to push; the blobs it references must be linked to the repository already.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestPush {
+    pub digest: Digest,
+    pub size: u64,
+    pub summary: ManifestSummary,
+    /// The tag it is pushed under, which then points at it.
+    pub tag: Option<TagName>,
+}
+
+/// Where a push would go, as [`CommandService::check_push`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushTarget {
+    /// The repository's id, or the id the push's first manifest will give it.
+    pub repository_id: Uuid,
+    /// Whether the repository exists already.
+    pub exists: bool,
+}
 
 impl CommandService {
     /// Applies a content command to the live repository at `target`.
@@ -22,12 +50,156 @@ impl CommandService {
         target: &RepositoryRef,
         command: ContentCommand,
     ) -> Result<Done, CommandError> {
+        self.apply_content(envelope, target, command, None).await
+    }
+
+    /// Deletes a manifest on behalf of garbage collection `gc_id`, which may change content
+    /// while it holds the registry read-only.
+    pub async fn collect_manifest(
+        &self,
+        envelope: &Envelope,
+        target: &RepositoryRef,
+        gc_id: Uuid,
+        digest: Digest,
+    ) -> Result<Done, CommandError> {
+        self.apply_content(
+            envelope,
+            target,
+            ContentCommand::DeleteManifest { digest },
+            Some(gc_id),
+        )
+        .await
+    }
+
+    async fn apply_content(
+        &self,
+        envelope: &Envelope,
+        target: &RepositoryRef,
+        command: ContentCommand,
+        collection: Option<Uuid>,
+    ) -> Result<Done, CommandError> {
         self.run(envelope, || async {
-            let (_, repo) = self.load_repository(target).await?;
+            let (ns, _, repo) = self.load_repository(target).await?;
+            ns.check_writable(collection)?;
             let repository_id = repo.state.id.unwrap_or_default();
             let events = content::decide(repository_id, &repo.state.content, &command)?;
             let mut plan = Plan::new(repository_scope(&repo));
+            ns.guard(&mut plan);
             plan.push(&repo.stream, repo.expected(), events);
+            Ok(plan)
+        })
+        .await
+    }
+
+    /// Whether a push into `target` may begin: the namespace exists, its registry (if any)
+    /// takes writes, and a repository the push would create fits in its tier. Appends nothing;
+    /// the push's own commands decide again.
+    pub async fn check_push(&self, target: &RepositoryRef) -> Result<PushTarget, CommandError> {
+        let ns = self.resolve_namespace(&target.namespace).await?;
+        ns.check_writable(None)?;
+        let slot = self.repository_slot(&ns, &target.name).await?;
+        let exists = slot.existing().is_some();
+        if !exists && let Some(reg) = &ns.registry {
+            annals_domain::registry::decide(
+                &reg.state,
+                &annals_domain::registry::RegistryCommand::AddRepository {
+                    repository_id: slot.id,
+                },
+            )?;
+        }
+        Ok(PushTarget {
+            repository_id: slot.id,
+            exists,
+        })
+    }
+
+    /// Records a blob uploaded (or mounted) into the repository at `target`, which need not
+    /// exist yet; refused while the registry is read-only or when the bytes would pass a hard
+    /// storage limit of its tier. `persist` makes the bytes visible in the blob store; it runs
+    /// only once the record is decided, so a refused blob is never stored.
+    pub async fn record_blob<P, PFut>(
+        &self,
+        envelope: &Envelope,
+        target: &RepositoryRef,
+        digest: Digest,
+        size: u64,
+        mounted_from: Option<String>,
+        persist: P,
+    ) -> Result<Done, CommandError>
+    where
+        P: Fn() -> PFut,
+        PFut: Future<Output = std::io::Result<()>>,
+    {
+        let command = ContentCommand::RecordBlob {
+            digest: digest.clone(),
+            size,
+            mounted_from,
+        };
+        self.run(envelope, || async {
+            let ns = self.resolve_namespace(&target.namespace).await?;
+            ns.check_writable(None)?;
+            let slot = self.repository_slot(&ns, &target.name).await?;
+            if let Some(reg) = &ns.registry
+                && reg.state.limits_storage()
+            {
+                let (linked, stored) = tokio::try_join!(
+                    self.facts()
+                        .linked_blobs(slot.id, std::slice::from_ref(&digest)),
+                    self.facts().namespace_stored_bytes(ns.id),
+                )?;
+                let new_bytes = if linked.contains(&digest) { 0 } else { size };
+                reg.state.check_storage(stored, new_bytes)?;
+            }
+            let events = content::decide(slot.id, &slot.repo.state.content, &command)?;
+            let mut plan = Plan::new(slot.scope(&ns));
+            guard_slot(&ns, &slot, &mut plan);
+            plan.push(&slot.repo.stream, slot.repo.expected(), events);
+            persisted(persist().await)?;
+            Ok(plan)
+        })
+        .await
+    }
+
+    /// Pushes a manifest into the repository at `target`, creating the repository (private, as
+    /// a Quay push does) when this is its first manifest. The blobs it references must be
+    /// linked to the repository. `persist` stores the manifest's bytes; it runs only once the
+    /// push has been decided, so a refused manifest leaves nothing on disk.
+    pub async fn push_manifest<P, PFut>(
+        &self,
+        envelope: &Envelope,
+        target: &RepositoryRef,
+        push: ManifestPush,
+        persist: P,
+    ) -> Result<Done, CommandError>
+    where
+        P: Fn() -> PFut,
+        PFut: Future<Output = std::io::Result<()>>,
+    {
+        let wanted: Vec<Digest> = push.summary.blobs().map(|b| b.digest.clone()).collect();
+        self.run(envelope, || async {
+            let ns = self.resolve_namespace(&target.namespace).await?;
+            ns.check_writable(None)?;
+            let slot = self.repository_slot(&ns, &target.name).await?;
+            let present_blobs = self.facts().linked_blobs(slot.id, &wanted).await?;
+            let pushed = content::decide(
+                slot.id,
+                &slot.repo.state.content,
+                &ContentCommand::PushManifest {
+                    digest: push.digest.clone(),
+                    size: push.size,
+                    summary: push.summary.clone(),
+                    tag: push.tag.clone(),
+                    present_blobs,
+                },
+            )?;
+            let mut plan = Plan::new(slot.scope(&ns));
+            if slot.existing().is_some() {
+                ns.guard(&mut plan);
+                plan.push(&slot.repo.stream, slot.repo.expected(), pushed);
+            } else {
+                slot.plan_creation(&ns, &NewRepositoryFields::pushed(), pushed, &mut plan)?;
+            }
+            persisted(persist().await)?;
             Ok(plan)
         })
         .await
@@ -58,5 +230,20 @@ impl CommandService {
             async { Ok(plan) }
         })
         .await
+    }
+}
+
+/// A failure to store the bytes of a decided push is the store's, not the client's.
+fn persisted(result: std::io::Result<()>) -> Result<(), CommandError> {
+    result.map_err(|e| CommandError::Store(annals_store::StoreError::backend(&e)))
+}
+
+/// The guards of a change to a repository that may not exist yet: its namespace, and — for a
+/// repository still to be created — its name's reservation, so a repository created and
+/// deleted under the name meanwhile (which moves the id the name gives) conflicts.
+fn guard_slot(ns: &Namespace, slot: &Slot, plan: &mut Plan) {
+    ns.guard(plan);
+    if slot.existing().is_none() {
+        plan.push(&slot.names.stream, slot.names.expected(), vec![]);
     }
 }

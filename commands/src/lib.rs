@@ -9,8 +9,10 @@
 mod content;
 mod envelope;
 mod error;
+mod facts;
 mod load;
 mod metadata;
+mod namespaces;
 mod organizations;
 mod registries;
 mod repositories;
@@ -18,8 +20,10 @@ mod service;
 mod users;
 
 pub use annals_domain::content::ContentCommand;
+pub use content::{ManifestPush, PushTarget};
 pub use envelope::Envelope;
 pub use error::CommandError;
+pub use facts::{Facts, NoFacts};
 pub use metadata::Scope;
 pub use organizations::{CreateOrganization, UpdateOrganization};
 pub use registries::{CreateRegistry, GcStep};

@@ -1,15 +1,13 @@
 //! Organization commands: create (reserving the namespace name), update, delete (releasing it).
 
-use annals_domain::organization::{self, Organization, OrganizationChanges, OrganizationCommand};
-use annals_domain::reservation::{self, NameScope, Reservation, ReservationCommand};
-use annals_domain::{DomainError, Email, NamespaceKind, NamespaceName};
-use uuid::Uuid;
-
 use crate::envelope::Envelope;
 use crate::error::CommandError;
 use crate::load::Loaded;
 use crate::metadata::Scope;
 use crate::service::{CommandService, Done, Plan};
+use annals_domain::organization::{self, Organization, OrganizationChanges, OrganizationCommand};
+use annals_domain::reservation::{self, NameScope, Reservation, ReservationCommand};
+use annals_domain::{DomainError, Email, NamespaceKind, NamespaceName};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateOrganization {
@@ -62,6 +60,7 @@ impl CommandService {
                     organization_id,
                     name: name.clone(),
                     email: email.clone(),
+                    registry_id: None,
                 },
             )?;
             let mut plan = Plan::new(Scope::namespace(
@@ -158,23 +157,6 @@ impl CommandService {
             return Err(org_not_found().into());
         }
         Ok(org)
-    }
-
-    /// Who owns a namespace name now: its id and kind, or NotFound.
-    pub(crate) async fn resolve_namespace(
-        &self,
-        name: &NamespaceName,
-    ) -> Result<(Uuid, NamespaceKind, Loaded<Organization>), CommandError> {
-        let not_found = || DomainError::NotFound(format!("Namespace {name} does not exist"));
-        let names: Loaded<Reservation> = self.load(reservation::namespace_stream(name)).await?;
-        let owner = names.state.owner.ok_or_else(not_found)?;
-        let org: Loaded<Organization> = self.load(organization::stream(owner)).await?;
-        let kind = if org.state.is_live() {
-            NamespaceKind::Organization
-        } else {
-            NamespaceKind::User
-        };
-        Ok((owner, kind, org))
     }
 }
 

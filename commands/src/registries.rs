@@ -5,7 +5,7 @@
 
 use annals_domain::gc::{GcStatus, GcType};
 use annals_domain::organization::{self, Organization, OrganizationCommand};
-use annals_domain::registry::{self, Registry, RegistryCommand, Usage};
+use annals_domain::registry::{self, Registry, RegistryCommand};
 use annals_domain::reservation::{self, NameScope, Reservation, ReservationCommand};
 use annals_domain::{Digest, DomainError, DomainEvent, NamespaceKind, NamespaceName};
 use uuid::Uuid;
@@ -73,6 +73,7 @@ impl CommandService {
                     organization_id,
                     name: name.clone(),
                     email: None,
+                    registry_id: Some(registry_id),
                 },
             )?;
             let mut plan = Plan::new(Scope::namespace(
@@ -133,18 +134,31 @@ impl CommandService {
         .await
     }
 
+    /// Moves the account's registry to another tier, if what it holds fits in it.
     pub async fn change_subscription(
         &self,
         envelope: &Envelope,
         owner_id: Uuid,
         tier: String,
-        usage: Usage,
     ) -> Result<Done, CommandError> {
-        self.change_registry(
-            envelope,
-            owner_id,
-            RegistryCommand::ChangeSubscription { tier, usage },
-        )
+        let registry_id = registry::id_for_owner(owner_id);
+        self.run(envelope, || async {
+            let reg: Loaded<Registry> = self.load(registry::stream(registry_id)).await?;
+            let stored_bytes = match reg.state.namespace_id {
+                Some(namespace_id) => self.facts().namespace_stored_bytes(namespace_id).await?,
+                None => 0,
+            };
+            let events = registry::decide(
+                &reg.state,
+                &RegistryCommand::ChangeSubscription {
+                    tier: tier.clone(),
+                    stored_bytes,
+                },
+            )?;
+            let mut plan = Plan::new(registry_scope(&reg.state));
+            plan.push(&reg.stream, reg.expected(), events);
+            Ok(plan)
+        })
         .await
     }
 

@@ -1,16 +1,20 @@
 //! Repository commands. A repository is addressed as `namespace/name`; its id is found through
 //! the reservation of its name within the namespace.
 
+use annals_domain::registry::{self, RegistryCommand};
 use annals_domain::repository::{self, NewRepository, Repository, RepositoryCommand};
 use annals_domain::reservation::{self, NameScope, Reservation, ReservationCommand};
 use annals_domain::{
-    DomainError, NamespaceName, RepositoryKind, RepositoryName, RepositoryState, Visibility,
+    DomainError, DomainEvent, NamespaceName, RepositoryKind, RepositoryName, RepositoryState,
+    Visibility,
 };
+use uuid::Uuid;
 
 use crate::envelope::Envelope;
 use crate::error::CommandError;
 use crate::load::Loaded;
 use crate::metadata::Scope;
+use crate::namespaces::Namespace;
 use crate::service::{CommandService, Done, Plan};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,8 +52,9 @@ impl std::fmt::Display for RepositoryRef {
 }
 
 impl CommandService {
-    /// Creates a repository: reserves its name in the namespace, appends its creation, and
-    /// guards the owning organization's stream so a concurrent deletion of it conflicts.
+    /// Creates a repository: reserves its name in the namespace, appends its creation, counts it
+    /// against the namespace's registry tier, and guards the namespace's owner so a concurrent
+    /// deletion of it conflicts.
     pub async fn create_repository(
         &self,
         envelope: &Envelope,
@@ -57,49 +62,24 @@ impl CommandService {
     ) -> Result<Done, CommandError> {
         let namespace = NamespaceName::parse(&command.namespace)?;
         let name = RepositoryName::parse(&command.name)?;
-        let visibility = Visibility::parse(&command.visibility)?;
-        let kind = command
-            .kind
-            .as_deref()
-            .map(RepositoryKind::parse)
-            .transpose()?
-            .unwrap_or(RepositoryKind::Image);
-        let repository_id = envelope.derived_id("repository");
+        let new = NewRepositoryFields {
+            visibility: Visibility::parse(&command.visibility)?,
+            description: command.description.clone(),
+            kind: command
+                .kind
+                .as_deref()
+                .map(RepositoryKind::parse)
+                .transpose()?
+                .unwrap_or(RepositoryKind::Image),
+        };
         self.run(envelope, || async {
-            let (namespace_id, namespace_kind, owner) = self.resolve_namespace(&namespace).await?;
-            // The name's reservation and the new repository's stream do not depend on each
-            // other: read both at once.
-            let (names, repo): (Loaded<Reservation>, Loaded<Repository>) = tokio::try_join!(
-                self.load(reservation::repository_stream(namespace_id, &name)),
-                self.load(repository::stream(repository_id)),
-            )?;
-            let reserved = reservation::decide(
-                &names.state,
-                &ReservationCommand::Reserve {
-                    name: format!("{namespace}/{name}"),
-                    owner_id: repository_id,
-                    scope: NameScope::Repository,
-                },
-            )?;
-            let created = repository::decide(
-                &repo.state,
-                &RepositoryCommand::Create(NewRepository {
-                    repository_id,
-                    namespace_id,
-                    namespace_kind,
-                    namespace: namespace.clone(),
-                    name: name.clone(),
-                    visibility,
-                    description: command.description.clone(),
-                    kind,
-                }),
-            )?;
-            let scope = Scope::namespace(namespace_id, namespace.clone(), namespace_kind)
-                .with_repository(repository_id, name.as_str());
-            let mut plan = Plan::new(scope);
-            plan.push(&owner.stream, owner.expected(), vec![])
-                .push(&names.stream, names.expected(), reserved)
-                .push(&repo.stream, repo.expected(), created);
+            let ns = self.resolve_namespace(&namespace).await?;
+            let slot = self.repository_slot(&ns, &name).await?;
+            if slot.existing().is_some() {
+                return Err(DomainError::AlreadyExists("Repository already exists".into()).into());
+            }
+            let mut plan = Plan::new(slot.scope(&ns));
+            slot.plan_creation(&ns, &new, vec![], &mut plan)?;
             Ok(plan)
         })
         .await
@@ -145,23 +125,33 @@ impl CommandService {
             .await
     }
 
-    /// Deletes the repository and frees its name in the namespace.
+    /// Deletes the repository, frees its name in the namespace and its place in the tier.
     pub async fn delete_repository(
         &self,
         envelope: &Envelope,
         target: &RepositoryRef,
     ) -> Result<Done, CommandError> {
         self.run(envelope, || async {
-            let (names, repo) = self.load_repository(target).await?;
+            let (ns, names, repo) = self.load_repository(target).await?;
+            let repository_id = repo.state.id.unwrap_or_default();
             let deleted = repository::decide(&repo.state, &RepositoryCommand::Delete)?;
             let released = reservation::decide(
                 &names.state,
                 &ReservationCommand::Release {
                     name: target.to_string(),
-                    owner_id: repo.state.id.unwrap_or_default(),
+                    owner_id: repository_id,
                 },
             )?;
+            let uncounted = match &ns.registry {
+                Some(reg) => registry::decide(
+                    &reg.state,
+                    &RegistryCommand::RemoveRepository { repository_id },
+                )?,
+                None => vec![],
+            };
             let mut plan = Plan::new(repository_scope(&repo));
+            ns.guard_owner(&mut plan);
+            ns.guard_registry(&mut plan, uncounted);
             plan.push(&repo.stream, repo.expected(), deleted).push(
                 &names.stream,
                 names.expected(),
@@ -179,37 +169,145 @@ impl CommandService {
         command: RepositoryCommand,
     ) -> Result<Done, CommandError> {
         self.run(envelope, || async {
-            let (_, repo) = self.load_repository(target).await?;
+            let (ns, _, repo) = self.load_repository(target).await?;
             let events = repository::decide(&repo.state, &command)?;
             let mut plan = Plan::new(repository_scope(&repo));
+            ns.guard_owner(&mut plan);
             plan.push(&repo.stream, repo.expected(), events);
             Ok(plan)
         })
         .await
     }
 
-    /// The live repository at `target` and the reservation that names it.
+    /// The live repository at `target`, the reservation that names it and its namespace.
     pub(crate) async fn load_repository(
         &self,
         target: &RepositoryRef,
-    ) -> Result<(Loaded<Reservation>, Loaded<Repository>), CommandError> {
+    ) -> Result<(Namespace, Loaded<Reservation>, Loaded<Repository>), CommandError> {
         let not_found = || DomainError::NotFound(format!("Repository {target} not found"));
-        let (namespace_id, _, _) =
-            self.resolve_namespace(&target.namespace)
-                .await
-                .map_err(|e| match e {
-                    CommandError::Domain(DomainError::NotFound(_)) => not_found().into(),
-                    other => other,
-                })?;
-        let names: Loaded<Reservation> = self
-            .load(reservation::repository_stream(namespace_id, &target.name))
-            .await?;
-        let id = names.state.owner.ok_or_else(not_found)?;
-        let repo: Loaded<Repository> = self.load(repository::stream(id)).await?;
-        if !repo.state.is_live() {
+        let ns = self
+            .resolve_namespace(&target.namespace)
+            .await
+            .map_err(|e| match e {
+                CommandError::Domain(DomainError::NotFound(_)) => not_found().into(),
+                other => other,
+            })?;
+        let slot = self.repository_slot(&ns, &target.name).await?;
+        if slot.existing().is_none() {
             return Err(not_found().into());
         }
-        Ok((names, repo))
+        Ok((ns, slot.names, slot.repo))
+    }
+
+    /// Where a repository of this name lives or will live: the name's reservation and the
+    /// stream of the live repository that holds it, or else of the one it would create.
+    pub(crate) async fn repository_slot(
+        &self,
+        ns: &Namespace,
+        name: &RepositoryName,
+    ) -> Result<Slot, CommandError> {
+        let names: Loaded<Reservation> = self
+            .load(reservation::repository_stream(ns.id, name))
+            .await?;
+        let id = names
+            .state
+            .owner
+            .unwrap_or_else(|| repository::next_id(ns.id, name, names.version));
+        let repo: Loaded<Repository> = self.load(repository::stream(id)).await?;
+        Ok(Slot {
+            id,
+            name: name.clone(),
+            names,
+            repo,
+        })
+    }
+}
+
+/// How a repository created by a command starts.
+#[derive(Debug, Clone)]
+pub(crate) struct NewRepositoryFields {
+    pub visibility: Visibility,
+    pub description: String,
+    pub kind: RepositoryKind,
+}
+
+impl NewRepositoryFields {
+    /// What a push that creates its repository gives it, as in Quay: private, no description.
+    pub fn pushed() -> Self {
+        NewRepositoryFields {
+            visibility: Visibility::Private,
+            description: String::new(),
+            kind: RepositoryKind::Image,
+        }
+    }
+}
+
+/// A repository name in a namespace and the streams behind it.
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    /// The live repository's id, or the id the next one gets.
+    pub id: Uuid,
+    pub name: RepositoryName,
+    pub names: Loaded<Reservation>,
+    pub repo: Loaded<Repository>,
+}
+
+impl Slot {
+    /// The live repository, if the name holds one.
+    pub fn existing(&self) -> Option<&Repository> {
+        (self.names.state.owner == Some(self.id) && self.repo.state.is_live())
+            .then_some(&self.repo.state)
+    }
+
+    pub fn scope(&self, ns: &Namespace) -> Scope {
+        ns.scope().with_repository(self.id, self.name.as_str())
+    }
+
+    /// Adds the repository's creation to `plan`, followed on its stream by `then`: the name's
+    /// reservation, the creation, its place in the registry's tier, and the owner's guard.
+    pub fn plan_creation(
+        &self,
+        ns: &Namespace,
+        fields: &NewRepositoryFields,
+        then: Vec<DomainEvent>,
+        plan: &mut Plan,
+    ) -> Result<(), CommandError> {
+        let reserved = reservation::decide(
+            &self.names.state,
+            &ReservationCommand::Reserve {
+                name: format!("{}/{}", ns.name, self.name),
+                owner_id: self.id,
+                scope: NameScope::Repository,
+            },
+        )?;
+        let mut created = repository::decide(
+            &self.repo.state,
+            &RepositoryCommand::Create(NewRepository {
+                repository_id: self.id,
+                namespace_id: ns.id,
+                namespace_kind: ns.kind,
+                namespace: ns.name.clone(),
+                name: self.name.clone(),
+                visibility: fields.visibility,
+                description: fields.description.clone(),
+                kind: fields.kind,
+            }),
+        )?;
+        let counted = match &ns.registry {
+            Some(reg) => registry::decide(
+                &reg.state,
+                &RegistryCommand::AddRepository {
+                    repository_id: self.id,
+                },
+            )?,
+            None => vec![],
+        };
+        created.extend(then);
+        ns.guard_owner(plan);
+        ns.guard_registry(plan, counted);
+        plan.push(&self.names.stream, self.names.expected(), reserved)
+            .push(&self.repo.stream, self.repo.expected(), created);
+        Ok(())
     }
 }
 

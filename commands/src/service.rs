@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::envelope::Envelope;
 use crate::error::CommandError;
+use crate::facts::{Facts, NoFacts};
 use crate::load::{self, Loaded, StateCache};
 use crate::metadata::{self, Scope};
 
@@ -64,14 +65,27 @@ impl Plan {
 pub struct CommandService {
     store: Arc<dyn EventStore>,
     states: Arc<StateCache>,
+    facts: Arc<dyn Facts>,
 }
 
 impl CommandService {
+    /// A service that knows of no stored blob (see [`Self::with_facts`]).
     pub fn new(store: Arc<dyn EventStore>) -> Self {
         CommandService {
             store,
             states: Arc::default(),
+            facts: Arc::new(NoFacts),
         }
+    }
+
+    /// Where pushes learn which blobs are stored and linked, and what namespaces store.
+    pub fn with_facts(mut self, facts: Arc<dyn Facts>) -> Self {
+        self.facts = facts;
+        self
+    }
+
+    pub(crate) fn facts(&self) -> &dyn Facts {
+        self.facts.as_ref()
     }
 
     pub fn store(&self) -> &dyn EventStore {

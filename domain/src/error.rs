@@ -13,4 +13,8 @@ pub enum DomainError {
     /// The command is valid but the target's state forbids it (for example a read-only repository).
     #[error("{0}")]
     Forbidden(String),
+    /// The target cannot take changes for a while (a registry held read-only by a garbage
+    /// collection); the same command may succeed later.
+    #[error("{0}")]
+    Unavailable(String),
 }

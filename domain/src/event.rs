@@ -87,6 +87,13 @@ pub enum DomainEvent {
         organization_id: Uuid,
         name: NamespaceName,
     },
+    /// The organization holds a DigitalOcean registry's repositories: pushes into it meet the
+    /// registry's tier and garbage-collection rules.
+    #[serde(rename = "organization.registry_attached.v1")]
+    OrganizationRegistryAttached {
+        organization_id: Uuid,
+        registry_id: Uuid,
+    },
 
     #[serde(rename = "repository.created.v1")]
     RepositoryCreated {
@@ -245,6 +252,18 @@ pub enum DomainEvent {
         registry_id: Uuid,
         name: NamespaceName,
     },
+    /// A repository was created in the registry's namespace (counted against the tier).
+    #[serde(rename = "registry.repository_added.v1")]
+    RegistryRepositoryAdded {
+        registry_id: Uuid,
+        repository_id: Uuid,
+    },
+    /// A repository of the registry's namespace was deleted.
+    #[serde(rename = "registry.repository_removed.v1")]
+    RegistryRepositoryRemoved {
+        registry_id: Uuid,
+        repository_id: Uuid,
+    },
     #[serde(rename = "registry.gc_requested.v1")]
     GarbageCollectionRequested {
         registry_id: Uuid,
@@ -295,6 +314,7 @@ impl DomainEvent {
             OrganizationInvoicingChanged { .. } => "organization.invoicing_changed.v1",
             OrganizationTagExpirationChanged { .. } => "organization.tag_expiration_changed.v1",
             OrganizationDeleted { .. } => "organization.deleted.v1",
+            OrganizationRegistryAttached { .. } => "organization.registry_attached.v1",
             RepositoryCreated { .. } => "repository.created.v1",
             RepositoryDescriptionChanged { .. } => "repository.description_changed.v1",
             RepositoryVisibilityChanged { .. } => "repository.visibility_changed.v1",
@@ -314,6 +334,8 @@ impl DomainEvent {
             RegistryCreated { .. } => "registry.created.v1",
             RegistrySubscriptionChanged { .. } => "registry.subscription_changed.v1",
             RegistryDeleted { .. } => "registry.deleted.v1",
+            RegistryRepositoryAdded { .. } => "registry.repository_added.v1",
+            RegistryRepositoryRemoved { .. } => "registry.repository_removed.v1",
             GarbageCollectionRequested { .. } => "registry.gc_requested.v1",
             GarbageCollectionStatusChanged { .. } => "registry.gc_status_changed.v1",
             GarbageCollectionBlobsDeleted { .. } => "registry.gc_blobs_deleted.v1",

@@ -6,7 +6,11 @@ use crate::event::DomainEvent;
 pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
     use DomainEvent::*;
     Some(match event {
-        NameReserved { .. } | NameReleased { .. } => return None,
+        NameReserved { .. }
+        | NameReleased { .. }
+        | OrganizationRegistryAttached { .. }
+        | RegistryRepositoryAdded { .. }
+        | RegistryRepositoryRemoved { .. } => return None,
         UserCreated { .. } => "user_create",
         TokenIssued { .. } => "create_app_specific_token",
         RegistryCredentialIssued { .. } => "create_registry_credential",

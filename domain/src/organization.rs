@@ -23,6 +23,8 @@ pub struct Organization {
     pub invoice_email_address: Option<Email>,
     pub tag_expiration_s: u64,
     pub deleted: bool,
+    /// The DigitalOcean registry whose repositories this organization holds, if any.
+    pub registry_id: Option<Uuid>,
 }
 
 impl Organization {
@@ -46,6 +48,8 @@ pub enum OrganizationCommand {
         organization_id: Uuid,
         name: NamespaceName,
         email: Option<Email>,
+        /// Created to hold this registry's repositories.
+        registry_id: Option<Uuid>,
     },
     Update(OrganizationChanges),
     Delete,
@@ -84,6 +88,9 @@ impl Aggregate for Organization {
                 tag_expiration_s, ..
             } => self.tag_expiration_s = *tag_expiration_s,
             OrganizationDeleted { .. } => self.deleted = true,
+            OrganizationRegistryAttached { registry_id, .. } => {
+                self.registry_id = Some(*registry_id)
+            }
             _ => {}
         }
         self
@@ -103,17 +110,25 @@ pub fn decide(
             organization_id,
             name,
             email,
+            registry_id,
         } => {
             if state.id.is_some() {
                 return Err(DomainError::AlreadyExists(
                     "A user or organization with this name already exists".into(),
                 ));
             }
-            Ok(vec![DomainEvent::OrganizationCreated {
+            let mut events = vec![DomainEvent::OrganizationCreated {
                 organization_id: *organization_id,
                 name: name.clone(),
                 email: email.clone(),
-            }])
+            }];
+            if let Some(registry_id) = registry_id {
+                events.push(DomainEvent::OrganizationRegistryAttached {
+                    organization_id: *organization_id,
+                    registry_id: *registry_id,
+                });
+            }
+            Ok(events)
         }
         OrganizationCommand::Update(changes) => {
             if !state.is_live() {
@@ -190,6 +205,7 @@ mod tests {
                 organization_id: Uuid::new_v4(),
                 name: NamespaceName::parse("acme").unwrap(),
                 email: None,
+                registry_id: None,
             },
         )
         .unwrap();

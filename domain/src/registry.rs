@@ -1,6 +1,8 @@
 //! A registry in DigitalOcean's sense: one per account, over the namespace of the same name, with
 //! a subscription tier whose limits apply to pushes, and at most one garbage collection at a time.
 
+use std::collections::BTreeSet;
+
 use uuid::Uuid;
 
 use crate::aggregate::Aggregate;
@@ -142,6 +144,8 @@ pub struct Registry {
     pub active: Option<Collection>,
     /// Every collection ever started, for cancel requests naming an old one.
     pub collections: Vec<Uuid>,
+    /// The live repositories of its namespace, counted against the tier.
+    pub repositories: BTreeSet<Uuid>,
 }
 
 impl Registry {
@@ -155,6 +159,48 @@ impl Registry {
             .as_ref()
             .is_some_and(|c| c.status.blocks_writes())
     }
+
+    /// Refuses a change to the content of the registry's repositories while a collection holds
+    /// it read-only (only the collection itself changes content then).
+    pub fn check_writable(&self) -> Result<(), DomainError> {
+        self.check_writable_by(None)
+    }
+
+    /// [`Self::check_writable`], for a change made by `collection` when it is one: the active
+    /// collection itself deletes what it collects while everyone else waits.
+    pub fn check_writable_by(&self, collection: Option<Uuid>) -> Result<(), DomainError> {
+        match &self.active {
+            Some(gc) if collection == Some(gc.id) => Ok(()),
+            Some(gc) if gc.status.blocks_writes() => Err(DomainError::Unavailable(format!(
+                "the registry is read-only while garbage collection {} runs ({})",
+                gc.id, gc.status
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The tier's rules for a push that adds `new_bytes` to a namespace that stores
+    /// `stored_bytes` now, and whether the registry takes writes at all.
+    pub fn check_storage(&self, stored_bytes: u64, new_bytes: u64) -> Result<(), DomainError> {
+        self.check_writable()?;
+        self.current_tier()?.check_push(
+            Usage {
+                repositories: self.repositories.len() as u64,
+                storage_bytes: stored_bytes,
+            },
+            0,
+            new_bytes,
+        )
+    }
+
+    /// Whether the tier's storage is a hard limit (then a push needs the namespace's usage).
+    pub fn limits_storage(&self) -> bool {
+        self.current_tier().is_ok_and(|t| !t.allow_storage_overage)
+    }
+
+    fn current_tier(&self) -> Result<Tier, DomainError> {
+        tier(self.tier.as_deref().unwrap_or_default())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -167,11 +213,21 @@ pub enum RegistryCommand {
         tier: String,
         region: String,
     },
+    /// Move to another tier; `stored_bytes` is what the namespace stores now.
     ChangeSubscription {
         tier: String,
-        usage: Usage,
+        stored_bytes: u64,
     },
     Delete,
+    /// A repository is being created in the registry's namespace: within the tier, and not
+    /// while a collection holds the registry read-only.
+    AddRepository {
+        repository_id: Uuid,
+    },
+    /// A repository of the namespace is being deleted.
+    RemoveRepository {
+        repository_id: Uuid,
+    },
     StartCollection {
         gc_id: Uuid,
         gc_type: GcType,
@@ -209,6 +265,12 @@ impl Aggregate for Registry {
             }
             RegistrySubscriptionChanged { tier, .. } => self.tier = Some(tier.clone()),
             RegistryDeleted { .. } => self.deleted = true,
+            RegistryRepositoryAdded { repository_id, .. } => {
+                self.repositories.insert(*repository_id);
+            }
+            RegistryRepositoryRemoved { repository_id, .. } => {
+                self.repositories.remove(repository_id);
+            }
             GarbageCollectionRequested { gc_id, gc_type, .. } => {
                 self.active = Some(Collection {
                     id: *gc_id,
@@ -273,9 +335,15 @@ pub fn decide(
     };
     Ok(match command {
         RegistryCommand::Create { .. } => unreachable!("handled above"),
-        RegistryCommand::ChangeSubscription { tier: slug, usage } => {
+        RegistryCommand::ChangeSubscription {
+            tier: slug,
+            stored_bytes,
+        } => {
             let t = tier(slug)?;
-            let reasons = t.eligible(*usage);
+            let reasons = t.eligible(Usage {
+                repositories: state.repositories.len() as u64,
+                storage_bytes: *stored_bytes,
+            });
             if !reasons.is_empty() {
                 return Err(DomainError::Forbidden(format!(
                     "the registry is not eligible for the {slug} tier: {}",
@@ -299,6 +367,34 @@ pub fn decide(
                 ));
             }
             vec![RegistryDeleted { registry_id, name }]
+        }
+        RegistryCommand::AddRepository { repository_id } => {
+            state.check_writable()?;
+            if state.repositories.contains(repository_id) {
+                return Ok(vec![]);
+            }
+            state.current_tier()?.check_push(
+                Usage {
+                    repositories: state.repositories.len() as u64,
+                    storage_bytes: 0,
+                },
+                1,
+                0,
+            )?;
+            vec![RegistryRepositoryAdded {
+                registry_id,
+                repository_id: *repository_id,
+            }]
+        }
+        RegistryCommand::RemoveRepository { repository_id } => {
+            state.check_writable()?;
+            if !state.repositories.contains(repository_id) {
+                return Ok(vec![]);
+            }
+            vec![RegistryRepositoryRemoved {
+                registry_id,
+                repository_id: *repository_id,
+            }]
         }
         RegistryCommand::StartCollection { gc_id, gc_type } => {
             if let Some(active) = &state.active {
@@ -435,6 +531,84 @@ mod tests {
                 }
             ),
             Err(DomainError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn repositories_count_against_the_tier_and_wait_for_a_collection() {
+        let r = apply(
+            created(),
+            RegistryCommand::ChangeSubscription {
+                tier: "starter".into(),
+                stored_bytes: 0,
+            },
+        );
+        let first = Uuid::new_v4();
+        let r = apply(
+            r,
+            RegistryCommand::AddRepository {
+                repository_id: first,
+            },
+        );
+        // The same repository again changes nothing; a second one is over the starter tier.
+        assert_eq!(
+            decide(
+                &r,
+                &RegistryCommand::AddRepository {
+                    repository_id: first
+                }
+            ),
+            Ok(vec![])
+        );
+        let second = RegistryCommand::AddRepository {
+            repository_id: Uuid::new_v4(),
+        };
+        assert!(matches!(
+            decide(&r, &second),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(matches!(
+            decide(
+                &r,
+                &RegistryCommand::ChangeSubscription {
+                    tier: "starter".into(),
+                    stored_bytes: 600 * 1024 * 1024
+                }
+            ),
+            Err(DomainError::Forbidden(_))
+        ));
+        let r = apply(
+            r,
+            RegistryCommand::RemoveRepository {
+                repository_id: first,
+            },
+        );
+        assert!(decide(&r, &second).is_ok());
+        assert!(r.check_storage(0, 10).is_ok());
+        assert!(r.check_storage(500 * 1024 * 1024, 1).is_err());
+
+        let gc = Uuid::new_v4();
+        let r = apply(
+            r,
+            RegistryCommand::StartCollection {
+                gc_id: gc,
+                gc_type: GcType::UnreferencedBlobsOnly,
+            },
+        );
+        let r = apply(
+            r,
+            RegistryCommand::AdvanceCollection {
+                gc_id: gc,
+                status: GcStatus::WaitingForWrites,
+            },
+        );
+        assert!(matches!(
+            decide(&r, &second),
+            Err(DomainError::Unavailable(_))
+        ));
+        assert!(matches!(
+            r.check_storage(0, 1),
+            Err(DomainError::Unavailable(_))
         ));
     }
 

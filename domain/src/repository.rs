@@ -13,6 +13,22 @@ pub fn stream(id: Uuid) -> String {
     format!("repository-{id}")
 }
 
+/// The id the next repository called `name` in the namespace gets, from the version of the
+/// name's reservation stream: every writer that finds the name free agrees on it, so blobs
+/// pushed before the first manifest are recorded on the stream of the repository that manifest
+/// will create; a name freed and taken again gets a new id.
+pub fn next_id(
+    namespace_id: Uuid,
+    name: &RepositoryName,
+    reservation_version: Option<u64>,
+) -> Uuid {
+    let generation = reservation_version.map_or(0, |v| v + 1);
+    Uuid::new_v5(
+        &namespace_id,
+        format!("repository {name} #{generation}").as_bytes(),
+    )
+}
+
 /// Where a repository's pulls are recorded: apart from its own stream, so that reads never make
 /// a push wait or conflict.
 pub fn pulls_stream(id: Uuid) -> String {

@@ -19,6 +19,12 @@ pub struct User {
     pub tokens: Vec<Uuid>,
 }
 
+impl User {
+    pub fn is_live(&self) -> bool {
+        self.id.is_some()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserCommand {
     Create {

@@ -277,6 +277,76 @@ impl Server {
     }
 }
 
+/// One stored event, as the tests read it straight from the store's tables.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub position: i64,
+    pub stream: String,
+    pub event_type: String,
+    pub data: Value,
+    pub metadata: Value,
+}
+
+impl Server {
+    /// Every stored event in position order, read straight from the store's tables.
+    pub async fn events(&self) -> Vec<StoredEvent> {
+        match self.database_url() {
+            None => {
+                let path = self.data.path().join("events.db");
+                tokio::task::spawn_blocking(move || {
+                    let conn = rusqlite::Connection::open_with_flags(
+                        &path,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                    )
+                    .expect("open events.db");
+                    let mut stmt = conn
+                        .prepare(
+                            "SELECT position, stream, event_type, data, metadata FROM events ORDER BY position",
+                        )
+                        .expect("prepare");
+                    stmt.query_map([], |r| {
+                        let json = |s: String| serde_json::from_str(&s).unwrap_or(Value::Null);
+                        Ok(StoredEvent {
+                            position: r.get(0)?,
+                            stream: r.get(1)?,
+                            event_type: r.get(2)?,
+                            data: json(r.get(3)?),
+                            metadata: json(r.get(4)?),
+                        })
+                    })
+                    .expect("query")
+                    .map(|r| r.expect("row"))
+                    .collect()
+                })
+                .await
+                .expect("join")
+            }
+            Some(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect");
+                tokio::spawn(connection);
+                client
+                    .query(
+                        "SELECT position, stream, event_type, data, metadata FROM annals_events ORDER BY position",
+                        &[],
+                    )
+                    .await
+                    .expect("events")
+                    .iter()
+                    .map(|r| StoredEvent {
+                        position: r.get(0),
+                        stream: r.get(1),
+                        event_type: r.get(2),
+                        data: r.get(3),
+                        metadata: r.get(4),
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();

@@ -335,6 +335,9 @@ async fn cancel_and_one_collection_at_a_time(backend: Backend) {
         ))
         .await;
     assert_eq!(status, 204);
+    server
+        .push_image("acme/web", "keep", &Image::new("gc-keep", 1, 500))
+        .await;
 
     let held = hold_a_write(&server).await;
     let gc = start_gc(&server, json!({"type": BOTH})).await;
@@ -365,6 +368,18 @@ async fn cancel_and_one_collection_at_a_time(backend: Backend) {
     assert!(code.is_some());
     let (status, body) = server.delete("/v2/registry").await;
     assert_eq!(status, 403, "{body}");
+    // Every path meets the read-only window, not only the registry's own: Quay's tag and
+    // repository routes too.
+    let (status, body) = server.delete("/api/v1/repository/acme/web/tag/keep").await;
+    assert_eq!(status, 503, "{body}");
+    let (status, body) = server
+        .post(
+            "/api/v1/repository",
+            json!({"namespace": "acme", "repository": "during-gc", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(server.get("/api/v1/repository/acme/during-gc").await.0, 404);
 
     let path = format!(
         "/v2/registry/acme/garbage-collection/{}",
@@ -402,6 +417,8 @@ async fn cancel_and_one_collection_at_a_time(backend: Backend) {
     server
         .push_image("acme/web", "v2", &Image::new("gc-cancel-after", 1, 100))
         .await;
+    let (status, body) = server.delete("/api/v1/repository/acme/web/tag/keep").await;
+    assert_eq!(status, 204, "{body}");
 
     let kinds = log_kinds(&server).await;
     assert!(

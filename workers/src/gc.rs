@@ -26,16 +26,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use annals_commands::{
-    CommandError, CommandService, ContentCommand, Done, Envelope, GcStep, RepositoryRef,
-};
+use annals_commands::{CommandError, CommandService, Done, Envelope, GcStep, RepositoryRef};
 use annals_domain::gc::{GcStatus, GcType};
 use annals_domain::{Actor, Digest, DomainError};
 use annals_projections::ProjectionWatch;
 use annals_projections::queries::registries::{self, GcRunView};
 use annals_projections::queries::{content, docr};
 use annals_store::EventStore;
-use annals_store::blobs::{BlobStore, upload};
+use annals_store::blobs::BlobStore;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
@@ -264,9 +262,9 @@ impl Run<'_> {
         // the writes, in any namespace, that began before. Later ones to this registry are
         // refused, and later ones elsewhere stamp what they claim (see `BlobStore::sweep`).
         self.advance(GcStatus::WaitingForWrites).await?;
-        let mark = upload::write_mark();
+        let mark = self.worker.blobs.write_mark();
         let started = Instant::now();
-        while upload::writes_before(mark) {
+        while self.worker.blobs.writes_before(mark) {
             self.check()?;
             if started.elapsed() > WAIT {
                 return Err(Halt::Failed(format!(
@@ -348,11 +346,7 @@ impl Run<'_> {
             match self
                 .worker
                 .commands
-                .change_content(
-                    &self.worker.envelope(&self.gc),
-                    &target,
-                    ContentCommand::DeleteManifest { digest },
-                )
+                .collect_manifest(&self.worker.envelope(&self.gc), &target, self.gc.id, digest)
                 .await
             {
                 Ok(done) => last = Some(done),

@@ -3,8 +3,10 @@
 //!
 //! - [`runner`]: the projection runner that keeps the read models at the head of the log.
 //! - [`replay`]: rebuilds every read model from position 0 into a fresh generation.
+//! - [`facts`]: what commands read from the read models (blob links, namespace storage).
 //! - [`readmodels`]: the handle on the generation that serves, swapped when a rebuild lands.
 
+pub mod facts;
 pub mod gc;
 pub mod readmodels;
 pub mod replay;

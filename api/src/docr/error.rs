@@ -75,6 +75,9 @@ impl From<DomainError> for DoError {
             DomainError::AlreadyExists(m) => DoError::conflict(m),
             DomainError::NotFound(m) => DoError::not_found(m),
             DomainError::Forbidden(m) => DoError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            DomainError::Unavailable(m) => {
+                DoError::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", m)
+            }
         }
     }
 }

@@ -49,15 +49,14 @@ pub async fn update(
     ctx: Ctx,
     DoJson(body): DoJson<UpdateBody>,
 ) -> Result<Json<Value>, DoError> {
-    let registry = account_registry(&state, &ctx.caller).await?;
+    account_registry(&state, &ctx.caller).await?;
     let tier = body
         .tier_slug
         .filter(|t| !t.is_empty())
         .ok_or_else(|| DoError::unprocessable("tier_slug is required"))?;
-    let usage = super::registry::usage(&state, &registry).await?;
     let done = state
         .commands
-        .change_subscription(&ctx.envelope, ctx.caller.user_id, tier, usage)
+        .change_subscription(&ctx.envelope, ctx.caller.user_id, tier)
         .await?;
     state.settle(&done).await;
     let registry = account_registry(&state, &ctx.caller).await?;

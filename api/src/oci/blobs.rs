@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use super::error::OciError;
-use super::repo::{self, Action};
+use super::repo;
 use crate::state::AppState;
 
 pub fn parse_digest(s: &str) -> Result<Digest, OciError> {
@@ -41,14 +41,33 @@ pub async fn get(
     name: &str,
     digest: &str,
 ) -> Result<Response, OciError> {
-    let opened = repo::open(state, parts, name, Action::Pull).await?;
     let digest = parse_digest(digest)?;
     let db = state.db();
-    if content::linked_blob(db.as_ref(), opened.repo.id, &digest)
-        .await?
-        .is_none()
-    {
-        return Err(OciError::blob_unknown(&digest));
+    match repo::open(state, parts, name).await {
+        Ok(opened) => {
+            if content::linked_blob(db.as_ref(), opened.repo.id, &digest)
+                .await?
+                .is_none()
+            {
+                return Err(OciError::blob_unknown(&digest));
+            }
+        }
+        // A repository still being pushed shows its pusher the blobs uploaded so far, which
+        // wait on the stream its first manifest will create; to anyone else it is unknown.
+        Err(unknown) if unknown.code == "NAME_UNKNOWN" => {
+            let pending = repo::open_push(state, parts, name)
+                .await
+                .map_err(|_| unknown.clone())?
+                .push
+                .repository_id;
+            if content::linked_blob(db.as_ref(), pending, &digest)
+                .await?
+                .is_none()
+            {
+                return Err(unknown);
+            }
+        }
+        Err(e) => return Err(e),
     }
     let Some(size) = state.blobs.size(&digest).await? else {
         return Err(OciError::blob_unknown(&digest));

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct OciError {
     pub status: StatusCode,
     pub code: &'static str,
@@ -136,6 +136,10 @@ impl From<DomainError> for OciError {
             }
             DomainError::AlreadyExists(m) => OciError::denied(m),
             DomainError::Forbidden(m) => OciError::denied(m),
+            DomainError::Unavailable(m) => {
+                OciError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", m)
+                    .with_header(axum::http::header::RETRY_AFTER, "10")
+            }
         }
     }
 }

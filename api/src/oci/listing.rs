@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::auth;
 use super::blobs::parse_digest;
 use super::error::OciError;
-use super::repo::{self, Action};
+use super::repo;
 use crate::state::AppState;
 
 /// The most entries a page holds when the client does not ask for fewer.
@@ -54,7 +54,7 @@ fn encode(s: &str) -> String {
 }
 
 pub async fn tags(state: &AppState, parts: &Parts, name: &str) -> Result<Response, OciError> {
-    let opened = repo::open(state, parts, name, Action::Pull).await?;
+    let opened = repo::open(state, parts, name).await?;
     let q = query(parts);
     let n = page_size(&q)?;
     let last = q.get("last").map(String::as_str);
@@ -97,7 +97,7 @@ pub async fn referrers(
     name: &str,
     digest: &str,
 ) -> Result<Response, OciError> {
-    let opened = repo::open(state, parts, name, Action::Pull).await?;
+    let opened = repo::open(state, parts, name).await?;
     let subject = parse_digest(digest)?;
     let q = query(parts);
     let artifact_type = q.get("artifactType").map(String::as_str);

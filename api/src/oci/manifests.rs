@@ -3,14 +3,11 @@
 //! received; the bytes are stored in the blob store and served back unchanged. Every `GET` is a
 //! `pull_repo` event.
 
-use std::collections::BTreeSet;
-
-use annals_commands::ContentCommand;
+use annals_commands::{ContentCommand, ManifestPush};
 use annals_domain::manifest::{self, ManifestError};
 use annals_domain::{Digest, DigestAlgorithm, TagName};
 use annals_projections::queries::content::{self, ManifestView};
 use annals_store::blobs::digest_of;
-use annals_store::blobs::upload::write_guard;
 use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
@@ -19,7 +16,7 @@ use axum::response::Response;
 use super::accept::Accept;
 use super::blobs::parse_digest;
 use super::error::OciError;
-use super::repo::{self, Action, Opened};
+use super::repo::{self, Opened};
 use crate::state::AppState;
 
 /// A reference: a digest (contains `:`) or a tag.
@@ -111,7 +108,7 @@ pub async fn get(
     name: &str,
     reference: &str,
 ) -> Result<Response, OciError> {
-    let opened = repo::open(state, parts, name, Action::Pull).await?;
+    let opened = repo::open(state, parts, name).await?;
     // A reference that cannot exist (a malformed tag or digest) is simply not there.
     let reference =
         parse_reference(reference).map_err(|_| OciError::manifest_unknown(reference))?;
@@ -174,8 +171,8 @@ pub async fn put(
     reference: &str,
     body: Body,
 ) -> Result<Response, OciError> {
-    let _writing = write_guard();
-    let opened = repo::open(state, parts, name, Action::Push).await?;
+    let _writing = state.blobs.write_guard();
+    let pushing = repo::open_push(state, parts, name).await?;
     let reference = parse_reference(reference)?;
     let bytes = axum::body::to_bytes(body, manifest::MAX_MANIFEST_BYTES)
         .await
@@ -218,24 +215,21 @@ pub async fn put(
             );
         }
     }
-    let wanted: Vec<Digest> = summary.blobs().map(|b| b.digest.clone()).collect();
-    let db = state.db();
-    let present_blobs: BTreeSet<Digest> =
-        content::linked_blobs(db.as_ref(), opened.repo.id, &wanted).await?;
-    state.blobs.put_bytes(&digest, &bytes).await?;
     let mut tags = tags.into_iter();
+    // The bytes are stored only once the push is decided: a refused manifest leaves nothing.
+    let persist = || state.blobs.put_bytes(&digest, &bytes);
     let done = state
         .commands
-        .change_content(
-            &opened.envelope,
-            &opened.target,
-            ContentCommand::PushManifest {
+        .push_manifest(
+            &pushing.envelope,
+            &pushing.target,
+            ManifestPush {
                 digest: digest.clone(),
                 size: bytes.len() as u64,
                 summary: summary.clone(),
                 tag: tags.next(),
-                present_blobs,
             },
+            persist,
         )
         .await?;
     let mut last = done;
@@ -243,8 +237,8 @@ pub async fn put(
         last = state
             .commands
             .change_content(
-                &opened.envelope.follow_up(&format!("tag {tag}")),
-                &opened.target,
+                &pushing.envelope.follow_up(&format!("tag {tag}")),
+                &pushing.target,
                 ContentCommand::SetTag {
                     tag,
                     digest: digest.clone(),
@@ -270,15 +264,18 @@ pub async fn delete(
     name: &str,
     reference: &str,
 ) -> Result<Response, OciError> {
-    let _writing = write_guard();
-    let opened = repo::open(state, parts, name, Action::Push).await?;
+    let _writing = state.blobs.write_guard();
+    let pushing = repo::open_push(state, parts, name).await?;
+    if !pushing.push.exists {
+        return Err(OciError::name_unknown(name));
+    }
     let command = match parse_reference(reference)? {
         Reference::Digest(digest) => ContentCommand::DeleteManifest { digest },
         Reference::Tag(tag) => ContentCommand::DeleteTag { tag },
     };
     let done = state
         .commands
-        .change_content(&opened.envelope, &opened.target, command)
+        .change_content(&pushing.envelope, &pushing.target, command)
         .await
         .map_err(|e| match OciError::from(e) {
             // An unknown tag is an unknown manifest reference to OCI clients.

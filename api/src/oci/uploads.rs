@@ -5,10 +5,8 @@
 
 use std::collections::HashMap;
 
-use annals_commands::ContentCommand;
 use annals_projections::queries::content;
 use annals_store::blobs::UploadError;
-use annals_store::blobs::upload::write_guard;
 use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -17,7 +15,7 @@ use uuid::Uuid;
 
 use super::blobs::parse_digest;
 use super::error::OciError;
-use super::repo::{self, Action, Opened, parse_name};
+use super::repo::{self, Pushing, parse_name};
 use crate::state::AppState;
 
 fn query(parts: &Parts) -> HashMap<String, String> {
@@ -132,60 +130,59 @@ async fn append_chunk(
         .map_err(|e| upload_error(e, name, id))
 }
 
-/// Records the blob in the repository (an event) and answers `201 Created`.
-async fn record_blob(
+/// Records the blob in the repository (an event) and answers `201 Created`. `persist` makes
+/// the bytes visible in the blob store once the record is decided (within the tier, the
+/// registry writable), so a refused blob is never stored.
+async fn record_blob<P, PFut>(
     state: &AppState,
-    opened: &Opened,
+    pushing: &Pushing,
     name: &str,
     digest: &annals_domain::Digest,
     size: u64,
     mounted_from: Option<String>,
-) -> Result<Response, OciError> {
+    persist: P,
+) -> Result<Response, OciError>
+where
+    P: Fn() -> PFut,
+    PFut: std::future::Future<Output = std::io::Result<()>>,
+{
     let done = state
         .commands
-        .change_content(
-            &opened.envelope,
-            &opened.target,
-            ContentCommand::RecordBlob {
-                digest: digest.clone(),
-                size,
-                mounted_from,
-            },
+        .record_blob(
+            &pushing.envelope,
+            &pushing.target,
+            digest.clone(),
+            size,
+            mounted_from,
+            persist,
         )
         .await?;
     state.settle(&done).await;
     Ok(blob_created(name, digest))
 }
 
-/// Verifies and stores the upload, checks the tier, records the blob.
+/// Verifies the upload against its digest, then records the blob and stores it.
 async fn finish(
     state: &AppState,
-    opened: &Opened,
+    pushing: &Pushing,
     name: &str,
     id: Uuid,
     digest: &annals_domain::Digest,
 ) -> Result<Response, OciError> {
     let size = state
         .blobs
-        .upload_status(id)
-        .await
-        .map_err(|e| upload_error(e, name, id))?
-        .size;
-    let db = state.db();
-    if content::linked_blob(db.as_ref(), opened.repo.id, digest)
-        .await?
-        .is_none()
-        && let Err(e) = repo::check_tier(state, &opened.namespace, 0, size).await
-    {
-        let _ = state.blobs.cancel_upload(id).await;
-        return Err(e);
-    }
-    let size = state
-        .blobs
-        .complete_upload(id, digest)
+        .verify_upload(id, digest)
         .await
         .map_err(|e| upload_error(e, name, id))?;
-    record_blob(state, opened, name, digest, size, None).await
+    let persist = || async {
+        state
+            .blobs
+            .complete_upload(id, digest)
+            .await
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    };
+    record_blob(state, pushing, name, digest, size, None, persist).await
 }
 
 /// `POST /v2/<name>/blobs/uploads/`.
@@ -195,11 +192,11 @@ pub async fn start(
     name: &str,
     body: Body,
 ) -> Result<Response, OciError> {
-    let _writing = write_guard();
-    let opened = repo::open(state, parts, name, Action::Push).await?;
+    let _writing = state.blobs.write_guard();
+    let pushing = repo::open_push(state, parts, name).await?;
     let q = query(parts);
     if let Some(mount) = q.get("mount")
-        && let Some(response) = mount_from(state, &opened, name, mount, q.get("from")).await?
+        && let Some(response) = mount_from(state, &pushing, name, mount, q.get("from")).await?
     {
         return Ok(response);
     }
@@ -217,7 +214,7 @@ pub async fn start(
         let _ = state.blobs.cancel_upload(upload.id).await;
         return Err(upload_error(e, name, upload.id));
     }
-    let result = finish(state, &opened, name, upload.id, &digest).await;
+    let result = finish(state, &pushing, name, upload.id, &digest).await;
     if result.is_err() {
         let _ = state.blobs.cancel_upload(upload.id).await;
     }
@@ -229,7 +226,7 @@ pub async fn start(
 /// repository until roles exist) — and `None` to fall back to a plain upload as the spec asks.
 async fn mount_from(
     state: &AppState,
-    opened: &Opened,
+    pushing: &Pushing,
     name: &str,
     mount: &str,
     from: Option<&String>,
@@ -259,17 +256,22 @@ async fn mount_from(
     };
     let (Some(size), Some(_)) = (
         content::linked_blob(db.as_ref(), source_id, &digest).await?,
-        state.blobs.claim(&digest).await?,
+        state.blobs.size(&digest).await?,
     ) else {
         return Ok(None);
     };
-    if content::linked_blob(db.as_ref(), opened.repo.id, &digest)
-        .await?
-        .is_none()
-    {
-        repo::check_tier(state, &opened.namespace, 0, size).await?;
-    }
-    record_blob(state, opened, name, &digest, size, from.cloned())
+    // The stored file is claimed (stamped) once the mount is decided, so a collection running
+    // meanwhile keeps it.
+    let persist = || async {
+        match state.blobs.claim(&digest).await? {
+            Some(_) => Ok(()),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("blob {digest} was collected during the mount"),
+            )),
+        }
+    };
+    record_blob(state, pushing, name, &digest, size, from.cloned(), persist)
         .await
         .map(Some)
 }
@@ -282,8 +284,8 @@ pub async fn patch(
     id: &str,
     body: Body,
 ) -> Result<Response, OciError> {
-    let _writing = write_guard();
-    repo::open(state, parts, name, Action::Push).await?;
+    let _writing = state.blobs.write_guard();
+    repo::open_push(state, parts, name).await?;
     let id = session(state, name, id).await?;
     let size = append_chunk(state, parts, name, id, body).await?;
     Ok(upload_response(StatusCode::ACCEPTED, name, id, size))
@@ -297,8 +299,8 @@ pub async fn put(
     id: &str,
     body: Body,
 ) -> Result<Response, OciError> {
-    let _writing = write_guard();
-    let opened = repo::open(state, parts, name, Action::Push).await?;
+    let _writing = state.blobs.write_guard();
+    let pushing = repo::open_push(state, parts, name).await?;
     let id = session(state, name, id).await?;
     let digest = query(parts)
         .get("digest")
@@ -306,7 +308,7 @@ pub async fn put(
         .transpose()?
         .ok_or_else(|| OciError::digest_invalid("the digest query parameter is required"))?;
     append_chunk(state, parts, name, id, body).await?;
-    finish(state, &opened, name, id, &digest).await
+    finish(state, &pushing, name, id, &digest).await
 }
 
 /// `GET /v2/<name>/blobs/uploads/<id>`: how far the upload got.
@@ -316,7 +318,7 @@ pub async fn status(
     name: &str,
     id: &str,
 ) -> Result<Response, OciError> {
-    repo::open(state, parts, name, Action::Push).await?;
+    repo::open_push(state, parts, name).await?;
     let id = session(state, name, id).await?;
     let info = state
         .blobs
@@ -333,7 +335,7 @@ pub async fn cancel(
     name: &str,
     id: &str,
 ) -> Result<Response, OciError> {
-    repo::open(state, parts, name, Action::Push).await?;
+    repo::open_push(state, parts, name).await?;
     let id = session(state, name, id).await?;
     state
         .blobs

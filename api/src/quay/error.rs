@@ -76,6 +76,9 @@ impl From<DomainError> for QuayError {
             DomainError::Forbidden(m) => {
                 QuayError::new(StatusCode::FORBIDDEN, "insufficient_scope", m)
             }
+            DomainError::Unavailable(m) => {
+                QuayError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
+            }
         }
     }
 }

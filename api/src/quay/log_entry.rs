@@ -206,7 +206,11 @@ fn metadata(entry: &LogEntry) -> Value {
             json!({"namespace": namespace, "garbage_collection_uuid": gc_id, "status": status,
                    "blobs_deleted": blobs_deleted, "freed_bytes": freed_bytes, "error": error})
         }
-        NameReserved { .. } | NameReleased { .. } => json!({}),
+        NameReserved { .. }
+        | NameReleased { .. }
+        | OrganizationRegistryAttached { .. }
+        | RegistryRepositoryAdded { .. }
+        | RegistryRepositoryRemoved { .. } => json!({}),
     };
     m["event"] = json!({
         "id": entry.recorded.id,

@@ -10,6 +10,7 @@ pub mod upload;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use annals_domain::{Digest, DigestAlgorithm};
@@ -19,13 +20,20 @@ use uuid::Uuid;
 
 pub use upload::{UploadError, UploadInfo};
 
-/// Serializes a sweep's check-and-delete of a blob with a claim of the same file (see
-/// [`BlobStore::claim`]), so a blob claimed for a new reference is never deleted under it.
-static SWEEP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
+/// The blob store under one root. Clones share its in-memory state (upload hashes, writes in
+/// flight, the sweep lock), so one store is opened per process and handed around.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     root: PathBuf,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// Serializes a sweep's check-and-delete of a blob with a claim of the same file (see
+    /// [`BlobStore::claim`]), so a blob claimed for a new reference is never deleted under it.
+    sweep: tokio::sync::Mutex<()>,
+    uploads: upload::Sessions,
 }
 
 /// The digest of some bytes under an algorithm.
@@ -43,7 +51,10 @@ impl BlobStore {
         let root = root.into();
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("uploads"))?;
-        Ok(BlobStore { root })
+        Ok(BlobStore {
+            root,
+            shared: Arc::default(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -120,7 +131,7 @@ impl BlobStore {
     /// mount), and answers its size; `None` if it is not stored. A sweep deletes only blobs
     /// untouched since it began, so a blob claimed while one runs survives it.
     pub async fn claim(&self, digest: &Digest) -> io::Result<Option<u64>> {
-        let _sweep = SWEEP.lock().await;
+        let _sweep = self.shared.sweep.lock().await;
         let path = self.path(digest);
         match tokio::fs::metadata(&path).await {
             Ok(m) => {
@@ -135,7 +146,7 @@ impl BlobStore {
     /// Deletes a blob unless it was written or claimed at or after `since`; answers the bytes
     /// freed (0 when it was kept or already gone).
     pub async fn sweep(&self, digest: &Digest, since: SystemTime) -> io::Result<u64> {
-        let _sweep = SWEEP.lock().await;
+        let _sweep = self.shared.sweep.lock().await;
         let path = self.path(digest);
         match tokio::fs::metadata(&path).await {
             Ok(m) if m.modified()? >= since => Ok(0),

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use annals_domain::{Digest, DigestAlgorithm};
 use bytes::Bytes;
@@ -52,49 +52,67 @@ pub enum UploadError {
     Io(#[from] io::Error),
 }
 
-/// In-order SHA-256 states by upload id, and the length each covers.
-static HASHERS: LazyLock<Mutex<HashMap<Uuid, (u64, Sha256)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-/// Registry writes in flight (upload chunks, upload completions, manifest pushes), each by the
-/// sequence number it took when it began.
-static WRITES: LazyLock<Mutex<BTreeSet<u64>>> = LazyLock::new(|| Mutex::new(BTreeSet::new()));
-static NEXT_WRITE: AtomicU64 = AtomicU64::new(0);
+/// The in-memory side of the upload sessions of one blob store.
+#[derive(Debug, Default)]
+pub(super) struct Sessions {
+    /// In-order SHA-256 states by upload id, and the length each covers.
+    hashers: Mutex<HashMap<Uuid, (u64, Sha256)>>,
+    /// Registry writes in flight (upload chunks, upload completions, manifest pushes), each by
+    /// the sequence number it took when it began.
+    writes: Arc<Mutex<BTreeSet<u64>>>,
+    next_write: AtomicU64,
+}
 
 /// A registry write in flight until dropped.
 #[must_use = "a write counts as in flight only while its guard lives"]
-pub struct WriteGuard(u64);
+pub struct WriteGuard {
+    seq: u64,
+    writes: Arc<Mutex<BTreeSet<u64>>>,
+}
 
 impl Drop for WriteGuard {
     fn drop(&mut self) {
-        WRITES.lock().expect("write set").remove(&self.0);
+        self.writes.lock().expect("write set").remove(&self.seq);
     }
 }
 
-/// Marks a registry write as in flight. Take it before checking whether the registry is
-/// read-only, so a collection that waits for the writes begun before its mark sees this one.
-pub fn write_guard() -> WriteGuard {
-    let seq = NEXT_WRITE.fetch_add(1, Ordering::SeqCst);
-    WRITES.lock().expect("write set").insert(seq);
-    WriteGuard(seq)
-}
-
-/// A mark: every write that begins later takes a greater sequence number.
-pub fn write_mark() -> u64 {
-    NEXT_WRITE.load(Ordering::SeqCst)
-}
-
-/// Whether a write that began before `mark` is still in flight. Writes begun later do not
-/// count, so a steady stream of writes elsewhere never holds a collection up.
-pub fn writes_before(mark: u64) -> bool {
-    WRITES
-        .lock()
-        .expect("write set")
-        .first()
-        .is_some_and(|&seq| seq < mark)
-}
-
 impl BlobStore {
+    fn sessions(&self) -> &Sessions {
+        &self.shared.uploads
+    }
+
+    fn hashers(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (u64, Sha256)>> {
+        self.sessions().hashers.lock().expect("hasher map")
+    }
+
+    /// Marks a registry write as in flight. Take it before checking whether the registry is
+    /// read-only, so a collection that waits for the writes begun before its mark sees this one.
+    pub fn write_guard(&self) -> WriteGuard {
+        let s = self.sessions();
+        let seq = s.next_write.fetch_add(1, Ordering::SeqCst);
+        s.writes.lock().expect("write set").insert(seq);
+        WriteGuard {
+            seq,
+            writes: s.writes.clone(),
+        }
+    }
+
+    /// A mark: every write that begins later takes a greater sequence number.
+    pub fn write_mark(&self) -> u64 {
+        self.sessions().next_write.load(Ordering::SeqCst)
+    }
+
+    /// Whether a write that began before `mark` is still in flight. Writes begun later do not
+    /// count, so a steady stream of writes elsewhere never holds a collection up.
+    pub fn writes_before(&self, mark: u64) -> bool {
+        self.sessions()
+            .writes
+            .lock()
+            .expect("write set")
+            .first()
+            .is_some_and(|&seq| seq < mark)
+    }
+
     fn upload_dir(&self, id: Uuid) -> PathBuf {
         self.root().join("uploads").join(id.to_string())
     }
@@ -111,10 +129,7 @@ impl BlobStore {
         tokio::fs::create_dir_all(&dir).await?;
         tokio::fs::write(dir.join("data"), b"").await?;
         tokio::fs::write(dir.join("info.json"), serde_json::to_vec(&info)?).await?;
-        HASHERS
-            .lock()
-            .expect("hasher map")
-            .insert(info.id, (0, Sha256::new()));
+        self.hashers().insert(info.id, (0, Sha256::new()));
         Ok(info)
     }
 
@@ -144,7 +159,7 @@ impl BlobStore {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::error::Error + Send + Sync + 'static,
     {
-        let _writing = write_guard();
+        let _writing = self.write_guard();
         let have = self.upload_status(id).await?.size;
         if let Some(start) = start
             && start != have
@@ -155,9 +170,8 @@ impl BlobStore {
             .append(true)
             .open(self.upload_dir(id).join("data"))
             .await?;
-        let mut hasher = HASHERS
-            .lock()
-            .expect("hasher map")
+        let mut hasher = self
+            .hashers()
             .remove(&id)
             .filter(|(len, _)| *len == have)
             .map(|(_, h)| h);
@@ -175,23 +189,22 @@ impl BlobStore {
         }
         file.flush().await?;
         if let Some(h) = hasher {
-            HASHERS.lock().expect("hasher map").insert(id, (size, h));
+            self.hashers().insert(id, (size, h));
         }
         Ok(size)
     }
 
-    /// Verifies the upload against `digest` and moves it into the store. Answers its size.
-    /// On a mismatch the session is left as it was, so nothing half-stored becomes visible.
-    pub async fn complete_upload(&self, id: Uuid, digest: &Digest) -> Result<u64, UploadError> {
-        let _writing = write_guard();
+    /// Checks the upload against `digest` without storing it; answers its size. Cheap for a
+    /// SHA-256 upload whose bytes arrived in order (the hash is kept as they arrive).
+    pub async fn verify_upload(&self, id: Uuid, digest: &Digest) -> Result<u64, UploadError> {
         let info = self.upload_status(id).await?;
         let data = self.upload_dir(id).join("data");
-        let kept = HASHERS.lock().expect("hasher map").remove(&id);
+        let kept = self.hashers().remove(&id);
         let actual = match (digest.algorithm(), kept) {
             (DigestAlgorithm::Sha256, Some((len, h))) if len == info.size => {
                 let actual = Digest::from_hash(DigestAlgorithm::Sha256, &h.clone().finalize())
                     .expect("sha256 length");
-                HASHERS.lock().expect("hasher map").insert(id, (len, h));
+                self.hashers().insert(id, (len, h));
                 actual
             }
             (algorithm, _) => hash_file(&data, algorithm).await?,
@@ -202,17 +215,26 @@ impl BlobStore {
                 actual,
             });
         }
+        Ok(info.size)
+    }
+
+    /// Verifies the upload against `digest` and moves it into the store. Answers its size.
+    /// On a mismatch the session is left as it was, so nothing half-stored becomes visible.
+    pub async fn complete_upload(&self, id: Uuid, digest: &Digest) -> Result<u64, UploadError> {
+        let _writing = self.write_guard();
+        let size = self.verify_upload(id, digest).await?;
+        let data = self.upload_dir(id).join("data");
         if self.claim(digest).await?.is_none() {
             tokio::fs::File::open(&data).await?.sync_all().await?;
             self.commit_file(&data, digest).await?;
         }
         self.cancel_upload(id).await?;
-        Ok(info.size)
+        Ok(size)
     }
 
     /// Drops a session and its bytes.
     pub async fn cancel_upload(&self, id: Uuid) -> Result<(), UploadError> {
-        HASHERS.lock().expect("hasher map").remove(&id);
+        self.hashers().remove(&id);
         match tokio::fs::remove_dir_all(self.upload_dir(id)).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(UploadError::Unknown),
@@ -351,21 +373,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_collection_waits_only_for_writes_begun_before_its_mark() {
-        let before = write_guard();
-        let mark = write_mark();
-        let after = write_guard();
-        assert!(writes_before(mark));
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let before = store.write_guard();
+        let mark = store.write_mark();
+        let after = store.write_guard();
+        assert!(store.writes_before(mark));
         drop(before);
-        // Other tests in this process take guards too; theirs end quickly.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while writes_before(mark) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "an older write stayed"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
         // `after` is still in flight and does not count.
+        assert!(!store.writes_before(mark));
         drop(after);
+        // Another store (another process, in effect) shares nothing.
+        let other = BlobStore::open(dir.path()).unwrap();
+        let _theirs = other.write_guard();
+        assert!(!store.writes_before(store.write_mark()));
     }
 }

@@ -1,0 +1,38 @@
+//! What a command must know that no aggregate holds: which blobs a repository has stored and
+//! linked, and how many bytes a namespace stores. The bytes live in the blob store and the links
+//! in the read models, so whoever builds the [`crate::CommandService`] supplies them; every path
+//! that pushes then meets the same rules.
+
+use std::collections::BTreeSet;
+
+use annals_domain::Digest;
+use annals_store::StoreResult;
+use async_trait::async_trait;
+use uuid::Uuid;
+
+#[async_trait]
+pub trait Facts: Send + Sync + 'static {
+    /// The subset of `digests` stored and linked to the repository.
+    async fn linked_blobs(
+        &self,
+        repository_id: Uuid,
+        digests: &[Digest],
+    ) -> StoreResult<BTreeSet<Digest>>;
+
+    /// The bytes of the distinct blobs the namespace's repositories link.
+    async fn namespace_stored_bytes(&self, namespace_id: Uuid) -> StoreResult<u64>;
+}
+
+/// Knows of no blob: a service without read models refuses every manifest push.
+pub struct NoFacts;
+
+#[async_trait]
+impl Facts for NoFacts {
+    async fn linked_blobs(&self, _: Uuid, _: &[Digest]) -> StoreResult<BTreeSet<Digest>> {
+        Ok(BTreeSet::new())
+    }
+
+    async fn namespace_stored_bytes(&self, _: Uuid) -> StoreResult<u64> {
+        Ok(0)
+    }
+}
