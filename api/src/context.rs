@@ -14,6 +14,7 @@ use axum::response::IntoResponse;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::idempotency::{self, Fingerprint};
 use crate::state::AppState;
 
 /// An authenticated user.
@@ -80,8 +81,9 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
 }
 
 /// The envelope of the commands a request issues: the caller as actor, the peer address, the
-/// user agent, and the client's `Idempotency-Key` (any string; scoped to the caller) and
-/// `X-Request-Id` (a UUID, used as correlation id) when given.
+/// user agent, and the client's `Idempotency-Key` (scoped to the caller; only where the
+/// [`idempotency::fingerprint`] middleware fingerprinted the request) and `X-Request-Id` (a
+/// UUID, used as correlation id) when given.
 pub fn envelope(caller: &Caller, parts: &Parts) -> Envelope {
     let mut envelope = Envelope::new(Actor::user(caller.user_id, caller.username.clone()));
     let header = |name: &str| {
@@ -91,8 +93,13 @@ pub fn envelope(caller: &Caller, parts: &Parts) -> Envelope {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    if let Some(key) = header("idempotency-key").filter(|k| !k.is_empty()) {
-        envelope = envelope.with_command_id(Uuid::new_v5(&caller.user_id, key.as_bytes()));
+    if let (Some(Fingerprint(fingerprint)), Ok(Some(key))) = (
+        parts.extensions.get::<Fingerprint>(),
+        idempotency::key(&parts.headers),
+    ) {
+        envelope = envelope
+            .with_command_id(Uuid::new_v5(&caller.user_id, key.as_bytes()))
+            .with_fingerprint(fingerprint.clone());
     }
     if let Some(request_id) = header("x-request-id").and_then(|v| Uuid::parse_str(&v).ok()) {
         envelope.correlation_id = request_id;

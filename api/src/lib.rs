@@ -5,7 +5,10 @@
 //! - [`server`]: `annals serve` — catch the read models up, bootstrap, run the projection
 //!   runner, serve HTTP, shut down gracefully.
 //! - [`context`]: who is calling (bearer token → user) and the command envelope of a request.
+//! - [`idempotency`]: `Idempotency-Key`: a key names one request of one caller.
 //! - [`quay`]: the Red Hat Quay API v1 family.
+//! - [`docr`]: the DigitalOcean Container Registry API.
+//! - [`oci`]: the OCI distribution API (the registry listener).
 //! - [`bench`]: `annals bench`, the benchmark that prints a table of figures.
 
 pub mod backends;
@@ -15,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod docr;
+pub mod idempotency;
 pub mod oci;
 pub mod quay;
 pub mod server;

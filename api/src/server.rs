@@ -18,12 +18,20 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::{backends, bootstrap, docr, oci, quay};
+use crate::{backends, bootstrap, docr, idempotency, oci, quay};
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
 pub fn app(state: AppState) -> Router {
+    let keys = state.keys_in_flight.clone();
     quay::router()
-        .merge(docr::router())
+        .layer(axum::middleware::from_fn_with_state(
+            keys.clone(),
+            idempotency::fingerprint::<quay::error::QuayError>,
+        ))
+        .merge(docr::router().layer(axum::middleware::from_fn_with_state(
+            keys,
+            idempotency::fingerprint::<docr::error::DoError>,
+        )))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -137,6 +145,7 @@ pub async fn serve_until(
             .unwrap_or_else(|| registry_local.to_string())
             .into(),
         gc_wake: Arc::new(tokio::sync::Notify::new()),
+        keys_in_flight: Default::default(),
     };
     let gc_task = tokio::spawn(annals_workers::gc::run(
         annals_workers::gc::GcWorker {

@@ -10,6 +10,8 @@ use annals_store::EventStore;
 use annals_store::blobs::BlobStore;
 use annals_workers::ReadModels;
 
+use crate::idempotency::KeysInFlight;
+
 #[derive(Clone)]
 pub struct AppState {
     pub commands: CommandService,
@@ -25,6 +27,8 @@ pub struct AppState {
     pub registry_host: Arc<str>,
     /// Wakes the garbage-collection worker when a collection is requested or cancelled.
     pub gc_wake: Arc<tokio::sync::Notify>,
+    /// Idempotency keys whose first request is still running here.
+    pub keys_in_flight: KeysInFlight,
 }
 
 impl AppState {

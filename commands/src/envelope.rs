@@ -20,6 +20,9 @@ pub struct Envelope {
     /// The command id came from the client (an idempotency key), so it may have been appended
     /// before; a fresh id cannot have been, and needs no lookup.
     pub client_chosen_id: bool,
+    /// A hash of the request that chose the command id: a repeat of the id with another
+    /// request is refused (`CommandError::KeyReused`).
+    pub fingerprint: Option<String>,
 }
 
 impl Envelope {
@@ -34,6 +37,7 @@ impl Envelope {
             correlation_id: command_id,
             causation_id: None,
             client_chosen_id: false,
+            fingerprint: None,
         }
     }
 
@@ -42,6 +46,12 @@ impl Envelope {
         self.command_id = command_id;
         self.correlation_id = command_id;
         self.client_chosen_id = true;
+        self
+    }
+
+    /// Records the hash of the request that chose the command id.
+    pub fn with_fingerprint(mut self, fingerprint: String) -> Self {
+        self.fingerprint = Some(fingerprint);
         self
     }
 

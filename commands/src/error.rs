@@ -11,6 +11,9 @@ pub enum CommandError {
     /// Other writers kept changing the same streams through every retry.
     #[error("too much contention on {0}; retry the request")]
     Contention(String),
+    /// The idempotency key (command id) was first used by a different request.
+    #[error("this Idempotency-Key was already used for a different request")]
+    KeyReused,
     /// The event store failed; nothing was acknowledged.
     #[error(transparent)]
     Store(StoreError),

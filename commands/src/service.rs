@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use annals_domain::{Aggregate, DomainEvent, codec};
 use annals_store::{
-    AppendBatch, EventStore, ExpectedVersion, NewEvent, StoreError, StoreResult, StreamAppend,
+    AppendBatch, Appended, EventStore, ExpectedVersion, NewEvent, StoreError, StoreResult,
+    StreamAppend,
 };
 use uuid::Uuid;
 
@@ -114,6 +115,7 @@ impl CommandService {
         if envelope.client_chosen_id
             && let Some(first) = self.store.command_outcome(envelope.command_id).await?
         {
+            same_request(envelope, &first)?;
             return Ok(Done {
                 position: first.position,
                 events: first.events.len(),
@@ -132,6 +134,9 @@ impl CommandService {
             }
             match self.store.append_batch(to_batch(envelope, plan)).await {
                 Ok(appended) => {
+                    if appended.duplicate {
+                        same_request(envelope, &appended)?;
+                    }
                     return Ok(Done {
                         position: appended
                             .events
@@ -146,6 +151,20 @@ impl CommandService {
             }
         }
         Err(CommandError::Contention(last_conflict))
+    }
+}
+
+/// Refuses a command id that a different request appended first. Events appended before
+/// fingerprints were recorded carry none and are taken as the same request.
+fn same_request(envelope: &Envelope, first: &Appended) -> Result<(), CommandError> {
+    let recorded = first
+        .events
+        .first()
+        .and_then(|e| e.metadata.get("request_fingerprint"))
+        .and_then(|f| f.as_str());
+    match (recorded, envelope.fingerprint.as_deref()) {
+        (Some(recorded), Some(asked)) if recorded != asked => Err(CommandError::KeyReused),
+        _ => Ok(()),
     }
 }
 

@@ -4,6 +4,7 @@
 //! prove that refused requests appended nothing.
 
 pub mod oci;
+pub mod raw;
 pub mod skopeo;
 
 use std::io::{BufRead, BufReader};
@@ -196,6 +197,33 @@ impl Server {
             .filter(|t| !t.is_empty())
         {
             req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let response = req.send().await.expect("request");
+        let status = response.status();
+        let bytes = response.bytes().await.expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Sends a request as `admin` with extra headers; answers status and JSON body.
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         if let Some(body) = body {
             req = req.json(&body);

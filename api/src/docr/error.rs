@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::context::AuthFailure;
+use crate::idempotency::KeyRefusal;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DoError {
@@ -87,6 +88,7 @@ impl From<CommandError> for DoError {
         match e {
             CommandError::Domain(d) => d.into(),
             CommandError::Contention(_) => DoError::conflict(e.to_string()),
+            CommandError::KeyReused => DoError::unprocessable(e.to_string()),
             CommandError::Store(s) => DoError::internal(s),
         }
     }
@@ -95,6 +97,18 @@ impl From<CommandError> for DoError {
 impl From<DbError> for DoError {
     fn from(e: DbError) -> Self {
         DoError::internal(e)
+    }
+}
+
+impl From<KeyRefusal> for DoError {
+    fn from(e: KeyRefusal) -> Self {
+        match e {
+            KeyRefusal::Invalid | KeyRefusal::BodyUnreadable => DoError::bad_request(e.message()),
+            KeyRefusal::BodyTooLarge => {
+                DoError::new(StatusCode::PAYLOAD_TOO_LARGE, "bad_request", e.message())
+            }
+            KeyRefusal::InFlight => DoError::conflict(e.message()),
+        }
     }
 }
 

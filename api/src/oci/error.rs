@@ -110,6 +110,10 @@ impl From<CommandError> for OciError {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::Domain(d) => d.into(),
+            // The registry listener takes no idempotency keys.
+            CommandError::KeyReused => {
+                OciError::new(StatusCode::UNPROCESSABLE_ENTITY, "DENIED", e.to_string())
+            }
             CommandError::Contention(stream) => OciError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "UNAVAILABLE",

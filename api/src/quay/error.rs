@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::context::AuthFailure;
+use crate::idempotency::KeyRefusal;
 
 /// The base URL of `type` links, set once at startup.
 static PUBLIC_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -90,6 +91,11 @@ impl From<CommandError> for QuayError {
             CommandError::Contention(_) => {
                 QuayError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
+            CommandError::KeyReused => QuayError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                e.to_string(),
+            ),
             CommandError::Store(s) => QuayError::internal(s),
         }
     }
@@ -98,6 +104,17 @@ impl From<CommandError> for QuayError {
 impl From<DbError> for QuayError {
     fn from(e: DbError) -> Self {
         QuayError::internal(e)
+    }
+}
+
+impl From<KeyRefusal> for QuayError {
+    fn from(e: KeyRefusal) -> Self {
+        let status = match e {
+            KeyRefusal::Invalid | KeyRefusal::BodyUnreadable => StatusCode::BAD_REQUEST,
+            KeyRefusal::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            KeyRefusal::InFlight => StatusCode::CONFLICT,
+        };
+        QuayError::new(status, "invalid_request", e.message())
     }
 }
 
