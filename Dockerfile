@@ -7,9 +7,12 @@ RUN cargo build --release --locked --bin annals
 FROM debian:bookworm-slim
 RUN useradd --system --home /var/lib/annals annals && mkdir -p /var/lib/annals && chown annals /var/lib/annals
 COPY --from=build /src/target/release/annals /usr/local/bin/annals
-USER annals
 WORKDIR /var/lib/annals
-ENV ANNALS_DATA_DIR=/var/lib/annals/data
-EXPOSE 8080
+ENV ANNALS_DATA_DIR=/var/lib/annals/data \
+    ANNALS_LISTEN=0.0.0.0:8080 \
+    ANNALS_REGISTRY_LISTEN=0.0.0.0:5000
+RUN mkdir -p /var/lib/annals/data && chown annals /var/lib/annals/data
+USER annals
+EXPOSE 8080 5000
 ENTRYPOINT ["annals"]
 CMD ["serve"]

@@ -52,6 +52,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_CONSISTENCY_WAIT_MS", default_value_t = 5000)]
     pub consistency_wait_ms: u64,
 
+    /// The key registry bearer tokens are signed with (at least 32 bytes). Without it a random
+    /// key is made on first start in `<data dir>/secrets/token-signing.key` (mode 0600); give
+    /// the same key to every server of a cluster.
+    #[arg(long, env = "ANNALS_TOKEN_SIGNING_KEY", hide_env_values = true)]
+    pub token_signing_key: Option<String>,
+
     /// Base URL used in error `type` links; defaults to `http://<listen address>`.
     #[arg(long, env = "ANNALS_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -59,4 +65,26 @@ pub struct ServeArgs {
     /// Print nothing on stdout (for embedding the server, as the benchmark does).
     #[arg(skip)]
     pub quiet: bool,
+}
+
+impl ServeArgs {
+    /// `annals serve`'s defaults for a server embedded in another command (the benchmark), on
+    /// `storage` and the given addresses, quiet.
+    pub fn embedded(
+        storage: StorageArgs,
+        listen: SocketAddr,
+        registry_listen: SocketAddr,
+    ) -> anyhow::Result<ServeArgs> {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let mut args = <Defaults as clap::Parser>::try_parse_from(["annals"])?.serve;
+        args.storage = storage;
+        args.listen = listen;
+        args.registry_listen = registry_listen;
+        args.quiet = true;
+        Ok(args)
+    }
 }

@@ -9,6 +9,7 @@
 //! - [`quay`]: the Red Hat Quay API v1 family.
 //! - [`docr`]: the DigitalOcean Container Registry API.
 //! - [`oci`]: the OCI distribution API (the registry listener).
+//! - [`secrets`]: the token-signing key (configured, or a private file made on first start).
 //! - [`bench`]: `annals bench`, the benchmark that prints a table of figures.
 
 pub mod backends;
@@ -21,5 +22,6 @@ pub mod docr;
 pub mod idempotency;
 pub mod oci;
 pub mod quay;
+pub mod secrets;
 pub mod server;
 pub mod state;

@@ -18,7 +18,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::{backends, bootstrap, docr, idempotency, oci, quay};
+use crate::{backends, bootstrap, docr, idempotency, oci, quay, secrets};
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
 pub fn app(state: AppState) -> Router {
@@ -126,6 +126,8 @@ pub async fn serve_until(
                 args.storage.data_dir.display()
             )
         })?;
+    let token_key =
+        secrets::token_signing_key(&args.storage.data_dir, args.token_signing_key.as_deref())?;
     let public_url = args
         .public_url
         .clone()
@@ -146,6 +148,7 @@ pub async fn serve_until(
             .into(),
         gc_wake: Arc::new(tokio::sync::Notify::new()),
         keys_in_flight: Default::default(),
+        token_key: token_key.into(),
     };
     let gc_task = tokio::spawn(annals_workers::gc::run(
         annals_workers::gc::GcWorker {

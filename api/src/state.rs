@@ -27,6 +27,8 @@ pub struct AppState {
     pub registry_host: Arc<str>,
     /// Wakes the garbage-collection worker when a collection is requested or cancelled.
     pub gc_wake: Arc<tokio::sync::Notify>,
+    /// The key registry bearer tokens are signed with (see `secrets`).
+    pub token_key: Arc<[u8]>,
     /// Idempotency keys whose first request is still running here.
     pub keys_in_flight: KeysInFlight,
 }

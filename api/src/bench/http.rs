@@ -21,17 +21,9 @@ pub async fn measure(
     let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = probe.local_addr()?;
     drop(probe);
-    let args = ServeArgs {
-        storage: target.storage(),
-        listen: addr,
-        registry_listen: "127.0.0.1:0".parse()?,
-        registry_host: None,
-        bootstrap_user: Some("bench".into()),
-        bootstrap_token: Some(TOKEN.into()),
-        consistency_wait_ms: 5000,
-        public_url: None,
-        quiet: true,
-    };
+    let mut args = ServeArgs::embedded(target.storage(), addr, "127.0.0.1:0".parse()?)?;
+    args.bootstrap_user = Some("bench".into());
+    args.bootstrap_token = Some(TOKEN.into());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::server::serve_until(args, async move {
         let _ = stopped.await;

@@ -286,17 +286,9 @@ async fn wait_for(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
 pub async fn measure(postgres: Option<&str>, table: &mut Table) -> anyhow::Result<()> {
     let target = Target::create(postgres).await?;
     let (listen, registry_listen) = (free_port()?, free_port()?);
-    let args = ServeArgs {
-        storage: target.storage(),
-        listen,
-        registry_listen,
-        registry_host: None,
-        bootstrap_user: Some("bench".into()),
-        bootstrap_token: Some(TOKEN.into()),
-        consistency_wait_ms: 5000,
-        public_url: None,
-        quiet: true,
-    };
+    let mut args = ServeArgs::embedded(target.storage(), listen, registry_listen)?;
+    args.bootstrap_user = Some("bench".into());
+    args.bootstrap_token = Some(TOKEN.into());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(crate::server::serve_until(args, async move {
         let _ = stopped.await;

@@ -4,30 +4,32 @@
 
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
-use super::auth::{self, RegistryCaller, TOKEN_TTL_S};
+use super::auth::{self, RegistryCaller};
 use super::error::OciError;
-use crate::context::Caller;
 use crate::state::AppState;
+
+/// The token endpoint's answer, as Docker's token specification gives it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    pub token: String,
+    /// The same token, for OAuth2 clients.
+    pub access_token: String,
+    /// Seconds the token is valid: never past the credential it was made from.
+    pub expires_in: i64,
+    pub issued_at: String,
+}
 
 pub async fn token(state: &AppState, parts: &Parts) -> Result<Response, OciError> {
     let who = auth::identify(state, &parts.headers, None)
         .await?
-        .unwrap_or(RegistryCaller {
-            caller: Caller {
-                user_id: uuid::Uuid::nil(),
-                username: String::new(),
-                super_user: false,
-            },
-            can_write: false,
-        });
-    let token = auth::issue_token(state, &who);
-    Ok(axum::Json(json!({
-        "token": token,
-        "access_token": token,
-        "expires_in": TOKEN_TTL_S,
-        "issued_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    }))
+        .unwrap_or_else(RegistryCaller::anonymous);
+    let (token, expires_in) = auth::issue_token(state, &who);
+    Ok(axum::Json(TokenResponse {
+        access_token: token.clone(),
+        token,
+        expires_in,
+        issued_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
     .into_response())
 }
