@@ -62,6 +62,25 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Seconds a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection stays open.
+    #[arg(long, env = "ANNALS_HEADER_READ_TIMEOUT_S", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_s: u64,
+
+    /// Seconds a request body may go without sending a byte before the request is dropped.
+    #[arg(long, env = "ANNALS_BODY_IDLE_TIMEOUT_S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_idle_timeout_s: u64,
+
+    /// Connections each listener keeps open at once; at the cap the oldest idle one is closed
+    /// to make room, and when all are busy a new one gets 503. Defaults to half of the open
+    /// files the process may have, less a reserve, at most 4096.
+    #[arg(long, env = "ANNALS_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: Option<u64>,
+
+    /// Seconds a shutdown waits for requests in flight before it closes their connections.
+    #[arg(long, env = "ANNALS_SHUTDOWN_GRACE_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_s: u64,
+
     /// Print nothing on stdout (for embedding the server, as the benchmark does).
     #[arg(skip)]
     pub quiet: bool,

@@ -4,6 +4,8 @@
 //! - [`backends`]: opens the event store and the read-model location the configuration names.
 //! - [`server`]: `annals serve` — catch the read models up, bootstrap, run the projection
 //!   runner, serve HTTP, shut down gracefully.
+//! - [`listener`]: serving a listener: timeouts, a connection cap that sheds load, graceful
+//!   shutdown with a deadline.
 //! - [`context`]: who is calling (bearer token → user) and the command envelope of a request.
 //! - [`idempotency`]: `Idempotency-Key`: a key names one request of one caller.
 //! - [`quay`]: the Red Hat Quay API v1 family.
@@ -20,6 +22,7 @@ pub mod config;
 pub mod context;
 pub mod docr;
 pub mod idempotency;
+pub mod listener;
 pub mod oci;
 pub mod quay;
 pub mod secrets;

@@ -1,7 +1,6 @@
 //! `annals serve`: open the stores, bring the read models to the head of the log, bootstrap the
 //! first superuser, run the projection runner, serve HTTP until SIGINT/SIGTERM.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,14 +10,13 @@ use annals_projections::{ProjectionWatch, all_projectors, migrate_all};
 use annals_workers::{ProjectionRunner, ReadModels};
 use anyhow::Context;
 use axum::Router;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::{backends, bootstrap, docr, idempotency, oci, quay, secrets};
+use crate::{backends, bootstrap, docr, idempotency, listener, oci, quay, secrets};
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
 pub fn app(state: AppState) -> Router {
@@ -173,30 +171,34 @@ pub async fn serve_until(
         }
     };
     tokio::spawn(stopping);
-    let until_stop = |mut stop: watch::Receiver<bool>| async move {
-        let _ = stop.wait_for(|s| *s).await;
+    let open_files = listener::raise_open_file_limit();
+    let limits = listener::Limits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_s),
+        body_idle_timeout: Duration::from_secs(args.body_idle_timeout_s),
+        max_connections: args.max_connections.map_or_else(
+            || listener::default_max_connections(open_files),
+            |n| n as usize,
+        ),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
     };
-    // Responses are written in several pieces (headers, then streamed bodies); without
-    // TCP_NODELAY, Nagle's algorithm meets the client's delayed ACK and each costs ~40 ms.
-    let nodelay = |tcp: &mut tokio::net::TcpStream| {
-        let _ = tcp.set_nodelay(true);
-    };
-    let management = axum::serve(
-        listener.tap_io(nodelay),
-        app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(until_stop(stop_rx.clone()));
-    let registry = axum::serve(
-        registry_listener.tap_io(nodelay),
-        registry_app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(until_stop(stop_rx.clone()));
-    let served = tokio::try_join!(management.into_future(), registry.into_future());
+    tokio::join!(
+        listener::serve(
+            listener,
+            listener::app(app(state.clone()), &limits),
+            limits,
+            stop_rx.clone(),
+        ),
+        listener::serve(
+            registry_listener,
+            listener::app(registry_app(state), &limits),
+            limits,
+            stop_rx.clone(),
+        ),
+    );
     let _ = stop_tx.send(true);
     let _ = runner_task.await;
     let _ = swap_task.await;
     let _ = gc_task.await;
-    served?;
     Ok(())
 }
 

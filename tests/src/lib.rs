@@ -56,6 +56,15 @@ fn admin_execute(sql: String) -> anyhow::Result<()> {
 
 pub const ADMIN: &str = "admin";
 
+/// An `Authorization: Basic` value.
+pub fn basic_auth(user: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+    )
+}
+
 /// A running `annals serve` and the fresh store under it.
 pub struct Server {
     pub backend: Backend,
@@ -67,6 +76,7 @@ pub struct Server {
     database: Option<(String, String)>,
     child: Option<Child>,
     http: reqwest::Client,
+    env: Vec<(String, String)>,
 }
 
 /// The binary under test: Cargo builds it beside the test executables (`target/<profile>/`),
@@ -86,6 +96,12 @@ pub fn binary() -> PathBuf {
 impl Server {
     /// Starts a server over a fresh, empty store, bootstrapped with user `admin`.
     pub async fn start(backend: Backend) -> Server {
+        Server::start_with(backend, &[]).await
+    }
+
+    /// [`Server::start`] with extra environment variables for `annals serve` (kept across
+    /// restarts).
+    pub async fn start_with(backend: Backend, env: &[(&str, &str)]) -> Server {
         let data = tempfile::tempdir().expect("temporary directory");
         let database = match backend {
             Backend::Embedded => None,
@@ -105,6 +121,10 @@ impl Server {
             database,
             child: None,
             http: reqwest::Client::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         server.boot().await;
         server
@@ -137,6 +157,7 @@ impl Server {
             .env("ANNALS_BOOTSTRAP_USER", ADMIN)
             .env("ANNALS_BOOTSTRAP_TOKEN", &self.token)
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn annals serve");
@@ -169,6 +190,28 @@ impl Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `within` for the server to exit; answers whether it did.
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
