@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the management APIs over the configured stores.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Rebuild every read model from position 0 into a fresh generation and promote it. A
     /// running server switches to it within seconds; the previous generation is kept.
     Replay {
@@ -52,7 +52,7 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve(args) => server::serve(args).await,
+        Command::Serve(args) => server::serve(*args).await,
         Command::Replay { storage, quiet } => {
             let backends = backends::open(&storage).await?;
             let report = annals_workers::replay::replay(
