@@ -62,6 +62,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// The largest blob (layer) an upload may make, in bytes; a larger declared or sent body is
+    /// refused with 413 and nothing of it is kept.
+    #[arg(long, env = "ANNALS_MAX_BLOB_BYTES", default_value_t = 64 << 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_blob_bytes: u64,
+
     /// Seconds a client may take to send a request's headers; also how long an idle
     /// keep-alive connection stays open.
     #[arg(long, env = "ANNALS_HEADER_READ_TIMEOUT_S", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]

@@ -139,6 +139,7 @@ pub async fn serve_until(
         consistency_wait: Duration::from_millis(args.consistency_wait_ms),
         public_url: public_url.into(),
         blobs,
+        max_blob_bytes: args.max_blob_bytes,
         registry_host: args
             .registry_host
             .clone()

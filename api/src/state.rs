@@ -23,6 +23,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Layer, config and manifest bytes.
     pub blobs: BlobStore,
+    /// The largest blob an upload may make.
+    pub max_blob_bytes: u64,
     /// `host[:port]` of the OCI registry as clients address it.
     pub registry_host: Arc<str>,
     /// Wakes the garbage-collection worker when a collection is requested or cancelled.

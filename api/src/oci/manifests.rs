@@ -176,15 +176,21 @@ pub async fn put(
     let reference = parse_reference(reference)?;
     let bytes = axum::body::to_bytes(body, manifest::MAX_MANIFEST_BYTES)
         .await
-        .map_err(|_| {
-            OciError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "SIZE_INVALID",
-                format!(
-                    "manifests are limited to {} bytes",
-                    manifest::MAX_MANIFEST_BYTES
-                ),
-            )
+        .map_err(|e| {
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            {
+                OciError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "SIZE_INVALID",
+                    format!(
+                        "manifests are limited to {} bytes",
+                        manifest::MAX_MANIFEST_BYTES
+                    ),
+                )
+            } else {
+                OciError::manifest_invalid(format!("the request body broke off: {e}"))
+            }
         })?;
     let content_type = parts
         .headers

@@ -68,6 +68,11 @@ fn upload_error(e: UploadError, name: &str, id: Uuid) -> OciError {
         UploadError::TooLarge(_) => {
             OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", e.to_string())
         }
+        UploadError::Body(_) => OciError::new(
+            StatusCode::BAD_REQUEST,
+            "BLOB_UPLOAD_INVALID",
+            e.to_string(),
+        ),
         UploadError::Io(io) => OciError::internal(io),
     }
 }
@@ -113,8 +118,25 @@ fn content_range(parts: &Parts) -> Result<Option<u64>, OciError> {
     Ok(Some(start))
 }
 
+/// Refuses a body whose declared length alone passes the largest blob, before reading it.
+fn check_declared_length(state: &AppState, parts: &Parts, have: u64) -> Result<(), OciError> {
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if have.saturating_add(n) > state.max_blob_bytes => Err(OciError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "SIZE_INVALID",
+            UploadError::TooLarge(state.max_blob_bytes).to_string(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Appends the request body to the upload, where its `Content-Range` (if any) says it starts;
-/// answers the upload's new size.
+/// answers the upload's new size. A body that breaks off leaves the upload as it was.
 async fn append_chunk(
     state: &AppState,
     parts: &Parts,
@@ -123,9 +145,21 @@ async fn append_chunk(
     body: Body,
 ) -> Result<u64, OciError> {
     let start = content_range(parts)?;
+    let have = state
+        .blobs
+        .upload_status(id)
+        .await
+        .map_err(|e| upload_error(e, name, id))?
+        .size;
+    check_declared_length(state, parts, have)?;
     state
         .blobs
-        .append_upload(id, start, None, body.into_data_stream())
+        .append_upload(
+            id,
+            start,
+            Some(state.max_blob_bytes),
+            body.into_data_stream(),
+        )
         .await
         .map_err(|e| upload_error(e, name, id))
 }
@@ -201,6 +235,9 @@ pub async fn start(
         return Ok(response);
     }
     let digest = q.get("digest").map(|d| parse_digest(d)).transpose()?;
+    if digest.is_some() {
+        check_declared_length(state, parts, 0)?;
+    }
     let upload = state.blobs.start_upload(name).await?;
     let Some(digest) = digest else {
         return Ok(upload_response(StatusCode::ACCEPTED, name, upload.id, 0));
@@ -208,7 +245,12 @@ pub async fn start(
     // Monolithic: the body is the whole blob.
     if let Err(e) = state
         .blobs
-        .append_upload(upload.id, Some(0), None, body.into_data_stream())
+        .append_upload(
+            upload.id,
+            Some(0),
+            Some(state.max_blob_bytes),
+            body.into_data_stream(),
+        )
         .await
     {
         let _ = state.blobs.cancel_upload(upload.id).await;

@@ -48,6 +48,10 @@ pub enum UploadError {
     Truncated(u64),
     #[error("upload would exceed the limit of {0} bytes")]
     TooLarge(u64),
+    /// The client's body broke off (it disconnected, or stopped sending); nothing of the chunk
+    /// was kept.
+    #[error("the request body broke off: {0}")]
+    Body(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -166,9 +170,13 @@ impl BlobStore {
         {
             return Err(UploadError::OutOfOrder { have, got: start });
         }
+        if limit.is_some_and(|l| have > l) {
+            return Err(UploadError::TooLarge(limit.unwrap_or_default()));
+        }
+        let data = self.upload_dir(id).join("data");
         let mut file = tokio::fs::OpenOptions::new()
             .append(true)
-            .open(self.upload_dir(id).join("data"))
+            .open(&data)
             .await?;
         let mut hasher = self
             .hashers()
@@ -176,18 +184,32 @@ impl BlobStore {
             .filter(|(len, _)| *len == have)
             .map(|(_, h)| h);
         let mut size = have;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(io::Error::other)?;
-            size += chunk.len() as u64;
-            if limit.is_some_and(|l| size > l) {
-                return Err(UploadError::TooLarge(limit.unwrap_or_default()));
+        let written: Result<(), UploadError> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| UploadError::Body(e.to_string()))?;
+                size += chunk.len() as u64;
+                if let Some(limit) = limit.filter(|l| size > *l) {
+                    return Err(UploadError::TooLarge(limit));
+                }
+                if let Some(h) = hasher.as_mut() {
+                    h.update(&chunk);
+                }
+                file.write_all(&chunk).await?;
             }
-            if let Some(h) = hasher.as_mut() {
-                h.update(&chunk);
-            }
-            file.write_all(&chunk).await?;
+            file.flush().await?;
+            Ok(())
         }
-        file.flush().await?;
+        .await;
+        if let Err(e) = written {
+            // Nothing of a broken chunk is kept: the upload is as it was before it.
+            drop(file);
+            let truncated = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(&data)
+                .await?;
+            truncated.set_len(have).await?;
+            return Err(e);
+        }
         if let Some(h) = hasher {
             self.hashers().insert(id, (size, h));
         }
@@ -325,6 +347,40 @@ mod tests {
         let d = digest_of(DigestAlgorithm::Sha256, b"hello world");
         assert_eq!(store.delete(&d).await.unwrap(), 11);
         assert_eq!(store.delete(&d).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_broken_or_oversized_chunk_leaves_the_upload_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let up = store.start_upload("acme/web").await.unwrap();
+        store
+            .append_upload(up.id, None, None, chunks(&[b"kept"]))
+            .await
+            .unwrap();
+        let broken = futures::stream::iter(vec![
+            Ok(Bytes::from_static(b"lost")),
+            Err(io::Error::other("client went away")),
+        ]);
+        assert!(matches!(
+            store.append_upload(up.id, Some(4), None, broken).await,
+            Err(UploadError::Body(_))
+        ));
+        assert_eq!(store.upload_status(up.id).await.unwrap().size, 4);
+        assert!(matches!(
+            store
+                .append_upload(up.id, Some(4), Some(6), chunks(&[b"toolong"]))
+                .await,
+            Err(UploadError::TooLarge(6))
+        ));
+        assert_eq!(store.upload_status(up.id).await.unwrap().size, 4);
+        // The upload goes on where it was, and completes under the digest of what was kept.
+        store
+            .append_upload(up.id, Some(4), None, chunks(&[b"!"]))
+            .await
+            .unwrap();
+        let d = digest_of(DigestAlgorithm::Sha256, b"kept!");
+        assert_eq!(store.complete_upload(up.id, &d).await.unwrap(), 5);
     }
 
     /// Ages a blob file, as if written an hour ago.
