@@ -67,6 +67,19 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_MAX_BLOB_BYTES", default_value_t = 64 << 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_blob_bytes: u64,
 
+    /// How long an upload session may sit untouched before it is removed with its bytes
+    /// (`24h`, `90m`, `3600s`).
+    #[arg(long, env = "ANNALS_UPLOAD_TTL", default_value = "24h", value_parser = parse_ttl)]
+    pub upload_ttl: std::time::Duration,
+
+    /// Upload sessions one repository may have open at once.
+    #[arg(long, env = "ANNALS_UPLOAD_SESSIONS_PER_REPOSITORY", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub upload_sessions_per_repository: u64,
+
+    /// Upload sessions one caller may have open at once.
+    #[arg(long, env = "ANNALS_UPLOAD_SESSIONS_PER_CALLER", default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub upload_sessions_per_caller: u64,
+
     /// Seconds a client may take to send a request's headers; also how long an idle
     /// keep-alive connection stays open.
     #[arg(long, env = "ANNALS_HEADER_READ_TIMEOUT_S", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -111,4 +124,15 @@ impl ServeArgs {
         args.quiet = true;
         Ok(args)
     }
+}
+
+/// An upload session's age: a human duration of one second to a year.
+fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+    let ttl = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if !(std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(365 * 24 * 3600))
+        .contains(&ttl)
+    {
+        return Err("an upload TTL is between 1s and 365d".into());
+    }
+    Ok(ttl)
 }

@@ -140,6 +140,10 @@ pub async fn serve_until(
         public_url: public_url.into(),
         blobs,
         max_blob_bytes: args.max_blob_bytes,
+        upload_limits: annals_store::blobs::SessionLimits {
+            per_repository: args.upload_sessions_per_repository as usize,
+            per_caller: args.upload_sessions_per_caller as usize,
+        },
         registry_host: args
             .registry_host
             .clone()
@@ -158,6 +162,11 @@ pub async fn serve_until(
             blobs: state.blobs.clone(),
             wake: state.gc_wake.clone(),
         },
+        stop_rx.clone(),
+    ));
+    let uploads_task = tokio::spawn(annals_workers::uploads::run(
+        state.blobs.clone(),
+        args.upload_ttl,
         stop_rx.clone(),
     ));
     if !args.quiet {
@@ -200,6 +209,7 @@ pub async fn serve_until(
     let _ = runner_task.await;
     let _ = swap_task.await;
     let _ = gc_task.await;
+    let _ = uploads_task.await;
     Ok(())
 }
 

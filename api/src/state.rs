@@ -7,7 +7,7 @@ use annals_commands::{CommandService, Done};
 use annals_projections::ProjectionWatch;
 use annals_projections::sql::ReadDb;
 use annals_store::EventStore;
-use annals_store::blobs::BlobStore;
+use annals_store::blobs::{BlobStore, SessionLimits};
 use annals_workers::ReadModels;
 
 use crate::idempotency::KeysInFlight;
@@ -25,6 +25,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// The largest blob an upload may make.
     pub max_blob_bytes: u64,
+    /// How many upload sessions a repository and a caller may have open.
+    pub upload_limits: SessionLimits,
     /// `host[:port]` of the OCI registry as clients address it.
     pub registry_host: Arc<str>,
     /// Wakes the garbage-collection worker when a collection is requested or cancelled.

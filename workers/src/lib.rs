@@ -4,6 +4,7 @@
 //! - [`runner`]: the projection runner that keeps the read models at the head of the log.
 //! - [`replay`]: rebuilds every read model from position 0 into a fresh generation.
 //! - [`facts`]: what commands read from the read models (blob links, namespace storage).
+//! - [`uploads`]: expires abandoned upload sessions.
 //! - [`readmodels`]: the handle on the generation that serves, swapped when a rebuild lands.
 
 pub mod facts;
@@ -11,6 +12,7 @@ pub mod gc;
 pub mod readmodels;
 pub mod replay;
 pub mod runner;
+pub mod uploads;
 
 pub use readmodels::ReadModels;
 pub use runner::ProjectionRunner;

@@ -68,6 +68,12 @@ fn upload_error(e: UploadError, name: &str, id: Uuid) -> OciError {
         UploadError::TooLarge(_) => {
             OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", e.to_string())
         }
+        UploadError::TooMany(_) => OciError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOOMANYREQUESTS",
+            e.to_string(),
+        )
+        .with_header(header::RETRY_AFTER, "10"),
         UploadError::Body(_) => OciError::new(
             StatusCode::BAD_REQUEST,
             "BLOB_UPLOAD_INVALID",
@@ -238,7 +244,15 @@ pub async fn start(
     if digest.is_some() {
         check_declared_length(state, parts, 0)?;
     }
-    let upload = state.blobs.start_upload(name).await?;
+    let upload = state
+        .blobs
+        .start_upload(
+            name,
+            &pushing.caller.caller.user_id.to_string(),
+            state.upload_limits,
+        )
+        .await
+        .map_err(|e| upload_error(e, name, Uuid::nil()))?;
     let Some(digest) = digest else {
         return Ok(upload_response(StatusCode::ACCEPTED, name, upload.id, 0));
     };

@@ -18,7 +18,7 @@ use sha2::{Digest as _, Sha256, Sha512};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-pub use upload::{UploadError, UploadInfo};
+pub use upload::{SessionLimits, UploadError, UploadInfo};
 
 /// The blob store under one root. Clones share its in-memory state (upload hashes, writes in
 /// flight, the sweep lock), so one store is opened per process and handed around.
@@ -51,10 +51,12 @@ impl BlobStore {
         let root = root.into();
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("uploads"))?;
-        Ok(BlobStore {
+        let store = BlobStore {
             root,
             shared: Arc::default(),
-        })
+        };
+        store.index_uploads()?;
+        Ok(store)
     }
 
     pub fn root(&self) -> &Path {

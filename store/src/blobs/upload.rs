@@ -29,6 +29,9 @@ pub struct UploadInfo {
     pub id: Uuid,
     /// `namespace/name` of the repository it is for.
     pub repository: String,
+    /// Who opened it (a user id), for the per-caller limit.
+    #[serde(default)]
+    pub caller: String,
     pub started_at: DateTime<Utc>,
     /// Bytes received so far.
     #[serde(skip)]
@@ -52,13 +55,34 @@ pub enum UploadError {
     /// was kept.
     #[error("the request body broke off: {0}")]
     Body(String),
+    /// Too many sessions open for the repository or the caller.
+    #[error("{0}")]
+    TooMany(String),
     #[error(transparent)]
     Io(#[from] io::Error),
+}
+
+/// How many upload sessions may be open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub per_repository: usize,
+    pub per_caller: usize,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            per_repository: 64,
+            per_caller: 128,
+        }
+    }
 }
 
 /// The in-memory side of the upload sessions of one blob store.
 #[derive(Debug, Default)]
 pub(super) struct Sessions {
+    /// Open sessions: repository and caller, by id (read from disk when the store opens).
+    open: Mutex<HashMap<Uuid, (String, String)>>,
     /// In-order SHA-256 states by upload id, and the length each covers.
     hashers: Mutex<HashMap<Uuid, (u64, Sha256)>>,
     /// Registry writes in flight (upload chunks, upload completions, manifest pushes), each by
@@ -121,20 +145,132 @@ impl BlobStore {
         self.root().join("uploads").join(id.to_string())
     }
 
-    /// Opens a new upload session for `repository`.
-    pub async fn start_upload(&self, repository: &str) -> io::Result<UploadInfo> {
+    /// Opens a new upload session for `repository` on behalf of `caller`, within `limits`.
+    pub async fn start_upload(
+        &self,
+        repository: &str,
+        caller: &str,
+        limits: SessionLimits,
+    ) -> Result<UploadInfo, UploadError> {
         let info = UploadInfo {
             id: Uuid::new_v4(),
             repository: repository.to_owned(),
+            caller: caller.to_owned(),
             started_at: Utc::now(),
             size: 0,
         };
+        {
+            let mut open = self.sessions().open.lock().expect("session index");
+            let count =
+                |f: &dyn Fn(&(String, String)) -> bool| open.values().filter(|s| f(s)).count();
+            if count(&|(r, _)| r == repository) >= limits.per_repository {
+                return Err(UploadError::TooMany(format!(
+                    "{repository} has {} upload sessions open; finish or cancel one first",
+                    limits.per_repository
+                )));
+            }
+            if count(&|(_, c)| c == caller) >= limits.per_caller {
+                return Err(UploadError::TooMany(format!(
+                    "you have {} upload sessions open; finish or cancel one first",
+                    limits.per_caller
+                )));
+            }
+            open.insert(info.id, (repository.to_owned(), caller.to_owned()));
+        }
         let dir = self.upload_dir(info.id);
-        tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::write(dir.join("data"), b"").await?;
-        tokio::fs::write(dir.join("info.json"), serde_json::to_vec(&info)?).await?;
+        let created = async {
+            tokio::fs::create_dir_all(&dir).await?;
+            tokio::fs::write(dir.join("data"), b"").await?;
+            tokio::fs::write(dir.join("info.json"), serde_json::to_vec(&info)?).await
+        };
+        if let Err(e) = created.await {
+            self.forget_session(info.id);
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+            return Err(e.into());
+        }
         self.hashers().insert(info.id, (0, Sha256::new()));
         Ok(info)
+    }
+
+    fn forget_session(&self, id: Uuid) {
+        self.sessions()
+            .open
+            .lock()
+            .expect("session index")
+            .remove(&id);
+        self.hashers().remove(&id);
+    }
+
+    /// How many upload sessions are open.
+    pub fn open_uploads(&self) -> usize {
+        self.sessions().open.lock().expect("session index").len()
+    }
+
+    /// Reads the sessions left on disk (by an earlier process) into the index.
+    pub(super) fn index_uploads(&self) -> io::Result<()> {
+        let mut open = self.sessions().open.lock().expect("session index");
+        for entry in std::fs::read_dir(self.root().join("uploads"))? {
+            let entry = entry?;
+            let Ok(id) = Uuid::parse_str(&entry.file_name().to_string_lossy()) else {
+                continue;
+            };
+            if let Ok(bytes) = std::fs::read(entry.path().join("info.json"))
+                && let Ok(info) = serde_json::from_slice::<UploadInfo>(&bytes)
+            {
+                open.insert(id, (info.repository, info.caller));
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes upload sessions (and stray temporary files) untouched since `before`: abandoned
+    /// pushes. Answers how many sessions went and the bytes freed.
+    pub async fn expire_uploads(&self, before: std::time::SystemTime) -> io::Result<(usize, u64)> {
+        let root = self.root().join("uploads");
+        let stale = tokio::task::spawn_blocking(move || -> io::Result<Vec<(PathBuf, u64)>> {
+            let mut stale = Vec::new();
+            for entry in std::fs::read_dir(&root)? {
+                let entry = entry?;
+                let path = entry.path();
+                // A session's last activity is its data file's; a temporary file's its own.
+                let data = if path.is_dir() {
+                    path.join("data")
+                } else {
+                    path.clone()
+                };
+                let meta = std::fs::metadata(&data).or_else(|_| entry.metadata())?;
+                if meta.modified()? < before {
+                    stale.push((path, meta.len()));
+                }
+            }
+            Ok(stale)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        let (mut sessions, mut bytes) = (0, 0);
+        for (path, size) in stale {
+            let id = path
+                .file_name()
+                .and_then(|n| Uuid::parse_str(&n.to_string_lossy()).ok());
+            let _writing = self.write_guard();
+            let removed = if path.is_dir() {
+                tokio::fs::remove_dir_all(&path).await
+            } else {
+                tokio::fs::remove_file(&path).await
+            };
+            match removed {
+                Ok(()) => {
+                    bytes += size;
+                    if let Some(id) = id {
+                        self.forget_session(id);
+                        sessions += 1;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((sessions, bytes))
     }
 
     /// The session and how many bytes it has.
@@ -256,7 +392,7 @@ impl BlobStore {
 
     /// Drops a session and its bytes.
     pub async fn cancel_upload(&self, id: Uuid) -> Result<(), UploadError> {
-        self.hashers().remove(&id);
+        self.forget_session(id);
         match tokio::fs::remove_dir_all(self.upload_dir(id)).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(UploadError::Unknown),
@@ -305,7 +441,10 @@ mod tests {
     async fn chunks_in_order_complete_under_their_digest() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
-        let up = store.start_upload("acme/web").await.unwrap();
+        let up = store
+            .start_upload("acme/web", "u", SessionLimits::default())
+            .await
+            .unwrap();
         assert_eq!(
             store
                 .append_upload(up.id, Some(0), None, chunks(&[b"hello "]))
@@ -330,7 +469,10 @@ mod tests {
         ));
         assert_eq!(store.size(&wrong).await.unwrap(), None);
         for algorithm in [DigestAlgorithm::Sha512, DigestAlgorithm::Sha256] {
-            let up = store.start_upload("acme/web").await.unwrap();
+            let up = store
+                .start_upload("acme/web", "u", SessionLimits::default())
+                .await
+                .unwrap();
             store
                 .append_upload(up.id, None, None, chunks(&[b"hello world"]))
                 .await
@@ -353,7 +495,10 @@ mod tests {
     async fn a_broken_or_oversized_chunk_leaves_the_upload_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
-        let up = store.start_upload("acme/web").await.unwrap();
+        let up = store
+            .start_upload("acme/web", "u", SessionLimits::default())
+            .await
+            .unwrap();
         store
             .append_upload(up.id, None, None, chunks(&[b"kept"]))
             .await
@@ -381,6 +526,44 @@ mod tests {
             .unwrap();
         let d = digest_of(DigestAlgorithm::Sha256, b"kept!");
         assert_eq!(store.complete_upload(up.id, &d).await.unwrap(), 5);
+    }
+
+    #[tokio::test]
+    async fn sessions_are_limited_and_abandoned_ones_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let limits = SessionLimits {
+            per_repository: 2,
+            per_caller: 3,
+        };
+        let a = store.start_upload("acme/a", "u1", limits).await.unwrap();
+        store.start_upload("acme/a", "u1", limits).await.unwrap();
+        assert!(matches!(
+            store.start_upload("acme/a", "u2", limits).await,
+            Err(UploadError::TooMany(_))
+        ));
+        store.start_upload("acme/b", "u1", limits).await.unwrap();
+        assert!(matches!(
+            store.start_upload("acme/c", "u1", limits).await,
+            Err(UploadError::TooMany(_))
+        ));
+        store.cancel_upload(a.id).await.unwrap();
+        store.start_upload("acme/c", "u1", limits).await.unwrap();
+        assert_eq!(store.open_uploads(), 3);
+        // Another process opening the store finds them.
+        assert_eq!(BlobStore::open(dir.path()).unwrap().open_uploads(), 3);
+        // None is older than a minute; all are older than a moment from now.
+        let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        assert_eq!(store.expire_uploads(minute_ago).await.unwrap().0, 0);
+        let soon = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
+        assert_eq!(store.expire_uploads(soon).await.unwrap().0, 3);
+        assert_eq!(store.open_uploads(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("uploads"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 
     /// Ages a blob file, as if written an hour ago.
@@ -411,7 +594,10 @@ mod tests {
         store.put_bytes(&young, b"yng").await.unwrap();
         // A mount claims a stored blob; a repeated upload of stored bytes claims it too.
         assert_eq!(store.claim(&claimed).await.unwrap(), Some(3));
-        let up = store.start_upload("other/repo").await.unwrap();
+        let up = store
+            .start_upload("other/repo", "u", SessionLimits::default())
+            .await
+            .unwrap();
         store
             .append_upload(up.id, None, None, chunks(&[b"upl"]))
             .await
