@@ -99,6 +99,10 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_SHUTDOWN_GRACE_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub shutdown_grace_s: u64,
 
+    /// How many events a projection may be behind the head for `/readyz` to answer ready.
+    #[arg(long, env = "ANNALS_READY_MAX_LAG", default_value_t = 1000)]
+    pub ready_max_lag: u64,
+
     /// Print nothing on stdout (for embedding the server, as the benchmark does).
     #[arg(skip)]
     pub quiet: bool,

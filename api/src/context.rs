@@ -105,6 +105,7 @@ pub fn envelope(caller: &Caller, parts: &Parts) -> Envelope {
         envelope.correlation_id = request_id;
     }
     envelope.user_agent = header("user-agent");
+    envelope.request_id = crate::observe::request_id(&parts.headers).map(str::to_owned);
     envelope.client_ip = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -6,6 +6,7 @@
 //!   runner, serve HTTP, shut down gracefully.
 //! - [`listener`]: serving a listener: timeouts, a connection cap that sheds load, graceful
 //!   shutdown with a deadline.
+//! - [`observe`]: `/healthz`, `/readyz`, `/metrics` and request ids.
 //! - [`context`]: who is calling (bearer token → user) and the command envelope of a request.
 //! - [`idempotency`]: `Idempotency-Key`: a key names one request of one caller.
 //! - [`quay`]: the Red Hat Quay API v1 family.
@@ -23,6 +24,7 @@ pub mod context;
 pub mod docr;
 pub mod idempotency;
 pub mod listener;
+pub mod observe;
 pub mod oci;
 pub mod quay;
 pub mod secrets;

@@ -10,35 +10,75 @@ use annals_projections::{ProjectionWatch, all_projectors, migrate_all};
 use annals_workers::{ProjectionRunner, ReadModels};
 use anyhow::Context;
 use axum::Router;
+use axum::http::HeaderName;
+use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::{backends, bootstrap, docr, idempotency, listener, oci, quay, secrets};
+use crate::{backends, bootstrap, docr, idempotency, listener, observe, oci, quay, secrets};
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
+/// The management APIs (Quay v1, DigitalOcean, ...) and the operator's routes.
 pub fn app(state: AppState) -> Router {
     let keys = state.keys_in_flight.clone();
-    quay::router()
-        .layer(axum::middleware::from_fn_with_state(
-            keys.clone(),
-            idempotency::fingerprint::<quay::error::QuayError>,
+    let family = |name: &'static str, router: Router<AppState>| {
+        router.layer(axum::middleware::from_fn_with_state(
+            (state.metrics.clone(), name),
+            observe::track,
         ))
-        .merge(docr::router().layer(axum::middleware::from_fn_with_state(
-            keys,
-            idempotency::fingerprint::<docr::error::DoError>,
-        )))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+    };
+    let quay = quay::router().layer(axum::middleware::from_fn_with_state(
+        keys.clone(),
+        idempotency::fingerprint::<quay::error::QuayError>,
+    ));
+    let docr = docr::router().layer(axum::middleware::from_fn_with_state(
+        keys,
+        idempotency::fingerprint::<docr::error::DoError>,
+    ));
+    let operator = Router::new()
+        .route("/healthz", get(observe::healthz))
+        .route("/readyz", get(observe::readyz))
+        .route("/metrics", get(observe::metrics));
+    with_request_ids(
+        family("quay", quay)
+            .merge(family("digitalocean", docr))
+            .merge(operator),
+    )
+    .with_state(state)
 }
 
 /// The OCI distribution API, on its own listener.
 pub fn registry_app(state: AppState) -> Router {
-    oci::router()
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+    let metrics = state.metrics.clone();
+    with_request_ids(oci::router().layer(axum::middleware::from_fn_with_state(
+        (metrics, "oci"),
+        observe::track,
+    )))
+    .with_state(state)
+}
+
+/// Gives every request an `x-request-id` (the client's when sane), logs the request in a span
+/// that carries it, and answers it back.
+fn with_request_ids(router: Router<AppState>) -> Router<AppState> {
+    let header = HeaderName::from_static(observe::REQUEST_ID);
+    router
+        .layer(PropagateRequestIdLayer::new(header.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::info_span!(
+                    "request",
+                    method = %req.method(),
+                    uri = %req.uri().path(),
+                    request_id = observe::request_id(req.headers()).unwrap_or_default(),
+                )
+            }),
+        )
+        .layer(SetRequestIdLayer::new(header, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(observe::sane_request_id))
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -72,9 +112,15 @@ pub async fn serve_until(
     watch_.advance(reached);
     let models = ReadModels::new(generation, db);
 
-    let commands = CommandService::new(store.clone()).with_facts(Arc::new(
-        annals_workers::facts::ReadModelFacts(models.clone()),
-    ));
+    let metrics = observe::Metrics::default();
+    let commands = CommandService::new(store.clone())
+        .with_facts(Arc::new(annals_workers::facts::ReadModelFacts(
+            models.clone(),
+        )))
+        .with_append_observer({
+            let metrics = metrics.clone();
+            Arc::new(move |took, events| metrics.observe_append(took, events))
+        });
     if let Some(created) = bootstrap::bootstrap(
         &commands,
         args.bootstrap_user.as_deref(),
@@ -151,6 +197,8 @@ pub async fn serve_until(
             .into(),
         gc_wake: Arc::new(tokio::sync::Notify::new()),
         keys_in_flight: Default::default(),
+        metrics,
+        ready_max_lag: args.ready_max_lag,
         token_key: token_key.into(),
     };
     let gc_task = tokio::spawn(annals_workers::gc::run(
@@ -164,6 +212,14 @@ pub async fn serve_until(
         },
         stop_rx.clone(),
     ));
+    {
+        let blobs = state.blobs.clone();
+        tokio::spawn(async move {
+            if let Err(e) = blobs.recount().await {
+                tracing::warn!("counting the stored blobs: {e}");
+            }
+        });
+    }
     let uploads_task = tokio::spawn(annals_workers::uploads::run(
         state.blobs.clone(),
         args.upload_ttl,

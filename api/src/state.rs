@@ -11,6 +11,7 @@ use annals_store::blobs::{BlobStore, SessionLimits};
 use annals_workers::ReadModels;
 
 use crate::idempotency::KeysInFlight;
+use crate::observe::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -33,6 +34,10 @@ pub struct AppState {
     pub gc_wake: Arc<tokio::sync::Notify>,
     /// The key registry bearer tokens are signed with (see `secrets`).
     pub token_key: Arc<[u8]>,
+    /// Request, append and store metrics (`/metrics`).
+    pub metrics: Metrics,
+    /// How many events a projection may be behind the head and the server still be ready.
+    pub ready_max_lag: u64,
     /// Idempotency keys whose first request is still running here.
     pub keys_in_flight: KeysInFlight,
 }

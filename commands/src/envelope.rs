@@ -20,6 +20,8 @@ pub struct Envelope {
     /// The command id came from the client (an idempotency key), so it may have been appended
     /// before; a fresh id cannot have been, and needs no lookup.
     pub client_chosen_id: bool,
+    /// The request id (`x-request-id`) of the request that issued the command.
+    pub request_id: Option<String>,
     /// A hash of the request that chose the command id: a repeat of the id with another
     /// request is refused (`CommandError::KeyReused`).
     pub fingerprint: Option<String>,
@@ -37,6 +39,7 @@ impl Envelope {
             correlation_id: command_id,
             causation_id: None,
             client_chosen_id: false,
+            request_id: None,
             fingerprint: None,
         }
     }

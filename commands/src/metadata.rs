@@ -36,6 +36,9 @@ pub fn build(envelope: &Envelope, scope: &Scope) -> Value {
     m.insert("command_id".into(), json!(envelope.command_id));
     m.insert("correlation_id".into(), json!(envelope.correlation_id));
     m.insert("causation_id".into(), json!(envelope.causation_id));
+    if let Some(request_id) = &envelope.request_id {
+        m.insert("request_id".into(), json!(request_id));
+    }
     if let Some(fingerprint) = &envelope.fingerprint {
         m.insert("request_fingerprint".into(), json!(fingerprint));
     }

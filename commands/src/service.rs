@@ -67,7 +67,11 @@ pub struct CommandService {
     store: Arc<dyn EventStore>,
     states: Arc<StateCache>,
     facts: Arc<dyn Facts>,
+    on_append: Option<AppendObserver>,
 }
+
+/// Told how long each append took and how many events it carried (for metrics).
+pub type AppendObserver = Arc<dyn Fn(std::time::Duration, usize) + Send + Sync>;
 
 impl CommandService {
     /// A service that knows of no stored blob (see [`Self::with_facts`]).
@@ -76,7 +80,14 @@ impl CommandService {
             store,
             states: Arc::default(),
             facts: Arc::new(NoFacts),
+            on_append: None,
         }
+    }
+
+    /// Reports every append's duration and event count to `observer`.
+    pub fn with_append_observer(mut self, observer: AppendObserver) -> Self {
+        self.on_append = Some(observer);
+        self
     }
 
     /// Where pushes learn which blobs are stored and linked, and what namespaces store.
@@ -132,7 +143,12 @@ impl CommandService {
                     duplicate: false,
                 });
             }
-            match self.store.append_batch(to_batch(envelope, plan)).await {
+            let started = std::time::Instant::now();
+            let appended = self.store.append_batch(to_batch(envelope, plan)).await;
+            if let (Some(observe), Ok(a)) = (&self.on_append, &appended) {
+                observe(started.elapsed(), a.events.len());
+            }
+            match appended {
                 Ok(appended) => {
                     if appended.duplicate {
                         same_request(envelope, &appended)?;

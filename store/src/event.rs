@@ -152,3 +152,27 @@ impl EventFilter {
             && (self.event_types.is_empty() || self.event_types.contains(&event.event_type))
     }
 }
+
+/// How appends were grouped into commits since the store opened: `batches / groups` is the
+/// mean group size of the group commit.
+#[derive(Debug, Default)]
+pub struct AppendStats {
+    /// Commits (groups of batches).
+    pub groups: std::sync::atomic::AtomicU64,
+    /// Batches (commands) committed in them.
+    pub batches: std::sync::atomic::AtomicU64,
+}
+
+impl AppendStats {
+    pub fn record_group(&self, batches: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.groups.fetch_add(1, Relaxed);
+        self.batches.fetch_add(batches as u64, Relaxed);
+    }
+
+    /// (groups, batches) so far.
+    pub fn read(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.groups.load(Relaxed), self.batches.load(Relaxed))
+    }
+}

@@ -30,7 +30,9 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
-use crate::event::{AppendBatch, Appended, EventFilter, RecordedEvent};
+use std::sync::Arc;
+
+use crate::event::{AppendBatch, AppendStats, Appended, EventFilter, RecordedEvent};
 use crate::traits::EventStore;
 use crate::{sql_int, sql_limit};
 
@@ -86,6 +88,7 @@ pub struct PostgresEventStore {
     pool: Pool,
     requests: mpsc::UnboundedSender<(AppendBatch, Reply)>,
     head: watch::Receiver<u64>,
+    stats: Arc<AppendStats>,
 }
 
 fn from_row(row: &tokio_postgres::Row) -> StoreResult<RecordedEvent> {
@@ -131,10 +134,12 @@ impl PostgresEventStore {
         drop(client);
         let (head_tx, head_rx) = watch::channel(head);
         let (requests, receiver) = mpsc::unbounded_channel();
+        let stats = Arc::new(AppendStats::default());
         tokio::spawn(
             Appender {
                 pool: pool.clone(),
                 head: head_tx,
+                stats: stats.clone(),
             }
             .run(receiver),
         );
@@ -142,6 +147,7 @@ impl PostgresEventStore {
             pool,
             requests,
             head: head_rx,
+            stats,
         })
     }
 
@@ -158,6 +164,7 @@ impl PostgresEventStore {
 struct Appender {
     pool: Pool,
     head: watch::Sender<u64>,
+    stats: Arc<AppendStats>,
 }
 
 /// The rows of one group, column by column, for the UNNEST insert.
@@ -187,6 +194,7 @@ impl Appender {
                     Err(_) => break,
                 }
             }
+            self.stats.record_group(group.len());
             let batches: Vec<&AppendBatch> = group.iter().map(|(b, _)| b).collect();
             let outcomes = match self.commit(&batches).await {
                 Ok(outcomes) => outcomes,
@@ -517,6 +525,10 @@ async fn read_range(
 
 #[async_trait]
 impl EventStore for PostgresEventStore {
+    fn append_stats(&self) -> (u64, u64) {
+        self.stats.read()
+    }
+
     async fn append_batch(&self, batch: AppendBatch) -> StoreResult<Appended> {
         batch.validate()?;
         let (reply, answer) = oneshot::channel();

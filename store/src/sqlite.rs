@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, oneshot, watch};
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
-use crate::event::{AppendBatch, Appended, EventFilter, NewEvent, RecordedEvent};
+use crate::event::{AppendBatch, AppendStats, Appended, EventFilter, NewEvent, RecordedEvent};
 use crate::traits::EventStore;
 use crate::{sql_int, sql_limit};
 
@@ -56,6 +56,7 @@ type Reply = oneshot::Sender<StoreResult<Appended>>;
 pub struct SqliteEventStore {
     requests: std_mpsc::Sender<(AppendBatch, Reply)>,
     head: watch::Receiver<u64>,
+    stats: Arc<AppendStats>,
     readers: Arc<Readers>,
 }
 
@@ -163,6 +164,7 @@ fn stream_version(conn: &Connection, stream: &str) -> rusqlite::Result<Option<u6
 struct Writer {
     conn: Connection,
     head: watch::Sender<u64>,
+    stats: Arc<AppendStats>,
 }
 
 enum Outcome {
@@ -181,6 +183,7 @@ impl Writer {
                 }
             }
             tracing::trace!(batches = group.len(), "committing a group of appends");
+            self.stats.record_group(group.len());
             self.commit_group(group);
         }
     }
@@ -368,9 +371,11 @@ impl SqliteEventStore {
             .map_err(StoreError::backend)?;
         let (head_tx, head_rx) = watch::channel(head);
         let (requests, receiver) = std_mpsc::channel();
+        let stats = Arc::new(AppendStats::default());
         let writer = Writer {
             conn,
             head: head_tx,
+            stats: stats.clone(),
         };
         std::thread::Builder::new()
             .name("annals-sqlite-writer".into())
@@ -379,6 +384,7 @@ impl SqliteEventStore {
         Ok(SqliteEventStore {
             requests,
             head: head_rx,
+            stats,
             readers: Arc::new(Readers {
                 idle: Mutex::new(Vec::with_capacity(READERS)),
                 permits: Arc::new(Semaphore::new(READERS)),
@@ -420,6 +426,10 @@ impl SqliteEventStore {
 
 #[async_trait]
 impl EventStore for SqliteEventStore {
+    fn append_stats(&self) -> (u64, u64) {
+        self.stats.read()
+    }
+
     async fn append_batch(&self, batch: AppendBatch) -> StoreResult<Appended> {
         batch.validate()?;
         let (reply, answer) = oneshot::channel();

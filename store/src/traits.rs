@@ -53,6 +53,11 @@ pub trait EventStore: Send + Sync + 'static {
     /// The position of the last committed event (0 when empty).
     async fn head(&self) -> StoreResult<u64>;
 
+    /// How appends have been grouped into commits (for metrics).
+    fn append_stats(&self) -> (u64, u64) {
+        (0, 0)
+    }
+
     /// Resolves soon after the head may have moved past `after` (or after a short poll interval;
     /// callers re-check). Lets subscriptions wake on new events without busy polling.
     async fn wait_for_new(&self, after: u64);

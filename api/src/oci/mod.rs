@@ -85,6 +85,28 @@ impl<'a> Route<'a> {
     }
 }
 
+/// A route's label for metrics: what the path names, never its values.
+pub fn route_label(path: &str) -> &'static str {
+    let Some(rest) = path.strip_prefix("/v2/") else {
+        return match path {
+            "/v2" => "base",
+            "/token" => "token",
+            _ => "unmatched",
+        };
+    };
+    match Route::parse(rest) {
+        _ if rest.is_empty() => "base",
+        Some(Route::Catalog) => "catalog",
+        Some(Route::Tags(_)) => "tags",
+        Some(Route::Manifest(..)) => "manifest",
+        Some(Route::Blob(..)) => "blob",
+        Some(Route::Uploads(_)) => "uploads",
+        Some(Route::Upload(..)) => "upload",
+        Some(Route::Referrers(..)) => "referrers",
+        None => "unmatched",
+    }
+}
+
 fn finish(result: Result<Response, OciError>) -> Response {
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
     response.headers_mut().insert(

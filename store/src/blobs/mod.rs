@@ -11,6 +11,7 @@ pub mod upload;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use annals_domain::{Digest, DigestAlgorithm};
@@ -34,6 +35,8 @@ struct Shared {
     /// [`BlobStore::claim`]), so a blob claimed for a new reference is never deleted under it.
     sweep: tokio::sync::Mutex<()>,
     uploads: upload::Sessions,
+    /// Bytes of the stored blobs, as last counted and kept since (see [`BlobStore::recount`]).
+    stored_bytes: AtomicU64,
 }
 
 /// The digest of some bytes under an algorithm.
@@ -115,6 +118,19 @@ impl BlobStore {
         self.commit_file(&tmp, digest).await
     }
 
+    /// Bytes of the stored blobs (for metrics): counted by [`Self::recount`], kept up to date by
+    /// every commit and deletion since.
+    pub fn stored_bytes(&self) -> u64 {
+        self.shared.stored_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Counts the stored blobs' bytes from the files (a walk of the store, once at start).
+    pub async fn recount(&self) -> io::Result<u64> {
+        let total = self.list().await?.iter().map(|(_, size)| size).sum();
+        self.shared.stored_bytes.store(total, Ordering::Relaxed);
+        Ok(total)
+    }
+
     /// Moves a fully written, fsynced file into place as `digest` and makes the rename durable.
     pub(crate) async fn commit_file(&self, file: &Path, digest: &Digest) -> io::Result<()> {
         let target = self.path(digest);
@@ -125,7 +141,12 @@ impl BlobStore {
         tokio::fs::create_dir_all(&dir).await?;
         // A new blob is as young as its commit: a sweep that began earlier leaves it alone.
         touch(file).await?;
+        let size = tokio::fs::metadata(file).await?.len();
+        let replaced = tokio::fs::metadata(&target).await.map_or(0, |m| m.len());
         tokio::fs::rename(file, &target).await?;
+        self.shared
+            .stored_bytes
+            .fetch_add(size.saturating_sub(replaced), Ordering::Relaxed);
         sync_dir(dir).await
     }
 
@@ -167,7 +188,14 @@ impl BlobStore {
             Err(e) => return Err(e),
         };
         match tokio::fs::remove_file(&path).await {
-            Ok(()) => Ok(size),
+            Ok(()) => {
+                let _ = self.shared.stored_bytes.fetch_update(
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                    |b| Some(b.saturating_sub(size)),
+                );
+                Ok(size)
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
             Err(e) => Err(e),
         }
