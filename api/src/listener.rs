@@ -162,15 +162,16 @@ async fn connection(
     loop {
         tokio::select! {
             _ = conn.as_mut() => return,
-            _ = slot.evicted.notified(), if !closing => {
-                closing = true;
-                conn.as_mut().graceful_shutdown();
-            }
-            _ = stopped(&mut stop), if !closing => {
-                closing = true;
-                conn.as_mut().graceful_shutdown();
-            }
+            _ = slot.evicted.notified(), if !closing => {}
+            _ = stopped(&mut stop), if !closing => {}
         }
+        // Evicted, or the server is stopping. An idle connection (which may hold half a
+        // request's headers) is closed now; a busy one finishes its request first.
+        if slot.busy.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        closing = true;
+        conn.as_mut().graceful_shutdown();
     }
 }
 

@@ -193,6 +193,11 @@ impl Server {
         }
     }
 
+    /// The server process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Sends SIGTERM and waits up to `within` for the server to exit; answers whether it did.
     pub fn terminate(&mut self, within: Duration) -> bool {
         let Some(mut child) = self.child.take() else {

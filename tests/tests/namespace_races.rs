@@ -11,7 +11,7 @@ on_both_backends! {
     creates_racing_an_organization_delete_never_outlive_it => creates_racing_a_delete;
 }
 
-const ROUNDS: usize = 10;
+const ROUNDS: usize = 40;
 const CREATORS: usize = 20;
 
 async fn creates_racing_a_delete(backend: Backend) {
@@ -30,7 +30,7 @@ async fn creates_racing_a_delete(backend: Backend) {
         });
         let delete = async {
             // Let some creates get ahead of the delete.
-            tokio::time::sleep(std::time::Duration::from_millis(round as u64 * 3)).await;
+            tokio::time::sleep(std::time::Duration::from_millis((round % 8) as u64 * 2)).await;
             server.delete(&format!("/api/v1/organization/{org}")).await
         };
         let (answers, (deleted, body)) = tokio::join!(futures::future::join_all(creates), delete);
