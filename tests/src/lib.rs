@@ -249,13 +249,7 @@ impl Server {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let response = req.send().await.expect("request");
-        let status = response.status();
-        let bytes = response.bytes().await.expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        answer(req).await
     }
 
     /// Sends a request as `admin` with extra headers; answers status and JSON body.
@@ -276,13 +270,7 @@ impl Server {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        let response = req.send().await.expect("request");
-        let status = response.status();
-        let bytes = response.bytes().await.expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        answer(req).await
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
@@ -351,6 +339,17 @@ impl Server {
             }
         }
     }
+}
+
+/// Sends a request; answers its status and JSON body (Null when empty or not JSON).
+async fn answer(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = req.send().await.expect("request");
+    let status = response.status();
+    let bytes = response.bytes().await.expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// One stored event, as the tests read it straight from the store's tables.
