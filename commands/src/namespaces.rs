@@ -79,22 +79,26 @@ impl CommandService {
         let names: Loaded<Reservation> = self.load(reservation::namespace_stream(name)).await?;
         let owner = names.state.owner.ok_or_else(not_found)?;
         // Users and organizations share the namespace; the owner's own stream says which it is
-        // and whether it is still live (it may have been deleted since the name was read).
-        let (org, account): (Loaded<Organization>, Loaded<User>) = tokio::try_join!(
-            self.load(organization::stream(owner)),
-            self.load(user::stream(owner)),
-        )?;
-        let (kind, stream, version, registry_id) = if org.state.is_live() {
+        // and whether it is still live (it may have been deleted since the name was read). An
+        // id is one or the other for good: an organization's stream that was never written
+        // means a user.
+        let org: Loaded<Organization> = self.load(organization::stream(owner)).await?;
+        let (kind, stream, version, registry_id) = if org.version.is_some() {
+            if !org.state.is_live() {
+                return Err(not_found().into());
+            }
             (
                 NamespaceKind::Organization,
                 org.stream,
                 org.version,
                 org.state.registry_id,
             )
-        } else if account.state.is_live() {
-            (NamespaceKind::User, account.stream, account.version, None)
         } else {
-            return Err(not_found().into());
+            let account: Loaded<User> = self.load(user::stream(owner)).await?;
+            if !account.state.is_live() {
+                return Err(not_found().into());
+            }
+            (NamespaceKind::User, account.stream, account.version, None)
         };
         let registry = match registry_id {
             Some(id) => {
