@@ -242,7 +242,9 @@ pub struct Health {
     pub status: &'static str,
 }
 
-/// `GET /healthz`: the process answers.
+/// The process answers (liveness).
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "Alive", body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
@@ -291,8 +293,11 @@ async fn projection_lags(state: &AppState) -> (Option<u64>, Vec<ProjectionReadin
     (head, projections, problems)
 }
 
-/// `GET /readyz`: 200 when the stores answer and the projections are caught up (within the
-/// bound), 503 otherwise, with what is wrong.
+/// The stores answer and every projection is within `ANNALS_READY_MAX_LAG` events of the head
+/// (readiness); 503 with the problems otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses((status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready, and why", body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let (head, projections, mut problems) = projection_lags(&state).await;
     for p in &projections {
@@ -319,7 +324,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// `GET /metrics`: the Prometheus exposition; gauges read from the stores as it is asked.
+/// Prometheus metrics in the OpenMetrics text format; gauges are read from the stores as they
+/// are asked for.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let m = &state.metrics.0;
     let (head, projections, _) = projection_lags(&state).await;
