@@ -22,7 +22,9 @@ const PAGE: usize = 20;
 
 #[derive(Debug, Deserialize)]
 pub struct LogParams {
+    #[serde(alias = "start_time")]
     starttime: Option<String>,
+    #[serde(alias = "end_time")]
     endtime: Option<String>,
     performer: Option<String>,
     next_page: Option<String>,

@@ -35,71 +35,186 @@ impl RepoPath {
     }
 }
 
-/// Routes `/api/v1/repository/{repository}[/{action}]` to its handler.
+/// What a repository route asks for: a repository action (`""` for the repository itself,
+/// `changevisibility`, `changestate`, `logs`, `aggregatelogs`) or a content route.
+#[derive(Debug, PartialEq)]
+enum Target {
+    Repository(&'static str),
+    Content(ContentRoute),
+}
+
+impl Target {
+    /// Whether `method` is served on this target.
+    fn allows(&self, method: &Method) -> bool {
+        let m = method.clone();
+        match self {
+            Target::Repository(action) => matches!(
+                (m, *action),
+                (Method::GET | Method::PUT | Method::DELETE, "")
+                    | (Method::POST, "changevisibility")
+                    | (Method::PUT, "changestate")
+                    | (Method::GET, "logs" | "aggregatelogs")
+            ),
+            Target::Content(route) => match route {
+                ContentRoute::Tags | ContentRoute::Images | ContentRoute::Image(..) => {
+                    m == Method::GET
+                }
+                ContentRoute::Tag(_, action) => matches!(
+                    (m, *action),
+                    (Method::PUT | Method::DELETE, "")
+                        | (Method::POST, "restore")
+                        | (Method::GET, "images")
+                ),
+                ContentRoute::Manifest(_, action, _) => matches!(
+                    (m, *action),
+                    (Method::GET, "" | "labels" | "label" | "security")
+                        | (Method::POST, "labels")
+                        | (Method::DELETE, "label")
+                ),
+            },
+        }
+    }
+}
+
+/// The readings of `rest` (`{repository}[/{action}]`, percent-decoded), most specific first:
+/// content routes and actions under a `namespace/name`, the whole as a repository, then the
+/// same under a single segment (no such repository: its handler answers 404).
+fn readings(rest: &str) -> Vec<(String, Target)> {
+    let mut out = Vec::new();
+    let action = |repo_needs_slash: bool| {
+        rest.rsplit_once('/').and_then(|(repo, action)| {
+            let action = match action {
+                "changevisibility" => "changevisibility",
+                "changestate" => "changestate",
+                "logs" => "logs",
+                "aggregatelogs" => "aggregatelogs",
+                _ => return None,
+            };
+            (repo.contains('/') == repo_needs_slash)
+                .then(|| (repo.to_owned(), Target::Repository(action)))
+        })
+    };
+    for strict in [true, false] {
+        if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
+            out.push((repo, Target::Content(route)));
+        }
+        out.extend(action(strict));
+        if strict {
+            out.push((rest.to_owned(), Target::Repository("")));
+        }
+    }
+    out
+}
+
+/// Percent-decodes a path (`%2F` is `/`, as generated clients send a `{repository}`); `None`
+/// when the result is not UTF-8.
+fn percent_decode(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied(),
+            bytes.get(i + 2).copied(),
+        ) {
+            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Routes `/api/v1/repository/{repository}[/{action}]` to its handler: the first reading of
+/// the path whose route serves the method.
 pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Response {
-    let rest = req
+    let raw = req
         .uri()
         .path()
         .trim_start_matches("/api/v1/repository/")
         .trim_end_matches('/')
         .to_owned();
-    let method = req.method().clone();
-    if let Some((repo, route)) = ContentRoute::parse(&rest) {
-        req.extensions_mut().insert(RepoPath(repo));
-        return match (method, route) {
-            (Method::GET, ContentRoute::Tags) => tags::list.call(req, state).await,
-            (m, ContentRoute::Tag(tag, action)) => {
-                req.extensions_mut().insert(tags::TagPath(tag));
-                match (m, action) {
-                    (Method::PUT, "") => tags::put.call(req, state).await,
-                    (Method::DELETE, "") => tags::delete.call(req, state).await,
-                    (Method::POST, "restore") => tags::restore.call(req, state).await,
-                    (Method::GET, "images") => tags::images.call(req, state).await,
-                    _ => method_not_allowed(),
-                }
-            }
-            (m, ContentRoute::Manifest(reference, action, label)) => {
-                req.extensions_mut()
-                    .insert(manifests::ManifestPath { reference, label });
-                match (m, action) {
-                    (Method::GET, "") => manifests::get.call(req, state).await,
-                    (Method::GET, "labels") => manifests::labels.call(req, state).await,
-                    (Method::POST, "labels") => manifests::add_label.call(req, state).await,
-                    (Method::GET, "label") => manifests::get_label.call(req, state).await,
-                    (Method::DELETE, "label") => manifests::delete_label.call(req, state).await,
-                    (Method::GET, "security") => manifests::security.call(req, state).await,
-                    _ => method_not_allowed(),
-                }
-            }
-            (Method::GET, ContentRoute::Images) => images::list.call(req, state).await,
-            (Method::GET, ContentRoute::Image(id, action)) => {
-                req.extensions_mut().insert(images::ImagePath(id));
-                match action {
-                    "" => images::get.call(req, state).await,
-                    _ => images::security.call(req, state).await,
-                }
-            }
-            _ => method_not_allowed(),
-        };
-    }
-    let (repo, action) = match rest.rsplit_once('/') {
-        Some((repo, action @ ("changevisibility" | "changestate" | "logs" | "aggregatelogs")))
-            if repo.contains('/') =>
-        {
-            (repo.to_owned(), action)
-        }
-        _ => (rest, ""),
+    let Some(rest) = percent_decode(&raw) else {
+        return QuayError::not_found(format!("Repository {raw} not found")).into_response();
     };
+    let method = req.method().clone();
+    let mut fitting = readings(&rest)
+        .into_iter()
+        .filter(|(_, target)| target.allows(&method));
+    let Some(mut chosen) = fitting.next() else {
+        return method_not_allowed();
+    };
+    // `0/changestate` is the repository `0/changestate` or the action on the repository `0`
+    // (none: a single segment): the repository when it exists, else the action, which answers
+    // that there is no such repository whatever the body.
+    if let (Target::Repository(""), Some(action)) = (&chosen.1, fitting.next()) {
+        let exists = match RepoPath(chosen.0.clone()).parse() {
+            Ok(r) => {
+                match repositories::get(state.db().as_ref(), r.namespace.as_str(), r.name.as_str())
+                    .await
+                {
+                    Ok(found) => found.is_some(),
+                    Err(e) => return QuayError::from(e).into_response(),
+                }
+            }
+            Err(_) => false,
+        };
+        if !exists {
+            chosen = action;
+        }
+    }
+    let (repo, target) = chosen;
     req.extensions_mut().insert(RepoPath(repo));
-    match (method, action) {
-        (Method::GET, "") => get.call(req, state).await,
-        (Method::PUT, "") => update.call(req, state).await,
-        (Method::DELETE, "") => delete.call(req, state).await,
-        (Method::POST, "changevisibility") => change_visibility.call(req, state).await,
-        (Method::PUT, "changestate") => change_state.call(req, state).await,
-        (Method::GET, "logs") => logs::repository_logs.call(req, state).await,
-        (Method::GET, "aggregatelogs") => logs::repository_aggregate.call(req, state).await,
-        _ => method_not_allowed(),
+    match target {
+        Target::Repository(action) => match (method, action) {
+            (Method::GET, "") => get.call(req, state).await,
+            (Method::PUT, "") => update.call(req, state).await,
+            (Method::DELETE, "") => delete.call(req, state).await,
+            (Method::POST, "changevisibility") => change_visibility.call(req, state).await,
+            (Method::PUT, "changestate") => change_state.call(req, state).await,
+            (Method::GET, "logs") => logs::repository_logs.call(req, state).await,
+            (Method::GET, "aggregatelogs") => logs::repository_aggregate.call(req, state).await,
+            _ => method_not_allowed(),
+        },
+        Target::Content(ContentRoute::Tags) => tags::list.call(req, state).await,
+        Target::Content(ContentRoute::Tag(tag, action)) => {
+            req.extensions_mut().insert(tags::TagPath(tag));
+            match (method, action) {
+                (Method::PUT, "") => tags::put.call(req, state).await,
+                (Method::DELETE, "") => tags::delete.call(req, state).await,
+                (Method::POST, "restore") => tags::restore.call(req, state).await,
+                (Method::GET, "images") => tags::images.call(req, state).await,
+                _ => method_not_allowed(),
+            }
+        }
+        Target::Content(ContentRoute::Manifest(reference, action, label)) => {
+            req.extensions_mut()
+                .insert(manifests::ManifestPath { reference, label });
+            match (method, action) {
+                (Method::GET, "") => manifests::get.call(req, state).await,
+                (Method::GET, "labels") => manifests::labels.call(req, state).await,
+                (Method::POST, "labels") => manifests::add_label.call(req, state).await,
+                (Method::GET, "label") => manifests::get_label.call(req, state).await,
+                (Method::DELETE, "label") => manifests::delete_label.call(req, state).await,
+                (Method::GET, "security") => manifests::security.call(req, state).await,
+                _ => method_not_allowed(),
+            }
+        }
+        Target::Content(ContentRoute::Images) => images::list.call(req, state).await,
+        Target::Content(ContentRoute::Image(id, action)) => {
+            req.extensions_mut().insert(images::ImagePath(id));
+            match action {
+                "" => images::get.call(req, state).await,
+                _ => images::security.call(req, state).await,
+            }
+        }
     }
 }
 
@@ -127,14 +242,14 @@ enum ContentRoute {
 
 impl ContentRoute {
     /// Splits `namespace/name/<keyword>/...` at the keyword counted from the end; the
-    /// repository part must still be `namespace/name`.
-    fn parse(rest: &str) -> Option<(String, ContentRoute)> {
+    /// repository part must still be `namespace/name` when `strict`, a single segment otherwise.
+    fn parse(rest: &str, strict: bool) -> Option<(String, ContentRoute)> {
         let segs: Vec<&str> = rest.split('/').collect();
         let n = segs.len();
         let at = |i: usize| (n > i).then(|| segs[n - 1 - i]);
         let repo = |keep: usize| {
             let r = segs[..n - keep].join("/");
-            r.contains('/').then_some(r)
+            (!r.is_empty() && r.contains('/') == strict).then_some(r)
         };
         let owned = |i: usize| at(i).unwrap_or_default().to_owned();
         let candidates: [(usize, Option<ContentRoute>); 9] = [

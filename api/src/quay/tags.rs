@@ -14,11 +14,18 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::QuayError;
-use super::extract::{Ctx, QuayJson, QuayQuery};
+use super::extract::{Ctx, MAX_PAGE, QuayJson, QuayQuery, bounded};
 use super::images;
 use super::log_range::format_datetime;
 use super::repositories::{RepoPath, find};
 use crate::state::AppState;
+
+/// Tags per page at most, as Quay.
+pub const MAX_TAG_LIMIT: u64 = 100;
+
+/// The latest tag expiration accepted (seconds since the epoch): the last second of 9999, the
+/// last a Quay `datetime` can show.
+pub const MAX_EXPIRATION: i64 = 253_402_300_799;
 
 /// The tag a route names.
 #[derive(Debug, Clone)]
@@ -80,8 +87,8 @@ pub async fn list(
     QuayQuery(params): QuayQuery<ListParams>,
 ) -> Result<Json<Value>, QuayError> {
     let repo = find(&state, &path).await?;
-    let page = params.page.unwrap_or(1).max(1);
-    let limit = params.limit.unwrap_or(50).clamp(1, 100);
+    let page = bounded("page", params.page, 1, 1, MAX_PAGE)?;
+    let limit = bounded("limit", params.limit, 50, 1, MAX_TAG_LIMIT)?;
     let mut filter = TagFilter {
         only_active: params.only_active_tags.unwrap_or(false),
         specific: params.specific_tag.filter(|t| !t.is_empty()),
@@ -145,9 +152,8 @@ pub async fn put(
     let target = path.parse()?;
     let tag = parse_tag(&tag)?;
     if body.manifest_digest.is_none() && body.expiration.is_none() {
-        return Err(QuayError::invalid_request(
-            "give manifest_digest or expiration",
-        ));
+        // Nothing to change (Quay answers the same): only the repository must exist.
+        find(&state, &path).await?;
     }
     let mut last = None;
     if let Some(digest) = &body.manifest_digest {
@@ -169,8 +175,15 @@ pub async fn put(
     if let Some(expiration) = body.expiration {
         let expiration = expiration
             .map(|s| {
-                DateTime::from_timestamp(s, 0)
-                    .ok_or_else(|| QuayError::invalid_request("invalid expiration"))
+                (0..=MAX_EXPIRATION)
+                    .contains(&s)
+                    .then(|| DateTime::from_timestamp(s, 0))
+                    .flatten()
+                    .ok_or_else(|| {
+                        QuayError::invalid_request(format!(
+                            "expiration must be seconds since the epoch, at most {MAX_EXPIRATION}"
+                        ))
+                    })
             })
             .transpose()?;
         if expiration.is_some_and(|e| e <= Utc::now()) {
