@@ -44,7 +44,7 @@ pub struct DockerCredentials {
 }
 
 /// Get Docker credentials.
-#[utoipa::path(get, path = "/v2/registry/docker-credentials", tag = "registry", params(CredentialsQuery),
+#[utoipa::path(get, path = "/v2/registry/docker-credentials", operation_id = "registry_get_docker_credentials", tag = "registry", params(CredentialsQuery),
     responses((status = 200, body = DockerCredentials, description = "A Docker `config.json` for the registry"),
         (status = 422, description = "expiry_seconds out of bounds")))]
 pub async fn docker_credentials(

@@ -79,7 +79,7 @@ pub struct StartBody {
 }
 
 /// Start garbage collection (default type: unreferenced blobs only).
-#[utoipa::path(post, path = "/v2/registry/{registry_name}/garbage-collection", tag = "registry",
+#[utoipa::path(post, path = "/v2/registry/{registry_name}/garbage-collection", operation_id = "registry_run_garbage_collection", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry")),
     request_body(content = StartBody, description = "Optional; `{}` or no body starts the default type"),
     responses((status = 201, body = GarbageCollectionBody, description = "The garbage collection started")))]
@@ -107,7 +107,7 @@ pub async fn start(
 }
 
 /// Get the active garbage collection.
-#[utoipa::path(get, path = "/v2/registry/{registry_name}/garbage-collection", tag = "registry",
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/garbage-collection", operation_id = "registry_get_garbage_collection", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry")),
     responses((status = 200, body = GarbageCollectionBody, description = "The active garbage collection")))]
 pub async fn active(
@@ -123,7 +123,7 @@ pub async fn active(
 }
 
 /// List garbage collections: every collection, newest first.
-#[utoipa::path(get, path = "/v2/registry/{registry_name}/garbage-collections", tag = "registry",
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/garbage-collections", operation_id = "registry_list_garbage_collections", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"), PageQuery),
     responses((status = 200, body = GarbageCollectionList, description = "A page of garbage collections")))]
 pub async fn list(
@@ -161,7 +161,7 @@ pub struct UpdateBody {
 
 /// Update a garbage collection: `{"cancel": true}` asks the worker to stop after its current
 /// batch.
-#[utoipa::path(put, path = "/v2/registry/{registry_name}/garbage-collection/{garbage_collection_uuid}", tag = "registry",
+#[utoipa::path(put, path = "/v2/registry/{registry_name}/garbage-collection/{garbage_collection_uuid}", operation_id = "registry_update_garbage_collection", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"),
         ("garbage_collection_uuid" = String, Path, description = "The UUID of a garbage collection run")),
     request_body = UpdateBody,

@@ -71,7 +71,7 @@ pub struct CreateBody {
 }
 
 /// Create container registry.
-#[utoipa::path(post, path = "/v2/registry", tag = "registry", request_body = CreateBody,
+#[utoipa::path(post, path = "/v2/registry", operation_id = "registry_create", tag = "registry", request_body = CreateBody,
     responses((status = 201, body = RegistryBody, description = "The registry created"),
         (status = 409, description = "The account has a registry, or the name is taken"),
         (status = 422, description = "Missing or invalid name, tier or region")))]
@@ -110,7 +110,7 @@ pub async fn create(
 }
 
 /// Get container registry information.
-#[utoipa::path(get, path = "/v2/registry", tag = "registry",
+#[utoipa::path(get, path = "/v2/registry", operation_id = "registry_get", tag = "registry",
     responses((status = 200, body = RegistryBody, description = "The account's registry")))]
 pub async fn get(State(state): State<AppState>, ctx: Ctx) -> Result<Json<RegistryBody>, DoError> {
     let registry = account_registry(&state, &ctx.caller).await?;
@@ -119,7 +119,7 @@ pub async fn get(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Registr
 
 /// Delete container registry: the registry goes, and with it the namespace and everything in
 /// it.
-#[utoipa::path(delete, path = "/v2/registry", tag = "registry",
+#[utoipa::path(delete, path = "/v2/registry", operation_id = "registry_delete", tag = "registry",
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(State(state): State<AppState>, ctx: Ctx) -> Result<StatusCode, DoError> {
     account_registry(&state, &ctx.caller).await?;
@@ -154,7 +154,7 @@ pub struct OptionsBody {
 }
 
 /// List registry options (subscription tiers and available regions).
-#[utoipa::path(get, path = "/v2/registry/options", tag = "registry",
+#[utoipa::path(get, path = "/v2/registry/options", operation_id = "registry_get_options", tag = "registry",
     responses((status = 200, body = OptionsBody, description = "Regions and tiers")))]
 pub async fn options(
     State(state): State<AppState>,
@@ -190,7 +190,7 @@ pub struct ValidateBody {
 }
 
 /// Validate a container registry name: 204 when the name is well formed and free.
-#[utoipa::path(post, path = "/v2/registry/validate-name", tag = "registry", request_body = ValidateBody,
+#[utoipa::path(post, path = "/v2/registry/validate-name", operation_id = "registry_validate_name", tag = "registry", request_body = ValidateBody,
     responses((status = 204, description = "The name is available"),
         (status = 409, description = "The name is taken"), (status = 422, description = "Missing or invalid name")))]
 pub async fn validate_name(

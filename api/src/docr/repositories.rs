@@ -138,7 +138,7 @@ pub struct ManifestList {
 }
 
 /// List all container repositories (deprecated by V2, still served).
-#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories", tag = "registry",
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories", operation_id = "registry_list_repositories", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"), PageQuery),
     responses((status = 200, body = RepositoryList, description = "A page of repositories with their latest tag")))]
 pub async fn list(
@@ -192,7 +192,7 @@ pub struct V2Query {
 
 /// List all container repositories (V2): `page_token` (a keyset cursor: the last name of the
 /// previous page) wins over `page`.
-#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositoriesV2", tag = "registry",
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositoriesV2", operation_id = "registry_list_repositories_v2", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"), V2Query),
     responses((status = 200, body = RepositoryListV2, description = "A page of repositories with their latest manifest")))]
 pub async fn list_v2(
@@ -294,7 +294,7 @@ fn repository_path(registry: &str, repository: &str, what: &str) -> String {
 }
 
 /// List all container repository tags.
-#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories/{repository_name}/tags", tag = "registry",
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories/{repository_name}/tags", operation_id = "registry_list_repository_tags", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"),
         ("repository_name" = String, Path, description = "The name of a container registry repository (`/` as `%2F`)"),
         PageQuery),
@@ -318,7 +318,7 @@ pub async fn tags(
 }
 
 /// List all container repository manifests.
-#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories/{repository_name}/digests", tag = "registry",
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories/{repository_name}/digests", operation_id = "registry_list_repository_manifests", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"),
         ("repository_name" = String, Path, description = "The name of a container registry repository (`/` as `%2F`)"),
         PageQuery),
@@ -347,7 +347,7 @@ pub async fn digests(
 }
 
 /// Delete a container repository tag.
-#[utoipa::path(delete, path = "/v2/registry/{registry_name}/repositories/{repository_name}/tags/{repository_tag}", tag = "registry",
+#[utoipa::path(delete, path = "/v2/registry/{registry_name}/repositories/{repository_name}/tags/{repository_tag}", operation_id = "registry_delete_repository_tag", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"),
         ("repository_name" = String, Path, description = "The name of a container registry repository (`/` as `%2F`)"),
         ("repository_tag" = String, Path, description = "The name of a container registry repository tag")),
@@ -366,7 +366,7 @@ pub async fn delete_tag(
 }
 
 /// Delete a container repository manifest.
-#[utoipa::path(delete, path = "/v2/registry/{registry_name}/repositories/{repository_name}/digests/{manifest_digest}", tag = "registry",
+#[utoipa::path(delete, path = "/v2/registry/{registry_name}/repositories/{repository_name}/digests/{manifest_digest}", operation_id = "registry_delete_repository_manifest", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"),
         ("repository_name" = String, Path, description = "The name of a container registry repository (`/` as `%2F`)"),
         ("manifest_digest" = String, Path, description = "The manifest digest of a container registry repository tag")),

@@ -62,7 +62,7 @@ fn subscription_json(registry: &RegistryView) -> Result<SubscriptionBody, DoErro
 }
 
 /// Get subscription information.
-#[utoipa::path(get, path = "/v2/registry/subscription", tag = "registry",
+#[utoipa::path(get, path = "/v2/registry/subscription", operation_id = "registry_get_subscription", tag = "registry",
     responses((status = 200, body = SubscriptionBody, description = "The registry's subscription")))]
 pub async fn get(
     State(state): State<AppState>,
@@ -79,7 +79,7 @@ pub struct UpdateBody {
 }
 
 /// Update subscription tier.
-#[utoipa::path(post, path = "/v2/registry/subscription", tag = "registry", request_body = UpdateBody,
+#[utoipa::path(post, path = "/v2/registry/subscription", operation_id = "registry_update_subscription", tag = "registry", request_body = UpdateBody,
     responses((status = 200, body = SubscriptionBody, description = "The changed subscription"),
         (status = 422, description = "Missing or unknown tier, or usage over the tier's limits")))]
 pub async fn update(

@@ -133,7 +133,7 @@ impl utoipa::Modify for ErrorResponses {
 }
 
 /// List all of the API endpoints available in the swagger API format.
-#[utoipa::path(get, path = "/api/v1/discovery", tag = "discovery", security(()),
+#[utoipa::path(get, path = "/api/v1/discovery", operation_id = "discovery", tag = "discovery", security(()),
     responses((status = 200, description = "This OpenAPI document", body = Object)))]
 pub async fn discovery() -> Json<utoipa::openapi::OpenApi> {
     Json(QuayApi::openapi())
