@@ -72,7 +72,7 @@ fn body(gc: &GcRunView) -> Json<GarbageCollectionBody> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct StartBody {
+pub struct GarbageCollectionStart {
     /// The type of garbage collection (default `unreferenced blobs only`).
     #[serde(rename = "type")]
     gc_type: Option<String>,
@@ -81,13 +81,13 @@ pub struct StartBody {
 /// Start garbage collection (default type: unreferenced blobs only).
 #[utoipa::path(post, path = "/v2/registry/{registry_name}/garbage-collection", operation_id = "registry_run_garbage_collection", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry")),
-    request_body(content = StartBody, description = "Optional; `{}` or no body starts the default type"),
+    request_body(content = GarbageCollectionStart, description = "Optional; `{}` or no body starts the default type"),
     responses((status = 201, body = GarbageCollectionBody, description = "The garbage collection started")))]
 pub async fn start(
     State(state): State<AppState>,
     ctx: Ctx,
     DoPath(registry_name): DoPath<String>,
-    DoJson(body): DoJson<StartBody>,
+    DoJson(body): DoJson<GarbageCollectionStart>,
 ) -> Result<(StatusCode, Json<GarbageCollectionBody>), DoError> {
     named_registry(&state, &ctx.caller, &registry_name).await?;
     let gc_type = body
@@ -154,7 +154,7 @@ pub async fn list(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct UpdateBody {
+pub struct GarbageCollectionUpdate {
     /// `true` cancels the collection.
     cancel: Option<bool>,
 }
@@ -164,13 +164,13 @@ pub struct UpdateBody {
 #[utoipa::path(put, path = "/v2/registry/{registry_name}/garbage-collection/{garbage_collection_uuid}", operation_id = "registry_update_garbage_collection", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"),
         ("garbage_collection_uuid" = String, Path, description = "The UUID of a garbage collection run")),
-    request_body = UpdateBody,
+    request_body = GarbageCollectionUpdate,
     responses((status = 200, body = GarbageCollectionBody, description = "The garbage collection")))]
 pub async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
     DoPath((registry_name, gc_id)): DoPath<(String, String)>,
-    DoJson(body): DoJson<UpdateBody>,
+    DoJson(body): DoJson<GarbageCollectionUpdate>,
 ) -> Result<Json<GarbageCollectionBody>, DoError> {
     let registry = named_registry(&state, &ctx.caller, &registry_name).await?;
     let not_found = || DoError::not_found(format!("garbage collection {gc_id:?} not found"));

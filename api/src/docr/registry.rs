@@ -61,24 +61,27 @@ pub async fn registry_json(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct CreateBody {
+pub struct RegistryCreate {
     /// A globally unique name for the container registry (required).
+    #[schema(value_type = String, required = true, min_length = 2, max_length = 255, pattern = r"^[a-z0-9]+([._-][a-z0-9]+)*$")]
     name: Option<String>,
     /// The slug of the subscription tier to sign up for (required).
+    #[schema(value_type = String, required = true, pattern = "^(starter|basic|professional)$")]
     subscription_tier_slug: Option<String>,
-    /// Slug of the region where the registry data is stored.
+    /// Slug of the region where the registry data is stored (default `nyc3`).
+    #[schema(pattern = "^(nyc3|sfo3|ams3|sgp1|fra1|syd1)$")]
     region: Option<String>,
 }
 
 /// Create container registry.
-#[utoipa::path(post, path = "/v2/registry", operation_id = "registry_create", tag = "registry", request_body = CreateBody,
+#[utoipa::path(post, path = "/v2/registry", operation_id = "registry_create", tag = "registry", request_body = RegistryCreate,
     responses((status = 201, body = RegistryBody, description = "The registry created"),
         (status = 409, description = "The account has a registry, or the name is taken"),
         (status = 422, description = "Missing or invalid name, tier or region")))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    DoJson(body): DoJson<CreateBody>,
+    DoJson(body): DoJson<RegistryCreate>,
 ) -> Result<Response, DoError> {
     let name = body
         .name
@@ -184,19 +187,20 @@ pub async fn options(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct ValidateBody {
+pub struct RegistryNameCheck {
     /// The name to check (required).
+    #[schema(value_type = String, required = true)]
     name: Option<String>,
 }
 
 /// Validate a container registry name: 204 when the name is well formed and free.
-#[utoipa::path(post, path = "/v2/registry/validate-name", operation_id = "registry_validate_name", tag = "registry", request_body = ValidateBody,
+#[utoipa::path(post, path = "/v2/registry/validate-name", operation_id = "registry_validate_name", tag = "registry", request_body = RegistryNameCheck,
     responses((status = 204, description = "The name is available"),
         (status = 409, description = "The name is taken"), (status = 422, description = "Missing or invalid name")))]
 pub async fn validate_name(
     State(state): State<AppState>,
     _ctx: Ctx,
-    DoJson(body): DoJson<ValidateBody>,
+    DoJson(body): DoJson<RegistryNameCheck>,
 ) -> Result<StatusCode, DoError> {
     let name = body
         .name

@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 /// A tag of a repository.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RepositoryTag {
+pub struct RegistryRepositoryTag {
     pub registry_name: String,
     pub repository: String,
     pub tag: String,
@@ -33,8 +33,8 @@ pub struct RepositoryTag {
     pub updated_at: String,
 }
 
-fn tag_json(registry: &str, repository: &str, t: &TagSummary) -> RepositoryTag {
-    RepositoryTag {
+fn tag_json(registry: &str, repository: &str, t: &TagSummary) -> RegistryRepositoryTag {
+    RegistryRepositoryTag {
         registry_name: registry.to_owned(),
         repository: repository.to_owned(),
         tag: t.name.clone(),
@@ -54,7 +54,7 @@ pub struct Blob {
 
 /// A manifest of a repository.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RepositoryManifest {
+pub struct RegistryRepositoryManifest {
     pub digest: String,
     pub registry_name: String,
     pub repository: String,
@@ -66,8 +66,12 @@ pub struct RepositoryManifest {
     pub blobs: Vec<Blob>,
 }
 
-fn manifest_json(registry: &str, repository: &str, m: &ManifestSummary) -> RepositoryManifest {
-    RepositoryManifest {
+fn manifest_json(
+    registry: &str,
+    repository: &str,
+    m: &ManifestSummary,
+) -> RegistryRepositoryManifest {
+    RegistryRepositoryManifest {
         digest: m.digest.clone(),
         registry_name: registry.to_owned(),
         repository: repository.to_owned(),
@@ -88,35 +92,35 @@ fn manifest_json(registry: &str, repository: &str, m: &ManifestSummary) -> Repos
 
 /// A repository in the (V1) list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Repository {
+pub struct RegistryRepository {
     pub registry_name: String,
     pub name: String,
-    pub latest_tag: Option<RepositoryTag>,
+    pub latest_tag: Option<RegistryRepositoryTag>,
     pub tag_count: u64,
 }
 
 /// `{repositories, meta, links}`
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RepositoryList {
-    pub repositories: Vec<Repository>,
+pub struct RegistryRepositoryList {
+    pub repositories: Vec<RegistryRepository>,
     pub meta: Meta,
     pub links: Links,
 }
 
 /// A repository in the V2 list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RepositoryV2 {
+pub struct RegistryRepositoryV2 {
     pub registry_name: String,
     pub name: String,
-    pub latest_manifest: Option<RepositoryManifest>,
+    pub latest_manifest: Option<RegistryRepositoryManifest>,
     pub tag_count: u64,
     pub manifest_count: u64,
 }
 
 /// `{repositories, meta, links}` (V2: `links.pages.next` carries a `page_token`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RepositoryListV2 {
-    pub repositories: Vec<RepositoryV2>,
+pub struct RegistryRepositoryListV2 {
+    pub repositories: Vec<RegistryRepositoryV2>,
     pub meta: Meta,
     pub links: Links,
 }
@@ -124,7 +128,7 @@ pub struct RepositoryListV2 {
 /// `{tags, meta, links}`
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TagList {
-    pub tags: Vec<RepositoryTag>,
+    pub tags: Vec<RegistryRepositoryTag>,
     pub meta: Meta,
     pub links: Links,
 }
@@ -132,7 +136,7 @@ pub struct TagList {
 /// `{manifests, meta, links}`
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ManifestList {
-    pub manifests: Vec<RepositoryManifest>,
+    pub manifests: Vec<RegistryRepositoryManifest>,
     pub meta: Meta,
     pub links: Links,
 }
@@ -140,13 +144,13 @@ pub struct ManifestList {
 /// List all container repositories (deprecated by V2, still served).
 #[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories", operation_id = "registry_list_repositories", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"), PageQuery),
-    responses((status = 200, body = RepositoryList, description = "A page of repositories with their latest tag")))]
+    responses((status = 200, body = RegistryRepositoryList, description = "A page of repositories with their latest tag")))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
     DoPath(registry_name): DoPath<String>,
     DoQuery(q): DoQuery<PageQuery>,
-) -> Result<Json<RepositoryList>, DoError> {
+) -> Result<Json<RegistryRepositoryList>, DoError> {
     let q = q.checked()?;
     let registry = named_registry(&state, &ctx.caller, &registry_name).await?;
     let db = state.db();
@@ -161,7 +165,7 @@ pub async fn list(
     let mut out = Vec::with_capacity(page.len());
     for r in &page {
         let (latest, _) = docr::tags(db.as_ref(), r.id, 0, 1).await?;
-        out.push(Repository {
+        out.push(RegistryRepository {
             registry_name: registry.name.clone(),
             name: r.name.clone(),
             latest_tag: latest.first().map(|t| tag_json(&registry.name, &r.name, t)),
@@ -170,7 +174,7 @@ pub async fn list(
     }
     let path = format!("/v2/registry/{}/repositories", encode(&registry.name));
     let (meta, links) = page_envelope(&state, &path, &q, total);
-    Ok(Json(RepositoryList {
+    Ok(Json(RegistryRepositoryList {
         repositories: out,
         meta,
         links,
@@ -194,13 +198,13 @@ pub struct V2Query {
 /// previous page) wins over `page`.
 #[utoipa::path(get, path = "/v2/registry/{registry_name}/repositoriesV2", operation_id = "registry_list_repositories_v2", tag = "registry",
     params(("registry_name" = String, Path, description = "The name of a container registry"), V2Query),
-    responses((status = 200, body = RepositoryListV2, description = "A page of repositories with their latest manifest")))]
+    responses((status = 200, body = RegistryRepositoryListV2, description = "A page of repositories with their latest manifest")))]
 pub async fn list_v2(
     State(state): State<AppState>,
     ctx: Ctx,
     DoPath(registry_name): DoPath<String>,
     DoQuery(q): DoQuery<V2Query>,
-) -> Result<Json<RepositoryListV2>, DoError> {
+) -> Result<Json<RegistryRepositoryListV2>, DoError> {
     let registry = named_registry(&state, &ctx.caller, &registry_name).await?;
     let paging = PageQuery {
         page: q.page,
@@ -232,7 +236,7 @@ pub async fn list_v2(
     let mut out = Vec::with_capacity(page.len());
     for r in &page {
         let (latest, _) = docr::manifests(db.as_ref(), r.id, 0, 1).await?;
-        out.push(RepositoryV2 {
+        out.push(RegistryRepositoryV2 {
             registry_name: registry.name.clone(),
             name: r.name.clone(),
             latest_manifest: latest
@@ -254,7 +258,7 @@ pub async fn list_v2(
             ],
         ));
     }
-    Ok(Json(RepositoryListV2 {
+    Ok(Json(RegistryRepositoryListV2 {
         repositories: out,
         meta: Meta { total },
         links,

@@ -73,19 +73,20 @@ pub async fn get(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct UpdateBody {
+pub struct SubscriptionUpdate {
     /// The slug of the subscription tier to sign up for (required).
+    #[schema(value_type = String, required = true, pattern = "^(starter|basic|professional)$")]
     tier_slug: Option<String>,
 }
 
 /// Update subscription tier.
-#[utoipa::path(post, path = "/v2/registry/subscription", operation_id = "registry_update_subscription", tag = "registry", request_body = UpdateBody,
+#[utoipa::path(post, path = "/v2/registry/subscription", operation_id = "registry_update_subscription", tag = "registry", request_body = SubscriptionUpdate,
     responses((status = 200, body = SubscriptionBody, description = "The changed subscription"),
         (status = 422, description = "Missing or unknown tier, or usage over the tier's limits")))]
 pub async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
-    DoJson(body): DoJson<UpdateBody>,
+    DoJson(body): DoJson<SubscriptionUpdate>,
 ) -> Result<Json<SubscriptionBody>, DoError> {
     account_registry(&state, &ctx.caller).await?;
     let tier = body

@@ -18,6 +18,11 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewOrganization {
     /// Organization username.
+    #[schema(
+        min_length = 2,
+        max_length = 255,
+        pattern = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
+    )]
     pub name: String,
     /// Organization contact email.
     pub email: Option<String>,

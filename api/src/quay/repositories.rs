@@ -316,15 +316,27 @@ impl ContentRoute {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewRepository {
     /// Repository name.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$"
+    )]
     pub repository: String,
     /// `public` or `private`.
+    #[schema(pattern = "^(public|private)$")]
     pub visibility: String,
     /// Namespace to create it in; the caller's own when omitted.
+    #[schema(
+        min_length = 2,
+        max_length = 255,
+        pattern = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
+    )]
     pub namespace: Option<String>,
     /// Markdown description.
     #[serde(default)]
     pub description: Option<String>,
     /// `image` (default) or `application`.
+    #[schema(pattern = "^(image|application)$")]
     pub repo_kind: Option<String>,
 }
 
@@ -625,6 +637,7 @@ pub async fn update(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VisibilityChange {
     /// `public` or `private`.
+    #[schema(pattern = "^(public|private)$")]
     pub visibility: String,
 }
 
@@ -651,6 +664,7 @@ pub async fn change_visibility(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StateChange {
     /// `NORMAL`, `READ_ONLY` or `MIRROR`.
+    #[schema(pattern = "^(NORMAL|READ_ONLY|MIRROR)$")]
     pub state: String,
 }
 
