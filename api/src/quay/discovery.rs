@@ -2,9 +2,13 @@
 //! management listener (Quay API v1 and the DigitalOcean Container Registry API), generated from
 //! the handlers' own annotations. Errors every route can answer (401, 403, 404; 400, 409 and 422
 //! where a request carries input or is a mutation) are added to each operation by
-//! [`ErrorResponses`], in the shape of the operation's family.
+//! [`ErrorResponses`], in the shape of the operation's family; [`Links`] adds OpenAPI links from
+//! the operations that create a resource to those that use it.
+
+use std::sync::OnceLock;
 
 use axum::Json;
+use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -132,9 +136,159 @@ impl utoipa::Modify for ErrorResponses {
     }
 }
 
+/// OpenAPI links from the operations that create a resource to those that read, change and
+/// delete it, so that a client (or a stateful fuzzer) can follow them.
+struct Links;
+
+/// `(from operation, status, [(to operation, [(parameter, value)], request body)])`.
+type LinkTable = [(
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static [(&'static str, &'static str)])],
+)];
+
+const REPO: &str = "{$response.body#/namespace}/{$response.body#/name}";
+const ORG: &str = "$request.body#/name";
+const REGISTRY: &str = "$response.body#/registry/name";
+
+const LINKS: &LinkTable = &[
+    (
+        "createOrganization",
+        "201",
+        &[
+            ("getOrganization", &[("orgname", ORG)]),
+            ("changeOrganizationDetails", &[("orgname", ORG)]),
+            ("listOrgLogs", &[("orgname", ORG)]),
+            ("getAggregateOrgLogs", &[("orgname", ORG)]),
+            ("deleteAdminedOrganization", &[("orgname", ORG)]),
+        ],
+    ),
+    (
+        "createRepo",
+        "201",
+        &[
+            ("getRepo", &[("repository", REPO)]),
+            ("updateRepo", &[("repository", REPO)]),
+            ("changeRepoVisibility", &[("repository", REPO)]),
+            ("changeRepoState", &[("repository", REPO)]),
+            ("listRepoLogs", &[("repository", REPO)]),
+            ("getAggregateRepoLogs", &[("repository", REPO)]),
+            ("listRepoTags", &[("repository", REPO)]),
+            ("listRepositoryImages", &[("repository", REPO)]),
+            ("changeTag", &[("repository", REPO), ("tag", "latest")]),
+            ("deleteRepository", &[("repository", REPO)]),
+        ],
+    ),
+    (
+        "registry_create",
+        "201",
+        &[
+            ("registry_list_repositories", &[("registry_name", REGISTRY)]),
+            (
+                "registry_list_repositories_v2",
+                &[("registry_name", REGISTRY)],
+            ),
+            (
+                "registry_run_garbage_collection",
+                &[("registry_name", REGISTRY)],
+            ),
+            (
+                "registry_get_garbage_collection",
+                &[("registry_name", REGISTRY)],
+            ),
+            (
+                "registry_list_garbage_collections",
+                &[("registry_name", REGISTRY)],
+            ),
+        ],
+    ),
+    (
+        "registry_run_garbage_collection",
+        "201",
+        &[(
+            "registry_update_garbage_collection",
+            &[
+                (
+                    "registry_name",
+                    "$response.body#/garbage_collection/registry_name",
+                ),
+                (
+                    "garbage_collection_uuid",
+                    "$response.body#/garbage_collection/uuid",
+                ),
+            ],
+        )],
+    ),
+];
+
+impl Links {
+    /// Adds the links to the document's JSON (utoipa 5.5 serializes `Link` with snake_case
+    /// keys, `operation_id`, which no OpenAPI reader knows; so they are written here).
+    fn add(doc: &mut Value) {
+        let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+            return;
+        };
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for op in item.values_mut() {
+                let Some(id) = op
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                else {
+                    continue;
+                };
+                for (from, status, targets) in LINKS {
+                    if *from != id {
+                        continue;
+                    }
+                    let Some(response) = op.pointer_mut(&format!("/responses/{status}")) else {
+                        continue;
+                    };
+                    let mut links = Map::new();
+                    for (to, parameters) in targets.iter() {
+                        let parameters: Map<String, Value> = parameters
+                            .iter()
+                            .map(|(name, value)| ((*name).to_owned(), json!(value)))
+                            .collect();
+                        links.insert(
+                            (*to).to_owned(),
+                            json!({"operationId": to, "parameters": parameters}),
+                        );
+                    }
+                    // A repository in the organization just made.
+                    if id == "createOrganization" {
+                        links.insert(
+                            "createRepo".to_owned(),
+                            json!({
+                                "operationId": "createRepo",
+                                "requestBody": {
+                                    "namespace": ORG,
+                                    "repository": "web",
+                                    "visibility": "private",
+                                },
+                            }),
+                        );
+                    }
+                    response["links"] = Value::Object(links);
+                }
+            }
+        }
+    }
+}
+
+/// The document, built once.
+pub fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(QuayApi::openapi()).unwrap_or_default();
+        Links::add(&mut doc);
+        doc
+    })
+}
+
 /// List all of the API endpoints available in the swagger API format.
 #[utoipa::path(get, path = "/api/v1/discovery", operation_id = "discovery", tag = "discovery", security(()),
     responses((status = 200, description = "This OpenAPI document", body = Object)))]
-pub async fn discovery() -> Json<utoipa::openapi::OpenApi> {
-    Json(QuayApi::openapi())
+pub async fn discovery() -> Json<&'static Value> {
+    Json(document())
 }
