@@ -238,6 +238,13 @@ async fn log_routes_take_back_their_own_times(backend: Backend) {
         assert_eq!(status, 200, "{path}: {body}");
         assert!(!body["aggregated"].as_array().unwrap().is_empty(), "{body}");
     }
+    // A crafted page token with a position past any BIGINT is refused, not overflowed.
+    // base64url of `[0,4611686018427387903,9223372036854775808]`.
+    let token = "WzAsNDYxMTY4NjAxODQyNzM4NzkwMyw5MjIzMzcyMDM2ODU0Nzc1ODA4XQ";
+    let (status, body) = server
+        .get(&format!("/api/v1/user/logs?next_page={token}"))
+        .await;
+    assert_quay_error(status, &body, 400, "invalid_request");
     // The day format still works; nonsense in either format is Quay's 400.
     let (status, body) = server
         .get("/api/v1/user/logs?starttime=06/18/2024&endtime=06/18/2024")
@@ -322,6 +329,13 @@ async fn discovery_declares_what_the_server_does(backend: Backend) {
     assert_eq!(
         bounds("/v2/registry/docker-credentials", "expiry_seconds"),
         (json!(0), json!(2147483647))
+    );
+    // Creating a repository links to reading it, in OpenAPI's own (camelCase) keys.
+    let link = &doc["paths"]["/api/v1/repository"]["post"]["responses"]["201"]["links"]["getRepo"];
+    assert_eq!(link["operationId"], "getRepo", "{link}");
+    assert_eq!(
+        link["parameters"]["repository"],
+        "{$response.body#/namespace}/{$response.body#/name}"
     );
     // The body of PUT .../tag/{tag} requires nothing.
     let body = &doc["paths"]["/api/v1/repository/{repository}/tag/{tag}"]["put"]["requestBody"];

@@ -46,6 +46,10 @@ fn decode_token(token: &str) -> Result<(LogRange, u64), QuayError> {
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let (start, end, before): (i64, i64, u64) =
         serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    // Positions are BIGINTs: a larger one was never handed out (and would overflow below).
+    if before > i64::MAX as u64 {
+        return Err(invalid());
+    }
     let start = DateTime::<Utc>::from_timestamp_micros(start).ok_or_else(invalid)?;
     let end = DateTime::<Utc>::from_timestamp_micros(end).ok_or_else(invalid)?;
     Ok((LogRange { start, end }, before))
