@@ -337,6 +337,12 @@ async fn discovery_declares_what_the_server_does(backend: Backend) {
         link["parameters"]["repository"],
         "{$response.body#/namespace}/{$response.body#/name}"
     );
+    // Each family keeps its own schemas (one name each: a clash would silently replace one).
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["RepositoryList"]["properties"]["next_page"].is_object());
+    assert!(schemas["RegistryRepositoryList"]["properties"]["meta"].is_object());
+    assert!(schemas["QuayErrorBody"]["properties"]["error_type"].is_object());
+    assert!(schemas["DoErrorBody"]["properties"]["id"].is_object());
     // The body of PUT .../tag/{tag} requires nothing.
     let body = &doc["paths"]["/api/v1/repository/{repository}/tag/{tag}"]["put"]["requestBody"];
     let schema = &body["content"]["application/json"]["schema"];
