@@ -6,7 +6,7 @@ use annals_projections::sql::DbError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::context::AuthFailure;
 use crate::idempotency::KeyRefusal;
@@ -57,13 +57,22 @@ impl DoError {
     }
 }
 
+/// DigitalOcean's error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DoErrorBody {
+    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `unprocessable_entity`, ...
+    pub id: String,
+    pub message: String,
+}
+
 impl IntoResponse for DoError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"id": self.id, "message": self.message})),
-        )
-            .into_response()
+        let body = DoErrorBody {
+            id: self.id.to_owned(),
+            message: self.message,
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 

@@ -5,9 +5,8 @@ use annals_projections::queries::registries::{self, RegistryView};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::error::DoError;
 use crate::context::{self, Caller};
@@ -97,15 +96,41 @@ pub fn rfc3339(micros: i64) -> String {
 }
 
 /// `page` and `per_page` (DigitalOcean's defaults: 1 and 20; at most 200 a page).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Which 'page' of paginated results to return.
+    #[param(minimum = 1, maximum = 100_000)]
     pub page: Option<u64>,
+    /// Number of items returned per page.
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 
 pub const MAX_PER_PAGE: u64 = 200;
 
+/// The highest `page` accepted: far past any real listing, small enough that nothing computed
+/// from it overflows.
+pub const MAX_PAGE: u64 = 100_000;
+
+/// `value` within `min..=max`, or a 422 naming the bounds (an absurd value is never echoed).
+pub fn bounded(name: &str, value: Option<u64>, min: u64, max: u64) -> Result<(), DoError> {
+    match value {
+        Some(v) if !(min..=max).contains(&v) => Err(DoError::unprocessable(format!(
+            "{name} must be between {min} and {max}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl PageQuery {
+    /// The same paging, refused (422) when `page` or `per_page` is out of bounds.
+    pub fn checked(self) -> Result<Self, DoError> {
+        bounded("page", self.page, 1, MAX_PAGE)?;
+        bounded("per_page", self.per_page, 1, MAX_PER_PAGE)?;
+        Ok(self)
+    }
+
     pub fn page(&self) -> u64 {
         self.page.unwrap_or(1).max(1)
     }
@@ -140,8 +165,33 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
+/// `meta` of a list: how many items there are in all.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Meta {
+    pub total: u64,
+}
+
+/// `links` of a list.
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct Links {
+    pub pages: PageLinks,
+}
+
+/// Links to the other pages of a list (those that exist).
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct PageLinks {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
+}
+
 /// `{"meta": {"total"}, "links": {"pages": {first, prev, next, last}}}` of a numbered page.
-pub fn page_envelope(state: &AppState, path: &str, q: &PageQuery, total: u64) -> (Value, Value) {
+pub fn page_envelope(state: &AppState, path: &str, q: &PageQuery, total: u64) -> (Meta, Links) {
     let (page, per_page) = (q.page(), q.per_page());
     let last = total.div_ceil(per_page).max(1);
     let at = |p: u64| {
@@ -151,14 +201,14 @@ pub fn page_envelope(state: &AppState, path: &str, q: &PageQuery, total: u64) ->
             &[("page", p.to_string()), ("per_page", per_page.to_string())],
         )
     };
-    let mut pages = Map::new();
+    let mut pages = PageLinks::default();
     if page > 1 {
-        pages.insert("first".into(), at(1).into());
-        pages.insert("prev".into(), at((page - 1).min(last)).into());
+        pages.first = Some(at(1));
+        pages.prev = Some(at((page - 1).min(last)));
     }
     if page < last {
-        pages.insert("next".into(), at(page + 1).into());
-        pages.insert("last".into(), at(last).into());
+        pages.next = Some(at(page + 1));
+        pages.last = Some(at(last));
     }
-    (json!({"total": total}), json!({"pages": pages}))
+    (Meta { total }, Links { pages })
 }

@@ -9,12 +9,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::error::DoError;
 use super::extract::{Ctx, DoJson, account_registry, rfc3339};
-use super::subscription::tier_json;
+use super::subscription::{SubscriptionTier, tier_json};
 use crate::state::AppState;
 
 /// What a registry holds now.
@@ -27,29 +26,62 @@ pub async fn usage(state: &AppState, registry: &RegistryView) -> Result<Usage, D
     })
 }
 
-pub async fn registry_json(state: &AppState, registry: &RegistryView) -> Result<Value, DoError> {
-    let usage = usage(state, registry).await?;
-    Ok(json!({"registry": {
-        "name": registry.name,
-        "storage_usage_bytes": usage.storage_bytes,
-        "storage_usage_bytes_updated_at": rfc3339(chrono::Utc::now().timestamp_micros()),
-        "created_at": rfc3339(registry.created_at),
-        "region": registry.region,
-    }}))
+/// A container registry.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Registry {
+    pub name: String,
+    pub storage_usage_bytes: u64,
+    /// RFC 3339.
+    pub storage_usage_bytes_updated_at: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub region: String,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CreateBody {
+/// `{registry}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistryBody {
+    pub registry: Registry,
+}
+
+pub async fn registry_json(
+    state: &AppState,
+    registry: &RegistryView,
+) -> Result<RegistryBody, DoError> {
+    let usage = usage(state, registry).await?;
+    Ok(RegistryBody {
+        registry: Registry {
+            name: registry.name.clone(),
+            storage_usage_bytes: usage.storage_bytes,
+            storage_usage_bytes_updated_at: rfc3339(chrono::Utc::now().timestamp_micros()),
+            created_at: rfc3339(registry.created_at),
+            region: registry.region.clone(),
+        },
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RegistryCreate {
+    /// A globally unique name for the container registry (required).
+    #[schema(value_type = String, required = true, min_length = 2, max_length = 255, pattern = r"^[a-z0-9]+([._-][a-z0-9]+)*$")]
     name: Option<String>,
+    /// The slug of the subscription tier to sign up for (required).
+    #[schema(value_type = String, required = true, pattern = "^(starter|basic|professional)$")]
     subscription_tier_slug: Option<String>,
+    /// Slug of the region where the registry data is stored (default `nyc3`).
+    #[schema(pattern = "^(nyc3|sfo3|ams3|sgp1|fra1|syd1)$")]
     region: Option<String>,
 }
 
-/// `POST /v2/registry`
+/// Create container registry.
+#[utoipa::path(post, path = "/v2/registry", operation_id = "registry_create", tag = "registry", request_body = RegistryCreate,
+    responses((status = 201, body = RegistryBody, description = "The registry created"),
+        (status = 409, description = "The account has a registry, or the name is taken"),
+        (status = 422, description = "Missing or invalid name, tier or region")))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    DoJson(body): DoJson<CreateBody>,
+    DoJson(body): DoJson<RegistryCreate>,
 ) -> Result<Response, DoError> {
     let name = body
         .name
@@ -80,13 +112,18 @@ pub async fn create(
         .into_response())
 }
 
-/// `GET /v2/registry`
-pub async fn get(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>, DoError> {
+/// Get container registry information.
+#[utoipa::path(get, path = "/v2/registry", operation_id = "registry_get", tag = "registry",
+    responses((status = 200, body = RegistryBody, description = "The account's registry")))]
+pub async fn get(State(state): State<AppState>, ctx: Ctx) -> Result<Json<RegistryBody>, DoError> {
     let registry = account_registry(&state, &ctx.caller).await?;
     Ok(Json(registry_json(&state, &registry).await?))
 }
 
-/// `DELETE /v2/registry`: the registry goes, and with it the namespace and everything in it.
+/// Delete container registry: the registry goes, and with it the namespace and everything in
+/// it.
+#[utoipa::path(delete, path = "/v2/registry", operation_id = "registry_delete", tag = "registry",
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete(State(state): State<AppState>, ctx: Ctx) -> Result<StatusCode, DoError> {
     account_registry(&state, &ctx.caller).await?;
     let done = state
@@ -97,38 +134,73 @@ pub async fn delete(State(state): State<AppState>, ctx: Ctx) -> Result<StatusCod
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v2/registry/options`
-pub async fn options(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>, DoError> {
+/// A subscription tier with whether the account may choose it now.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TierOption {
+    #[serde(flatten)]
+    pub tier: SubscriptionTier,
+    pub eligible: bool,
+    pub eligibility_reasons: Vec<String>,
+}
+
+/// The regions and tiers a registry can be created with.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Options {
+    pub available_regions: Vec<String>,
+    pub subscription_tiers: Vec<TierOption>,
+}
+
+/// `{options}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OptionsBody {
+    pub options: Options,
+}
+
+/// List registry options (subscription tiers and available regions).
+#[utoipa::path(get, path = "/v2/registry/options", operation_id = "registry_get_options", tag = "registry",
+    responses((status = 200, body = OptionsBody, description = "Regions and tiers")))]
+pub async fn options(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<OptionsBody>, DoError> {
     let usage = match registries::by_owner(state.db().as_ref(), ctx.caller.user_id).await? {
         Some(registry) => usage(&state, &registry).await?,
         None => Usage::default(),
     };
-    let tiers: Vec<Value> = TIERS
+    let subscription_tiers = TIERS
         .iter()
         .map(|t| {
             let reasons = t.eligible(usage);
-            let mut tier = tier_json(t);
-            tier["eligible"] = reasons.is_empty().into();
-            tier["eligibility_reasons"] = json!(reasons);
-            tier
+            TierOption {
+                tier: tier_json(t),
+                eligible: reasons.is_empty(),
+                eligibility_reasons: reasons.iter().map(|r| r.to_string()).collect(),
+            }
         })
         .collect();
-    Ok(Json(json!({"options": {
-        "available_regions": REGIONS,
-        "subscription_tiers": tiers,
-    }})))
+    Ok(Json(OptionsBody {
+        options: Options {
+            available_regions: REGIONS.iter().map(|r| r.to_string()).collect(),
+            subscription_tiers,
+        },
+    }))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ValidateBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RegistryNameCheck {
+    /// The name to check (required).
+    #[schema(value_type = String, required = true)]
     name: Option<String>,
 }
 
-/// `POST /v2/registry/validate-name`: 204 when the name is well formed and free.
+/// Validate a container registry name: 204 when the name is well formed and free.
+#[utoipa::path(post, path = "/v2/registry/validate-name", operation_id = "registry_validate_name", tag = "registry", request_body = RegistryNameCheck,
+    responses((status = 204, description = "The name is available"),
+        (status = 409, description = "The name is taken"), (status = 422, description = "Missing or invalid name")))]
 pub async fn validate_name(
     State(state): State<AppState>,
     _ctx: Ctx,
-    DoJson(body): DoJson<ValidateBody>,
+    DoJson(body): DoJson<RegistryNameCheck>,
 ) -> Result<StatusCode, DoError> {
     let name = body
         .name

@@ -11,47 +11,147 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::error::DoError;
 use super::extract::{
-    Ctx, DoPath, DoQuery, PageQuery, encode, link, named_registry, page_envelope, rfc3339,
+    Ctx, DoPath, DoQuery, Links, Meta, PageQuery, encode, link, named_registry, page_envelope,
+    rfc3339,
 };
 use crate::state::AppState;
 
-fn tag_json(registry: &str, repository: &str, t: &TagSummary) -> Value {
-    json!({
-        "registry_name": registry,
-        "repository": repository,
-        "tag": t.name,
-        "manifest_digest": t.digest,
-        "compressed_size_bytes": t.size,
-        "size_bytes": t.size,
-        "updated_at": rfc3339(t.updated_at),
-    })
+/// A tag of a repository.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistryRepositoryTag {
+    pub registry_name: String,
+    pub repository: String,
+    pub tag: String,
+    pub manifest_digest: String,
+    pub compressed_size_bytes: u64,
+    pub size_bytes: u64,
+    /// RFC 3339.
+    pub updated_at: String,
 }
 
-fn manifest_json(registry: &str, repository: &str, m: &ManifestSummary) -> Value {
-    json!({
-        "digest": m.digest,
-        "registry_name": registry,
-        "repository": repository,
-        "compressed_size_bytes": m.size,
-        "size_bytes": m.size,
-        "updated_at": rfc3339(m.updated_at),
-        "tags": m.tags,
-        "blobs": m.blobs.iter().map(|(d, s)| json!({"digest": d, "compressed_size_bytes": s})).collect::<Vec<_>>(),
-    })
+fn tag_json(registry: &str, repository: &str, t: &TagSummary) -> RegistryRepositoryTag {
+    RegistryRepositoryTag {
+        registry_name: registry.to_owned(),
+        repository: repository.to_owned(),
+        tag: t.name.clone(),
+        manifest_digest: t.digest.clone(),
+        compressed_size_bytes: t.size,
+        size_bytes: t.size,
+        updated_at: rfc3339(t.updated_at),
+    }
 }
 
-/// `GET /v2/registry/{registry_name}/repositories` (deprecated by V2, still served).
+/// A blob a manifest references.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Blob {
+    pub digest: String,
+    pub compressed_size_bytes: u64,
+}
+
+/// A manifest of a repository.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistryRepositoryManifest {
+    pub digest: String,
+    pub registry_name: String,
+    pub repository: String,
+    pub compressed_size_bytes: u64,
+    pub size_bytes: u64,
+    /// RFC 3339.
+    pub updated_at: String,
+    pub tags: Vec<String>,
+    pub blobs: Vec<Blob>,
+}
+
+fn manifest_json(
+    registry: &str,
+    repository: &str,
+    m: &ManifestSummary,
+) -> RegistryRepositoryManifest {
+    RegistryRepositoryManifest {
+        digest: m.digest.clone(),
+        registry_name: registry.to_owned(),
+        repository: repository.to_owned(),
+        compressed_size_bytes: m.size,
+        size_bytes: m.size,
+        updated_at: rfc3339(m.updated_at),
+        tags: m.tags.clone(),
+        blobs: m
+            .blobs
+            .iter()
+            .map(|(d, s)| Blob {
+                digest: d.clone(),
+                compressed_size_bytes: *s,
+            })
+            .collect(),
+    }
+}
+
+/// A repository in the (V1) list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistryRepository {
+    pub registry_name: String,
+    pub name: String,
+    pub latest_tag: Option<RegistryRepositoryTag>,
+    pub tag_count: u64,
+}
+
+/// `{repositories, meta, links}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistryRepositoryList {
+    pub repositories: Vec<RegistryRepository>,
+    pub meta: Meta,
+    pub links: Links,
+}
+
+/// A repository in the V2 list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistryRepositoryV2 {
+    pub registry_name: String,
+    pub name: String,
+    pub latest_manifest: Option<RegistryRepositoryManifest>,
+    pub tag_count: u64,
+    pub manifest_count: u64,
+}
+
+/// `{repositories, meta, links}` (V2: `links.pages.next` carries a `page_token`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegistryRepositoryListV2 {
+    pub repositories: Vec<RegistryRepositoryV2>,
+    pub meta: Meta,
+    pub links: Links,
+}
+
+/// `{tags, meta, links}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TagList {
+    pub tags: Vec<RegistryRepositoryTag>,
+    pub meta: Meta,
+    pub links: Links,
+}
+
+/// `{manifests, meta, links}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ManifestList {
+    pub manifests: Vec<RegistryRepositoryManifest>,
+    pub meta: Meta,
+    pub links: Links,
+}
+
+/// List all container repositories (deprecated by V2, still served).
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories", operation_id = "registry_list_repositories", tag = "registry",
+    params(("registry_name" = String, Path, description = "The name of a container registry"), PageQuery),
+    responses((status = 200, body = RegistryRepositoryList, description = "A page of repositories with their latest tag")))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
     DoPath(registry_name): DoPath<String>,
     DoQuery(q): DoQuery<PageQuery>,
-) -> Result<Json<Value>, DoError> {
+) -> Result<Json<RegistryRepositoryList>, DoError> {
+    let q = q.checked()?;
     let registry = named_registry(&state, &ctx.caller, &registry_name).await?;
     let db = state.db();
     let (page, total) = docr::repositories(
@@ -65,40 +165,52 @@ pub async fn list(
     let mut out = Vec::with_capacity(page.len());
     for r in &page {
         let (latest, _) = docr::tags(db.as_ref(), r.id, 0, 1).await?;
-        out.push(json!({
-            "registry_name": registry.name,
-            "name": r.name,
-            "latest_tag": latest.first().map(|t| tag_json(&registry.name, &r.name, t)),
-            "tag_count": r.tag_count,
-        }));
+        out.push(RegistryRepository {
+            registry_name: registry.name.clone(),
+            name: r.name.clone(),
+            latest_tag: latest.first().map(|t| tag_json(&registry.name, &r.name, t)),
+            tag_count: r.tag_count,
+        });
     }
     let path = format!("/v2/registry/{}/repositories", encode(&registry.name));
     let (meta, links) = page_envelope(&state, &path, &q, total);
-    Ok(Json(
-        json!({"repositories": out, "meta": meta, "links": links}),
-    ))
+    Ok(Json(RegistryRepositoryList {
+        repositories: out,
+        meta,
+        links,
+    }))
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct V2Query {
+    /// Which 'page' of paginated results to return (ignored with `page_token`).
+    #[param(minimum = 1, maximum = 100_000)]
     page: Option<u64>,
+    /// Number of items returned per page.
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<u64>,
+    /// Token to retrieve the next page, from `links.pages.next`.
     page_token: Option<String>,
 }
 
-/// `GET /v2/registry/{registry_name}/repositoriesV2`: `page_token` (a keyset cursor: the last
-/// name of the previous page) wins over `page`.
+/// List all container repositories (V2): `page_token` (a keyset cursor: the last name of the
+/// previous page) wins over `page`.
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositoriesV2", operation_id = "registry_list_repositories_v2", tag = "registry",
+    params(("registry_name" = String, Path, description = "The name of a container registry"), V2Query),
+    responses((status = 200, body = RegistryRepositoryListV2, description = "A page of repositories with their latest manifest")))]
 pub async fn list_v2(
     State(state): State<AppState>,
     ctx: Ctx,
     DoPath(registry_name): DoPath<String>,
     DoQuery(q): DoQuery<V2Query>,
-) -> Result<Json<Value>, DoError> {
+) -> Result<Json<RegistryRepositoryListV2>, DoError> {
     let registry = named_registry(&state, &ctx.caller, &registry_name).await?;
     let paging = PageQuery {
         page: q.page,
         per_page: q.per_page,
-    };
+    }
+    .checked()?;
     let after = match q.page_token.as_deref().filter(|t| !t.is_empty()) {
         Some(token) => Some(
             URL_SAFE_NO_PAD
@@ -124,35 +236,33 @@ pub async fn list_v2(
     let mut out = Vec::with_capacity(page.len());
     for r in &page {
         let (latest, _) = docr::manifests(db.as_ref(), r.id, 0, 1).await?;
-        out.push(json!({
-            "registry_name": registry.name,
-            "name": r.name,
-            "latest_manifest": latest.first().map(|m| manifest_json(&registry.name, &r.name, m)),
-            "tag_count": r.tag_count,
-            "manifest_count": r.manifest_count,
-        }));
+        out.push(RegistryRepositoryV2 {
+            registry_name: registry.name.clone(),
+            name: r.name.clone(),
+            latest_manifest: latest
+                .first()
+                .map(|m| manifest_json(&registry.name, &r.name, m)),
+            tag_count: r.tag_count,
+            manifest_count: r.manifest_count,
+        });
     }
     let path = format!("/v2/registry/{}/repositoriesV2", encode(&registry.name));
-    let mut pages = Map::new();
+    let mut links = Links::default();
     if let (true, Some(last)) = (more, page.last()) {
-        pages.insert(
-            "next".into(),
-            link(
-                &state,
-                &path,
-                &[
-                    ("page_token", URL_SAFE_NO_PAD.encode(last.name.as_bytes())),
-                    ("per_page", per_page.to_string()),
-                ],
-            )
-            .into(),
-        );
+        links.pages.next = Some(link(
+            &state,
+            &path,
+            &[
+                ("page_token", URL_SAFE_NO_PAD.encode(last.name.as_bytes())),
+                ("per_page", per_page.to_string()),
+            ],
+        ));
     }
-    Ok(Json(json!({
-        "repositories": out,
-        "meta": {"total": total},
-        "links": {"pages": pages},
-    })))
+    Ok(Json(RegistryRepositoryListV2 {
+        repositories: out,
+        meta: Meta { total },
+        links,
+    }))
 }
 
 /// The repository `repository` of the caller's registry `registry_name`.
@@ -187,46 +297,65 @@ fn repository_path(registry: &str, repository: &str, what: &str) -> String {
     )
 }
 
-/// `GET /v2/registry/{registry_name}/repositories/{repository_name}/tags`
+/// List all container repository tags.
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories/{repository_name}/tags", operation_id = "registry_list_repository_tags", tag = "registry",
+    params(("registry_name" = String, Path, description = "The name of a container registry"),
+        ("repository_name" = String, Path, description = "The name of a container registry repository (`/` as `%2F`)"),
+        PageQuery),
+    responses((status = 200, body = TagList, description = "A page of tags")))]
 pub async fn tags(
     State(state): State<AppState>,
     ctx: Ctx,
     DoPath((registry_name, repository_name)): DoPath<(String, String)>,
     DoQuery(q): DoQuery<PageQuery>,
-) -> Result<Json<Value>, DoError> {
+) -> Result<Json<TagList>, DoError> {
+    let q = q.checked()?;
     let (registry, repo) = repository(&state, &ctx, &registry_name, &repository_name).await?;
     let (page, total) = docr::tags(state.db().as_ref(), repo.id, q.offset(), q.per_page()).await?;
-    let tags: Vec<Value> = page
+    let tags = page
         .iter()
         .map(|t| tag_json(&registry.name, &repo.name, t))
         .collect();
     let path = repository_path(&registry.name, &repo.name, "tags");
     let (meta, links) = page_envelope(&state, &path, &q, total);
-    Ok(Json(json!({"tags": tags, "meta": meta, "links": links})))
+    Ok(Json(TagList { tags, meta, links }))
 }
 
-/// `GET /v2/registry/{registry_name}/repositories/{repository_name}/digests`
+/// List all container repository manifests.
+#[utoipa::path(get, path = "/v2/registry/{registry_name}/repositories/{repository_name}/digests", operation_id = "registry_list_repository_manifests", tag = "registry",
+    params(("registry_name" = String, Path, description = "The name of a container registry"),
+        ("repository_name" = String, Path, description = "The name of a container registry repository (`/` as `%2F`)"),
+        PageQuery),
+    responses((status = 200, body = ManifestList, description = "A page of manifests")))]
 pub async fn digests(
     State(state): State<AppState>,
     ctx: Ctx,
     DoPath((registry_name, repository_name)): DoPath<(String, String)>,
     DoQuery(q): DoQuery<PageQuery>,
-) -> Result<Json<Value>, DoError> {
+) -> Result<Json<ManifestList>, DoError> {
+    let q = q.checked()?;
     let (registry, repo) = repository(&state, &ctx, &registry_name, &repository_name).await?;
     let (page, total) =
         docr::manifests(state.db().as_ref(), repo.id, q.offset(), q.per_page()).await?;
-    let manifests: Vec<Value> = page
+    let manifests = page
         .iter()
         .map(|m| manifest_json(&registry.name, &repo.name, m))
         .collect();
     let path = repository_path(&registry.name, &repo.name, "digests");
     let (meta, links) = page_envelope(&state, &path, &q, total);
-    Ok(Json(
-        json!({"manifests": manifests, "meta": meta, "links": links}),
-    ))
+    Ok(Json(ManifestList {
+        manifests,
+        meta,
+        links,
+    }))
 }
 
-/// `DELETE /v2/registry/{registry_name}/repositories/{repository_name}/tags/{repository_tag}`
+/// Delete a container repository tag.
+#[utoipa::path(delete, path = "/v2/registry/{registry_name}/repositories/{repository_name}/tags/{repository_tag}", operation_id = "registry_delete_repository_tag", tag = "registry",
+    params(("registry_name" = String, Path, description = "The name of a container registry"),
+        ("repository_name" = String, Path, description = "The name of a container registry repository (`/` as `%2F`)"),
+        ("repository_tag" = String, Path, description = "The name of a container registry repository tag")),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_tag(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -240,7 +369,12 @@ pub async fn delete_tag(
     .await
 }
 
-/// `DELETE /v2/registry/{registry_name}/repositories/{repository_name}/digests/{manifest_digest}`
+/// Delete a container repository manifest.
+#[utoipa::path(delete, path = "/v2/registry/{registry_name}/repositories/{repository_name}/digests/{manifest_digest}", operation_id = "registry_delete_repository_manifest", tag = "registry",
+    params(("registry_name" = String, Path, description = "The name of a container registry"),
+        ("repository_name" = String, Path, description = "The name of a container registry repository (`/` as `%2F`)"),
+        ("manifest_digest" = String, Path, description = "The manifest digest of a container registry repository tag")),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_manifest(
     State(state): State<AppState>,
     ctx: Ctx,

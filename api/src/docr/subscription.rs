@@ -4,51 +4,90 @@ use annals_domain::registry::{self, Tier};
 use annals_projections::queries::registries::RegistryView;
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::error::DoError;
 use super::extract::{Ctx, DoJson, account_registry, rfc3339};
 use crate::state::AppState;
 
-pub fn tier_json(t: &Tier) -> Value {
-    json!({
-        "name": t.name,
-        "slug": t.slug,
-        "included_repositories": t.included_repositories,
-        "included_storage_bytes": t.included_storage_bytes,
-        "allow_storage_overage": t.allow_storage_overage,
-        "included_bandwidth_bytes": t.included_bandwidth_bytes,
-        "monthly_price_in_cents": t.monthly_price_in_cents,
+/// A subscription tier.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubscriptionTier {
+    pub name: String,
+    pub slug: String,
+    pub included_repositories: u64,
+    pub included_storage_bytes: u64,
+    pub allow_storage_overage: bool,
+    pub included_bandwidth_bytes: u64,
+    pub monthly_price_in_cents: u64,
+}
+
+pub fn tier_json(t: &Tier) -> SubscriptionTier {
+    SubscriptionTier {
+        name: t.name.to_owned(),
+        slug: t.slug.to_owned(),
+        included_repositories: t.included_repositories,
+        included_storage_bytes: t.included_storage_bytes,
+        allow_storage_overage: t.allow_storage_overage,
+        included_bandwidth_bytes: t.included_bandwidth_bytes,
+        monthly_price_in_cents: t.monthly_price_in_cents,
+    }
+}
+
+/// The registry's subscription.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Subscription {
+    pub tier: SubscriptionTier,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// `{subscription}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubscriptionBody {
+    pub subscription: Subscription,
+}
+
+fn subscription_json(registry: &RegistryView) -> Result<SubscriptionBody, DoError> {
+    let tier = registry::tier(&registry.tier)?;
+    Ok(SubscriptionBody {
+        subscription: Subscription {
+            tier: tier_json(&tier),
+            created_at: rfc3339(registry.created_at),
+            updated_at: rfc3339(registry.updated_at),
+        },
     })
 }
 
-fn subscription_json(registry: &RegistryView) -> Result<Value, DoError> {
-    let tier = registry::tier(&registry.tier)?;
-    Ok(json!({"subscription": {
-        "tier": tier_json(&tier),
-        "created_at": rfc3339(registry.created_at),
-        "updated_at": rfc3339(registry.updated_at),
-    }}))
-}
-
-/// `GET /v2/registry/subscription`
-pub async fn get(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>, DoError> {
+/// Get subscription information.
+#[utoipa::path(get, path = "/v2/registry/subscription", operation_id = "registry_get_subscription", tag = "registry",
+    responses((status = 200, body = SubscriptionBody, description = "The registry's subscription")))]
+pub async fn get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<SubscriptionBody>, DoError> {
     let registry = account_registry(&state, &ctx.caller).await?;
     Ok(Json(subscription_json(&registry)?))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UpdateBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SubscriptionUpdate {
+    /// The slug of the subscription tier to sign up for (required).
+    #[schema(value_type = String, required = true, pattern = "^(starter|basic|professional)$")]
     tier_slug: Option<String>,
 }
 
-/// `POST /v2/registry/subscription`
+/// Update subscription tier.
+#[utoipa::path(post, path = "/v2/registry/subscription", operation_id = "registry_update_subscription", tag = "registry", request_body = SubscriptionUpdate,
+    responses((status = 200, body = SubscriptionBody, description = "The changed subscription"),
+        (status = 422, description = "Missing or unknown tier, or usage over the tier's limits")))]
 pub async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
-    DoJson(body): DoJson<UpdateBody>,
-) -> Result<Json<Value>, DoError> {
+    DoJson(body): DoJson<SubscriptionUpdate>,
+) -> Result<Json<SubscriptionBody>, DoError> {
     account_registry(&state, &ctx.caller).await?;
     let tier = body
         .tier_slug

@@ -1,15 +1,28 @@
-//! `GET /api/v1/discovery`: the OpenAPI document of the routes this server serves, generated
-//! from the handlers' own annotations.
+//! `GET /api/v1/discovery`: the OpenAPI document of the routes this server serves on its
+//! management listener (Quay API v1 and the DigitalOcean Container Registry API), generated from
+//! the handlers' own annotations. Errors every route can answer (401, 403, 404; 400, 409 and 422
+//! where a request carries input or is a mutation) are added to each operation by
+//! [`ErrorResponses`], in the shape of the operation's family; [`Links`] adds OpenAPI links from
+//! the operations that create a resource to those that use it.
+
+use std::sync::OnceLock;
 
 use axum::Json;
+use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
+use super::error::QuayErrorBody;
 use super::{images, logs, manifests, organizations, repositories, tags};
+use crate::docr;
+use crate::docr::error::DoErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Annals — Quay API v1", description = "The Red Hat Quay API v1 as served by Annals. Every change is an event."),
+    info(title = "Annals — Quay API v1 and DigitalOcean Container Registry API",
+        description = "The Red Hat Quay API v1 (`/api/v1`) and the DigitalOcean Container Registry API (`/v2/registry`) as served by Annals. Every change is an event."),
     paths(
         discovery,
         organizations::create, organizations::get, organizations::update, organizations::delete,
@@ -21,8 +34,18 @@ use super::{images, logs, manifests, organizations, repositories, tags};
         manifests::get, manifests::labels, manifests::add_label, manifests::get_label,
         manifests::delete_label, manifests::security,
         images::list, images::get, images::security,
+        docr::registry::create, docr::registry::get, docr::registry::delete,
+        docr::registry::options, docr::registry::validate_name,
+        docr::subscription::get, docr::subscription::update,
+        docr::credentials::docker_credentials,
+        docr::repositories::list, docr::repositories::list_v2, docr::repositories::tags,
+        docr::repositories::delete_tag, docr::repositories::digests,
+        docr::repositories::delete_manifest,
+        docr::garbage_collection::start, docr::garbage_collection::active,
+        docr::garbage_collection::update, docr::garbage_collection::list,
     ),
-    modifiers(&BearerAuth),
+    components(schemas(QuayErrorBody, DoErrorBody)),
+    modifiers(&BearerAuth, &ErrorResponses),
     security(("bearer" = []))
 )]
 pub struct QuayApi;
@@ -39,9 +62,233 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Declares on every operation the errors the server answers on it, with the family's error
+/// schema; an error response an annotation declares without a body gets the schema too.
+struct ErrorResponses;
+
+impl ErrorResponses {
+    fn operations(item: &mut PathItem) -> Vec<(bool, &mut Operation)> {
+        [
+            (false, item.get.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.delete.as_mut()),
+            (true, item.patch.as_mut()),
+        ]
+        .into_iter()
+        .filter_map(|(mutation, op)| op.map(|op| (mutation, op)))
+        .collect()
+    }
+}
+
+impl utoipa::Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == "/api/v1/discovery" {
+                continue;
+            }
+            let schema = if path.starts_with("/v2/") {
+                "DoErrorBody"
+            } else {
+                "QuayErrorBody"
+            };
+            for (mutation, op) in Self::operations(item) {
+                let has_input = op.request_body.is_some()
+                    || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let mut needed = vec![
+                    ("401", "Missing or invalid bearer token"),
+                    ("403", "Not allowed"),
+                    ("404", "No such resource"),
+                ];
+                if has_input || mutation {
+                    needed.push(("400", "Malformed request"));
+                }
+                if mutation {
+                    needed.push((
+                        "409",
+                        "Conflict, or the same Idempotency-Key still in flight",
+                    ));
+                    needed.push(("422", "Idempotency-Key reused for another request"));
+                }
+                if path.starts_with("/v2/") && has_input {
+                    needed.push(("422", "Invalid argument"));
+                }
+                let responses = &mut op.responses.responses;
+                for (status, description) in needed {
+                    responses.entry(status.to_owned()).or_insert_with(|| {
+                        RefOr::T(ResponseBuilder::new().description(description).build())
+                    });
+                }
+                for (status, response) in responses.iter_mut() {
+                    if let (true, RefOr::T(response)) = (status.starts_with('4'), response)
+                        && response.content.is_empty()
+                    {
+                        response.content.insert(
+                            "application/json".to_owned(),
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name(schema)))
+                                .build(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// OpenAPI links from the operations that create a resource to those that read, change and
+/// delete it, so that a client (or a stateful fuzzer) can follow them.
+struct Links;
+
+/// `(from operation, status, [(to operation, [(parameter, value)], request body)])`.
+type LinkTable = [(
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static [(&'static str, &'static str)])],
+)];
+
+const REPO: &str = "{$response.body#/namespace}/{$response.body#/name}";
+const ORG: &str = "$request.body#/name";
+const REGISTRY: &str = "$response.body#/registry/name";
+
+const LINKS: &LinkTable = &[
+    (
+        "createOrganization",
+        "201",
+        &[
+            ("getOrganization", &[("orgname", ORG)]),
+            ("changeOrganizationDetails", &[("orgname", ORG)]),
+            ("listOrgLogs", &[("orgname", ORG)]),
+            ("getAggregateOrgLogs", &[("orgname", ORG)]),
+            ("deleteAdminedOrganization", &[("orgname", ORG)]),
+        ],
+    ),
+    (
+        "createRepo",
+        "201",
+        &[
+            ("getRepo", &[("repository", REPO)]),
+            ("updateRepo", &[("repository", REPO)]),
+            ("changeRepoVisibility", &[("repository", REPO)]),
+            ("changeRepoState", &[("repository", REPO)]),
+            ("listRepoLogs", &[("repository", REPO)]),
+            ("getAggregateRepoLogs", &[("repository", REPO)]),
+            ("listRepoTags", &[("repository", REPO)]),
+            ("listRepositoryImages", &[("repository", REPO)]),
+            ("changeTag", &[("repository", REPO), ("tag", "latest")]),
+            ("deleteRepository", &[("repository", REPO)]),
+        ],
+    ),
+    (
+        "registry_create",
+        "201",
+        &[
+            ("registry_list_repositories", &[("registry_name", REGISTRY)]),
+            (
+                "registry_list_repositories_v2",
+                &[("registry_name", REGISTRY)],
+            ),
+            (
+                "registry_run_garbage_collection",
+                &[("registry_name", REGISTRY)],
+            ),
+            (
+                "registry_get_garbage_collection",
+                &[("registry_name", REGISTRY)],
+            ),
+            (
+                "registry_list_garbage_collections",
+                &[("registry_name", REGISTRY)],
+            ),
+        ],
+    ),
+    (
+        "registry_run_garbage_collection",
+        "201",
+        &[(
+            "registry_update_garbage_collection",
+            &[
+                (
+                    "registry_name",
+                    "$response.body#/garbage_collection/registry_name",
+                ),
+                (
+                    "garbage_collection_uuid",
+                    "$response.body#/garbage_collection/uuid",
+                ),
+            ],
+        )],
+    ),
+];
+
+impl Links {
+    /// Adds the links to the document's JSON (utoipa 5.5 serializes `Link` with snake_case
+    /// keys, `operation_id`, which no OpenAPI reader knows; so they are written here).
+    fn add(doc: &mut Value) {
+        let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+            return;
+        };
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for op in item.values_mut() {
+                let Some(id) = op
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                else {
+                    continue;
+                };
+                for (from, status, targets) in LINKS {
+                    if *from != id {
+                        continue;
+                    }
+                    let Some(response) = op.pointer_mut(&format!("/responses/{status}")) else {
+                        continue;
+                    };
+                    let mut links = Map::new();
+                    for (to, parameters) in targets.iter() {
+                        let parameters: Map<String, Value> = parameters
+                            .iter()
+                            .map(|(name, value)| ((*name).to_owned(), json!(value)))
+                            .collect();
+                        links.insert(
+                            (*to).to_owned(),
+                            json!({"operationId": to, "parameters": parameters}),
+                        );
+                    }
+                    // A repository in the organization just made.
+                    if id == "createOrganization" {
+                        links.insert(
+                            "createRepo".to_owned(),
+                            json!({
+                                "operationId": "createRepo",
+                                "requestBody": {
+                                    "namespace": ORG,
+                                    "repository": "web",
+                                    "visibility": "private",
+                                },
+                            }),
+                        );
+                    }
+                    response["links"] = Value::Object(links);
+                }
+            }
+        }
+    }
+}
+
+/// The document, built once.
+pub fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(QuayApi::openapi()).unwrap_or_default();
+        Links::add(&mut doc);
+        doc
+    })
+}
+
 /// List all of the API endpoints available in the swagger API format.
-#[utoipa::path(get, path = "/api/v1/discovery", tag = "discovery", security(()),
-    responses((status = 200, description = "This OpenAPI document")))]
-pub async fn discovery() -> Json<utoipa::openapi::OpenApi> {
-    Json(QuayApi::openapi())
+#[utoipa::path(get, path = "/api/v1/discovery", operation_id = "discovery", tag = "discovery", security(()),
+    responses((status = 200, description = "This OpenAPI document", body = Object)))]
+pub async fn discovery() -> Json<&'static Value> {
+    Json(document())
 }

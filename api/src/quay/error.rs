@@ -6,7 +6,7 @@ use annals_projections::sql::DbError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::context::AuthFailure;
 use crate::idempotency::KeyRefusal;
@@ -52,17 +52,34 @@ impl QuayError {
     }
 }
 
+/// Quay's error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QuayErrorBody {
+    /// The HTTP status.
+    pub status: u16,
+    pub error_message: String,
+    /// The error type again.
+    pub title: String,
+    /// `invalid_request`, `invalid_token`, `insufficient_scope`, `not_found`, ...
+    pub error_type: String,
+    /// The error message again.
+    pub detail: String,
+    /// `<host>/api/v1/error/<error_type>`.
+    #[serde(rename = "type")]
+    pub type_url: String,
+}
+
 impl IntoResponse for QuayError {
     fn into_response(self) -> Response {
         let base = PUBLIC_URL.get().map(String::as_str).unwrap_or("");
-        let body = json!({
-            "status": self.status.as_u16(),
-            "error_message": self.message,
-            "title": self.error_type,
-            "error_type": self.error_type,
-            "detail": self.message,
-            "type": format!("{base}/api/v1/error/{}", self.error_type),
-        });
+        let body = QuayErrorBody {
+            status: self.status.as_u16(),
+            error_message: self.message.clone(),
+            title: self.error_type.to_owned(),
+            error_type: self.error_type.to_owned(),
+            detail: self.message,
+            type_url: format!("{base}/api/v1/error/{}", self.error_type),
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -52,3 +52,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QuayQuery<T> {
 fn query_message(rejection: &QueryRejection) -> String {
     format!("Invalid query parameters: {}", rejection.body_text())
 }
+
+/// The highest `page` a paged route accepts: far past any real listing, and small enough that
+/// nothing computed from it overflows.
+pub const MAX_PAGE: u64 = 100_000;
+
+/// A numeric parameter within `min..=max` (its default when absent), or a Quay
+/// `invalid_request` naming the bounds: a value outside them is refused, never echoed.
+pub fn bounded(
+    name: &str,
+    value: Option<u64>,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, QuayError> {
+    match value {
+        None => Ok(default),
+        Some(v) if (min..=max).contains(&v) => Ok(v),
+        Some(_) => Err(QuayError::invalid_request(format!(
+            "{name} must be between {min} and {max}"
+        ))),
+    }
+}

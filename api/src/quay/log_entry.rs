@@ -3,23 +3,63 @@
 
 use annals_domain::DomainEvent;
 use annals_projections::queries::logs::LogEntry;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::log_range::format_datetime;
-use super::organizations::avatar;
+use super::organizations::{Avatar, avatar};
+
+/// Who performed a logged action.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Performer {
+    /// `user`.
+    pub kind: String,
+    pub name: String,
+    pub is_robot: bool,
+    pub avatar: Avatar,
+}
+
+/// The namespace a logged action happened in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LogNamespace {
+    /// `org` or `user`.
+    pub kind: String,
+    pub name: String,
+    pub avatar: Avatar,
+}
+
+/// A usage-log entry.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LogEntryBody {
+    /// The Quay log kind (`create_repo`, `push_repo`, ...).
+    pub kind: String,
+    /// Quay's metadata for the kind, with `event {id, type, stream, position, command_id,
+    /// correlation_id}`.
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub ip: Option<String>,
+    /// `Tue, 18 Jun 2024 18:59:13 -0000`.
+    pub datetime: String,
+    /// Absent for the system's own actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub performer: Option<Performer>,
+    /// Only where the query was not already scoped to a namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<LogNamespace>,
+}
 
 /// The entry; `with_namespace` adds the namespace (for logs not already scoped to one).
-pub fn render(entry: &LogEntry, with_namespace: bool) -> Value {
+pub fn render(entry: &LogEntry, with_namespace: bool) -> LogEntryBody {
     let meta = &entry.recorded.metadata;
     let text = |key: &str| meta.get(key).and_then(Value::as_str);
-    let mut out = Map::new();
-    out.insert("kind".into(), json!(entry.kind));
-    out.insert("metadata".into(), metadata(entry));
-    out.insert("ip".into(), json!(text("client_ip")));
-    out.insert(
-        "datetime".into(),
-        json!(format_datetime(entry.recorded.recorded_at)),
-    );
+    let mut out = LogEntryBody {
+        kind: entry.kind.to_string(),
+        metadata: metadata(entry),
+        ip: text("client_ip").map(str::to_owned),
+        datetime: format_datetime(entry.recorded.recorded_at),
+        performer: None,
+        namespace: None,
+    };
     if let Some(actor) = meta
         .get("actor")
         .filter(|a| a.get("kind").and_then(Value::as_str) != Some("system"))
@@ -29,10 +69,12 @@ pub fn render(entry: &LogEntry, with_namespace: bool) -> Value {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let is_robot = actor.get("kind").and_then(Value::as_str) == Some("robot");
-        out.insert(
-            "performer".into(),
-            json!({"kind": "user", "name": name, "is_robot": is_robot, "avatar": avatar(name, "user")}),
-        );
+        out.performer = Some(Performer {
+            kind: "user".into(),
+            name: name.to_owned(),
+            is_robot,
+            avatar: avatar(name, "user"),
+        });
     }
     if let (true, Some(namespace)) = (with_namespace, text("namespace")) {
         let kind = if text("namespace_kind") == Some("organization") {
@@ -40,12 +82,13 @@ pub fn render(entry: &LogEntry, with_namespace: bool) -> Value {
         } else {
             "user"
         };
-        out.insert(
-            "namespace".into(),
-            json!({"kind": kind, "name": namespace, "avatar": avatar(namespace, kind)}),
-        );
+        out.namespace = Some(LogNamespace {
+            kind: kind.to_owned(),
+            name: namespace.to_owned(),
+            avatar: avatar(namespace, kind),
+        });
     }
-    Value::Object(out)
+    out
 }
 
 /// Quay's metadata for the kind, plus where the entry sits in the event log, so an auditor can

@@ -1,5 +1,7 @@
 //! Quay's log time window: `starttime` and `endtime` as `%m/%d/%Y` in UTC, end date inclusive,
-//! the last day when neither is given.
+//! the last day when neither is given. The `start_time`/`end_time` a log page answers with
+//! (`Tue, 18 Jun 2024 18:59:13 -0000`, RFC 2822; RFC 3339 too) are accepted as exact instants,
+//! the end exclusive, so a window read from one answer can be sent back as it is.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
@@ -12,17 +14,35 @@ pub struct LogRange {
     pub end: DateTime<Utc>,
 }
 
-fn parse_day(field: &str, value: &str) -> Result<DateTime<Utc>, QuayError> {
-    NaiveDate::parse_from_str(value.trim(), "%m/%d/%Y")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-        .ok_or_else(|| {
-            QuayError::invalid_request(format!(
-                "Invalid {field} {value:?}: expected %m/%d/%Y, e.g. 06/18/2024"
-            ))
-        })
+/// A bound of the window: a day (`%m/%d/%Y`, with the day after it when `day_end`), or an
+/// instant in the format the log answers carry.
+fn parse_bound(field: &str, value: &str, day_end: bool) -> Result<DateTime<Utc>, QuayError> {
+    let value = value.trim();
+    let invalid = || {
+        QuayError::invalid_request(format!(
+            "Invalid {field} {value:?}: expected %m/%d/%Y (e.g. 06/18/2024) or a log datetime \
+             (e.g. Tue, 18 Jun 2024 18:59:13 -0000)"
+        ))
+    };
+    let at = if let Ok(day) = NaiveDate::parse_from_str(value, "%m/%d/%Y") {
+        let day = if day_end { day.succ_opt() } else { Some(day) };
+        day.and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+    } else {
+        DateTime::parse_from_rfc2822(value)
+            .or_else(|_| DateTime::parse_from_rfc3339(value))
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    // Beyond these a window cannot be held in microseconds (or shown as a Quay datetime).
+    at.filter(|t| (MIN_INSTANT..=MAX_INSTANT).contains(&t.timestamp()))
+        .ok_or_else(invalid)
 }
+
+/// The earliest instant a window may start at (seconds since the epoch: 0001-01-01).
+const MIN_INSTANT: i64 = -62_135_596_800;
+/// The latest instant a window may end at (10000-01-01).
+const MAX_INSTANT: i64 = 253_402_300_800;
 
 impl LogRange {
     pub fn parse(
@@ -31,11 +51,11 @@ impl LogRange {
         now: DateTime<Utc>,
     ) -> Result<Self, QuayError> {
         let start = match starttime.filter(|s| !s.is_empty()) {
-            Some(s) => parse_day("starttime", s)?,
+            Some(s) => parse_bound("starttime", s, false)?,
             None => now - Duration::days(1),
         };
         let end = match endtime.filter(|s| !s.is_empty()) {
-            Some(s) => parse_day("endtime", s)? + Duration::days(1),
+            Some(s) => parse_bound("endtime", s, true)?,
             None => now + Duration::seconds(1),
         };
         if end <= start {
@@ -63,6 +83,17 @@ mod tests {
         assert!(LogRange::parse(Some("2024-06-18"), None, now).is_err());
         assert!(LogRange::parse(Some("13/01/2024"), None, now).is_err());
         let default = LogRange::parse(None, None, now).unwrap();
+        let exact = LogRange::parse(
+            Some("Tue, 18 Jun 2024 18:59:13 -0000"),
+            Some("Wed, 19 Jun 2024 18:59:14 -0000"),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            exact.end - exact.start,
+            Duration::days(1) + Duration::seconds(1)
+        );
+        assert!(LogRange::parse(None, Some("12/31/262143"), now).is_err());
         assert!(default.start < now && default.end > now);
     }
 

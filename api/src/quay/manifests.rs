@@ -9,12 +9,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
+use super::images::SecurityStatus;
 use super::repositories::{RepoPath, find};
 use crate::state::AppState;
 
@@ -38,18 +38,66 @@ async fn manifest(
         .ok_or_else(not_found)
 }
 
+/// A layer of a manifest.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ManifestLayer {
+    pub index: usize,
+    pub compressed_size: u64,
+    pub is_remote: bool,
+    pub urls: Option<Vec<String>>,
+    pub command: Option<Vec<String>>,
+    pub comment: Option<String>,
+    pub author: Option<String>,
+    pub blob_digest: String,
+    pub created_datetime: Option<String>,
+}
+
+/// A manifest with its layers (`null` for a manifest list).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Manifest {
+    pub digest: String,
+    pub is_manifest_list: bool,
+    /// The manifest's bytes, as stored.
+    pub manifest_data: String,
+    pub config_media_type: Option<String>,
+    pub layers: Option<Vec<ManifestLayer>>,
+}
+
+/// A label of a manifest.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Label {
+    pub id: Uuid,
+    pub key: String,
+    pub value: String,
+    /// `api`.
+    pub source_type: String,
+    pub media_type: String,
+}
+
+/// `{labels: [...]}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LabelList {
+    pub labels: Vec<Label>,
+}
+
+/// `{label: {...}}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedLabel {
+    pub label: Label,
+}
+
 /// Get a manifest with its layers.
-#[utoipa::path(get, path = "/api/v1/repository/{repository}/manifest/{manifestref}", tag = "manifest",
+#[utoipa::path(get, path = "/api/v1/repository/{repository}/manifest/{manifestref}", operation_id = "getRepoManifest", tag = "manifest",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("manifestref" = String, Path, description = "The digest of the manifest")),
-    responses((status = 200, description = "`{digest, is_manifest_list, manifest_data, config_media_type, layers}`"),
+    responses((status = 200, description = "`{digest, is_manifest_list, manifest_data, config_media_type, layers}`", body = Manifest),
         (status = 404, description = "No such manifest")))]
 pub async fn get(
     State(state): State<AppState>,
     _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(target): Extension<ManifestPath>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<Manifest>, QuayError> {
     let m = manifest(&state, &path, &target.reference).await?;
     let bytes = state
         .blobs
@@ -65,26 +113,39 @@ pub async fn get(
         .iter()
         .find(|r| r.kind == "config")
         .map(|r| r.media_type.clone());
-    let layers: Vec<Value> = refs
+    let layers = refs
         .iter()
         .filter(|r| r.kind == "layer")
         .enumerate()
-        .map(|(i, r)| {
-            json!({"index": i, "compressed_size": r.size, "is_remote": false, "urls": null, "command": null,
-                   "comment": null, "author": null, "blob_digest": r.digest, "created_datetime": null})
+        .map(|(i, r)| ManifestLayer {
+            index: i,
+            compressed_size: r.size,
+            is_remote: false,
+            urls: None,
+            command: None,
+            comment: None,
+            author: None,
+            blob_digest: r.digest.to_string(),
+            created_datetime: None,
         })
         .collect();
-    Ok(Json(json!({
-        "digest": m.digest,
-        "is_manifest_list": is_list,
-        "manifest_data": String::from_utf8_lossy(&bytes),
-        "config_media_type": config_media_type,
-        "layers": if is_list { Value::Null } else { json!(layers) },
-    })))
+    Ok(Json(Manifest {
+        digest: m.digest.to_string(),
+        is_manifest_list: is_list,
+        manifest_data: String::from_utf8_lossy(&bytes).into_owned(),
+        config_media_type,
+        layers: (!is_list).then_some(layers),
+    }))
 }
 
-fn render_label(l: &tags::LabelRow) -> Value {
-    json!({"id": l.id, "key": l.key, "value": l.value, "source_type": "api", "media_type": l.media_type})
+fn render_label(l: &tags::LabelRow) -> Label {
+    Label {
+        id: l.id,
+        key: l.key.clone(),
+        value: l.value.clone(),
+        source_type: "api".into(),
+        media_type: l.media_type.clone(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,24 +154,28 @@ pub struct LabelFilter {
 }
 
 /// List the labels of a manifest (`filter`: only keys starting with it).
-#[utoipa::path(get, path = "/api/v1/repository/{repository}/manifest/{manifestref}/labels", tag = "manifest",
+#[utoipa::path(get, path = "/api/v1/repository/{repository}/manifest/{manifestref}/labels", operation_id = "listManifestLabels", tag = "manifest",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("manifestref" = String, Path, description = "The digest of the manifest"),
         ("filter" = Option<String>, Query, description = "If specified, only labels matching the given prefix will be returned")),
-    responses((status = 200, description = "`{labels: [...]}`"), (status = 404, description = "No such manifest")))]
+    responses((status = 200, description = "`{labels: [...]}`", body = LabelList), (status = 404, description = "No such manifest")))]
 pub async fn labels(
     State(state): State<AppState>,
     _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(target): Extension<ManifestPath>,
     QuayQuery(q): QuayQuery<LabelFilter>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<LabelList>, QuayError> {
     let m = manifest(&state, &path, &target.reference).await?;
     let all = tags::labels(state.db().as_ref(), m.repository_id, &m.digest).await?;
     let prefix = q.filter.unwrap_or_default();
-    Ok(Json(json!({
-        "labels": all.iter().filter(|l| l.key.starts_with(&prefix)).map(render_label).collect::<Vec<_>>()
-    })))
+    Ok(Json(LabelList {
+        labels: all
+            .iter()
+            .filter(|l| l.key.starts_with(&prefix))
+            .map(render_label)
+            .collect(),
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -122,11 +187,11 @@ pub struct NewLabel {
 }
 
 /// Adds a new label into the tag manifest.
-#[utoipa::path(post, path = "/api/v1/repository/{repository}/manifest/{manifestref}/labels", tag = "manifest",
+#[utoipa::path(post, path = "/api/v1/repository/{repository}/manifest/{manifestref}/labels", operation_id = "addManifestLabel", tag = "manifest",
     request_body = NewLabel,
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("manifestref" = String, Path, description = "The digest of the manifest")),
-    responses((status = 201, description = "`{label: {...}}`"), (status = 400, description = "Invalid label"),
+    responses((status = 201, description = "`{label: {...}}`", body = CreatedLabel), (status = 400, description = "Invalid label"),
         (status = 404, description = "No such manifest")))]
 pub async fn add_label(
     State(state): State<AppState>,
@@ -161,7 +226,9 @@ pub async fn add_label(
     };
     Ok((
         StatusCode::CREATED,
-        Json(json!({"label": render_label(&label)})),
+        Json(CreatedLabel {
+            label: render_label(&label),
+        }),
     )
         .into_response())
 }
@@ -184,22 +251,22 @@ async fn label(
 }
 
 /// Retrieves the label with the specific ID under the manifest.
-#[utoipa::path(get, path = "/api/v1/repository/{repository}/manifest/{manifestref}/labels/{labelid}", tag = "manifest",
+#[utoipa::path(get, path = "/api/v1/repository/{repository}/manifest/{manifestref}/labels/{labelid}", operation_id = "getManifestLabel", tag = "manifest",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("manifestref" = String, Path, description = "The digest of the manifest"),
         ("labelid" = String, Path, description = "The ID of the label")),
-    responses((status = 200, description = "The label"), (status = 404, description = "No such label")))]
+    responses((status = 200, description = "The label", body = Label), (status = 404, description = "No such label")))]
 pub async fn get_label(
     State(state): State<AppState>,
     _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(target): Extension<ManifestPath>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<Label>, QuayError> {
     Ok(Json(render_label(&label(&state, &path, &target).await?.1)))
 }
 
 /// Deletes an existing label from a manifest.
-#[utoipa::path(delete, path = "/api/v1/repository/{repository}/manifest/{manifestref}/labels/{labelid}", tag = "manifest",
+#[utoipa::path(delete, path = "/api/v1/repository/{repository}/manifest/{manifestref}/labels/{labelid}", operation_id = "deleteManifestLabel", tag = "manifest",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("manifestref" = String, Path, description = "The digest of the manifest"),
         ("labelid" = String, Path, description = "The ID of the label")),
@@ -227,16 +294,16 @@ pub async fn delete_label(
 }
 
 /// Security scan results: Annals runs no scanner, so Quay's answer for that case.
-#[utoipa::path(get, path = "/api/v1/repository/{repository}/manifest/{manifestref}/security", tag = "manifest",
+#[utoipa::path(get, path = "/api/v1/repository/{repository}/manifest/{manifestref}/security", operation_id = "getManifestSecurity", tag = "manifest",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("manifestref" = String, Path, description = "The digest of the manifest")),
-    responses((status = 200, description = "`{status: \"unsupported\", data: null}`"), (status = 404, description = "No such manifest")))]
+    responses((status = 200, description = "`{status: \"unsupported\", data: null}`", body = SecurityStatus), (status = 404, description = "No such manifest")))]
 pub async fn security(
     State(state): State<AppState>,
     _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(target): Extension<ManifestPath>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<SecurityStatus>, QuayError> {
     manifest(&state, &path, &target.reference).await?;
-    Ok(Json(json!({"status": "unsupported", "data": null})))
+    Ok(Json(SecurityStatus::unsupported()))
 }

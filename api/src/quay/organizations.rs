@@ -6,8 +6,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::QuayError;
@@ -17,6 +18,11 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewOrganization {
     /// Organization username.
+    #[schema(
+        min_length = 2,
+        max_length = 255,
+        pattern = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
+    )]
     pub name: String,
     /// Organization contact email.
     pub email: Option<String>,
@@ -30,12 +36,15 @@ pub struct OrganizationUpdate {
     pub email: Option<String>,
     pub invoice_email: Option<bool>,
     pub invoice_email_address: Option<String>,
+    /// Seconds a deleted tag stays restorable.
+    #[schema(minimum = 0, maximum = 31_536_000)]
     pub tag_expiration_s: Option<i64>,
 }
 
 /// Create a new organization.
-#[utoipa::path(post, path = "/api/v1/organization/", tag = "organization", request_body = NewOrganization,
-    responses((status = 201, description = "Created"), (status = 400, description = "Invalid or taken name")))]
+#[utoipa::path(post, path = "/api/v1/organization/", operation_id = "createOrganization", tag = "organization", request_body = NewOrganization,
+    responses((status = 201, description = "Created", body = String, content_type = "application/json", example = json!("Created")),
+        (status = 400, description = "Invalid or taken name")))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -52,32 +61,32 @@ pub async fn create(
         )
         .await?;
     state.settle(&done).await;
-    Ok((StatusCode::CREATED, Json(json!("Created"))))
+    Ok((StatusCode::CREATED, Json("Created")))
 }
 
 /// Get the details for the specified organization.
-#[utoipa::path(get, path = "/api/v1/organization/{orgname}", tag = "organization",
+#[utoipa::path(get, path = "/api/v1/organization/{orgname}", operation_id = "getOrganization", tag = "organization",
     params(("orgname" = String, Path, description = "The name of the organization")),
-    responses((status = 200, description = "The organization"), (status = 404, description = "No such organization")))]
+    responses((status = 200, description = "The organization", body = Organization), (status = 404, description = "No such organization")))]
 pub async fn get(
     State(state): State<AppState>,
     _ctx: Ctx,
     Path(orgname): Path<String>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<Organization>, QuayError> {
     Ok(Json(view(&find(&state, &orgname).await?)))
 }
 
 /// Change the details for the specified organization.
-#[utoipa::path(put, path = "/api/v1/organization/{orgname}", tag = "organization", request_body = OrganizationUpdate,
+#[utoipa::path(put, path = "/api/v1/organization/{orgname}", operation_id = "changeOrganizationDetails", tag = "organization", request_body = OrganizationUpdate,
     params(("orgname" = String, Path, description = "The name of the organization")),
-    responses((status = 200, description = "The updated organization"), (status = 400, description = "Invalid change"),
+    responses((status = 200, description = "The updated organization", body = Organization), (status = 400, description = "Invalid change"),
         (status = 404, description = "No such organization")))]
 pub async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(orgname): Path<String>,
     QuayJson(body): QuayJson<OrganizationUpdate>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<Organization>, QuayError> {
     let update = UpdateOrganization {
         email: body.email,
         invoice_email: body.invoice_email,
@@ -93,7 +102,7 @@ pub async fn update(
 }
 
 /// Deletes the specified organization.
-#[utoipa::path(delete, path = "/api/v1/organization/{orgname}", tag = "organization",
+#[utoipa::path(delete, path = "/api/v1/organization/{orgname}", operation_id = "deleteAdminedOrganization", tag = "organization",
     params(("orgname" = String, Path, description = "The name of the organization")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such organization")))]
 pub async fn delete(
@@ -117,24 +126,61 @@ pub async fn find(state: &AppState, orgname: &str) -> Result<NamespaceView, Quay
         .ok_or_else(|| QuayError::not_found(format!("Organization {orgname} not found")))
 }
 
-pub fn avatar(name: &str, kind: &str) -> Value {
-    let hash = hex::encode(Sha256::digest(name.as_bytes()));
-    let color = format!("#{}", &hash[..6]);
-    json!({"name": name, "hash": &hash[..32], "color": color, "kind": kind})
+/// Quay's avatar of a user or organization.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Avatar {
+    pub name: String,
+    pub hash: String,
+    pub color: String,
+    /// `user` or `org`.
+    pub kind: String,
 }
 
-fn view(org: &NamespaceView) -> Value {
-    json!({
-        "name": org.name,
-        "email": org.email.clone().unwrap_or_default(),
-        "avatar": avatar(&org.name, "org"),
-        "is_admin": true,
-        "is_member": true,
-        "teams": {},
-        "ordered_teams": [],
-        "invoice_email": org.invoice_email,
-        "invoice_email_address": org.invoice_email_address,
-        "tag_expiration_s": org.tag_expiration_s,
-        "is_free_account": true,
-    })
+pub fn avatar(name: &str, kind: &str) -> Avatar {
+    let hash = hex::encode(Sha256::digest(name.as_bytes()));
+    Avatar {
+        name: name.to_owned(),
+        hash: hash[..32].to_owned(),
+        color: format!("#{}", &hash[..6]),
+        kind: kind.to_owned(),
+    }
+}
+
+/// A team of an organization (none are modelled yet).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Team {
+    pub name: String,
+}
+
+/// An organization as Quay shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Organization {
+    pub name: String,
+    pub email: String,
+    pub avatar: Avatar,
+    pub is_admin: bool,
+    pub is_member: bool,
+    /// Teams by name.
+    pub teams: BTreeMap<String, Team>,
+    pub ordered_teams: Vec<String>,
+    pub invoice_email: bool,
+    pub invoice_email_address: Option<String>,
+    pub tag_expiration_s: i64,
+    pub is_free_account: bool,
+}
+
+fn view(org: &NamespaceView) -> Organization {
+    Organization {
+        name: org.name.clone(),
+        email: org.email.clone().unwrap_or_default(),
+        avatar: avatar(&org.name, "org"),
+        is_admin: true,
+        is_member: true,
+        teams: BTreeMap::new(),
+        ordered_teams: Vec::new(),
+        invoice_email: org.invoice_email,
+        invoice_email_address: org.invoice_email_address.clone(),
+        tag_expiration_s: org.tag_expiration_s,
+        is_free_account: true,
+    }
 }

@@ -14,8 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
@@ -35,71 +37,186 @@ impl RepoPath {
     }
 }
 
-/// Routes `/api/v1/repository/{repository}[/{action}]` to its handler.
+/// What a repository route asks for: a repository action (`""` for the repository itself,
+/// `changevisibility`, `changestate`, `logs`, `aggregatelogs`) or a content route.
+#[derive(Debug, PartialEq)]
+enum Target {
+    Repository(&'static str),
+    Content(ContentRoute),
+}
+
+impl Target {
+    /// Whether `method` is served on this target.
+    fn allows(&self, method: &Method) -> bool {
+        let m = method.clone();
+        match self {
+            Target::Repository(action) => matches!(
+                (m, *action),
+                (Method::GET | Method::PUT | Method::DELETE, "")
+                    | (Method::POST, "changevisibility")
+                    | (Method::PUT, "changestate")
+                    | (Method::GET, "logs" | "aggregatelogs")
+            ),
+            Target::Content(route) => match route {
+                ContentRoute::Tags | ContentRoute::Images | ContentRoute::Image(..) => {
+                    m == Method::GET
+                }
+                ContentRoute::Tag(_, action) => matches!(
+                    (m, *action),
+                    (Method::PUT | Method::DELETE, "")
+                        | (Method::POST, "restore")
+                        | (Method::GET, "images")
+                ),
+                ContentRoute::Manifest(_, action, _) => matches!(
+                    (m, *action),
+                    (Method::GET, "" | "labels" | "label" | "security")
+                        | (Method::POST, "labels")
+                        | (Method::DELETE, "label")
+                ),
+            },
+        }
+    }
+}
+
+/// The readings of `rest` (`{repository}[/{action}]`, percent-decoded), most specific first:
+/// content routes and actions under a `namespace/name`, the whole as a repository, then the
+/// same under a single segment (no such repository: its handler answers 404).
+fn readings(rest: &str) -> Vec<(String, Target)> {
+    let mut out = Vec::new();
+    let action = |repo_needs_slash: bool| {
+        rest.rsplit_once('/').and_then(|(repo, action)| {
+            let action = match action {
+                "changevisibility" => "changevisibility",
+                "changestate" => "changestate",
+                "logs" => "logs",
+                "aggregatelogs" => "aggregatelogs",
+                _ => return None,
+            };
+            (repo.contains('/') == repo_needs_slash)
+                .then(|| (repo.to_owned(), Target::Repository(action)))
+        })
+    };
+    for strict in [true, false] {
+        if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
+            out.push((repo, Target::Content(route)));
+        }
+        out.extend(action(strict));
+        if strict {
+            out.push((rest.to_owned(), Target::Repository("")));
+        }
+    }
+    out
+}
+
+/// Percent-decodes a path (`%2F` is `/`, as generated clients send a `{repository}`); `None`
+/// when the result is not UTF-8.
+fn percent_decode(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied(),
+            bytes.get(i + 2).copied(),
+        ) {
+            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Routes `/api/v1/repository/{repository}[/{action}]` to its handler: the first reading of
+/// the path whose route serves the method.
 pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Response {
-    let rest = req
+    let raw = req
         .uri()
         .path()
         .trim_start_matches("/api/v1/repository/")
         .trim_end_matches('/')
         .to_owned();
-    let method = req.method().clone();
-    if let Some((repo, route)) = ContentRoute::parse(&rest) {
-        req.extensions_mut().insert(RepoPath(repo));
-        return match (method, route) {
-            (Method::GET, ContentRoute::Tags) => tags::list.call(req, state).await,
-            (m, ContentRoute::Tag(tag, action)) => {
-                req.extensions_mut().insert(tags::TagPath(tag));
-                match (m, action) {
-                    (Method::PUT, "") => tags::put.call(req, state).await,
-                    (Method::DELETE, "") => tags::delete.call(req, state).await,
-                    (Method::POST, "restore") => tags::restore.call(req, state).await,
-                    (Method::GET, "images") => tags::images.call(req, state).await,
-                    _ => method_not_allowed(),
-                }
-            }
-            (m, ContentRoute::Manifest(reference, action, label)) => {
-                req.extensions_mut()
-                    .insert(manifests::ManifestPath { reference, label });
-                match (m, action) {
-                    (Method::GET, "") => manifests::get.call(req, state).await,
-                    (Method::GET, "labels") => manifests::labels.call(req, state).await,
-                    (Method::POST, "labels") => manifests::add_label.call(req, state).await,
-                    (Method::GET, "label") => manifests::get_label.call(req, state).await,
-                    (Method::DELETE, "label") => manifests::delete_label.call(req, state).await,
-                    (Method::GET, "security") => manifests::security.call(req, state).await,
-                    _ => method_not_allowed(),
-                }
-            }
-            (Method::GET, ContentRoute::Images) => images::list.call(req, state).await,
-            (Method::GET, ContentRoute::Image(id, action)) => {
-                req.extensions_mut().insert(images::ImagePath(id));
-                match action {
-                    "" => images::get.call(req, state).await,
-                    _ => images::security.call(req, state).await,
-                }
-            }
-            _ => method_not_allowed(),
-        };
-    }
-    let (repo, action) = match rest.rsplit_once('/') {
-        Some((repo, action @ ("changevisibility" | "changestate" | "logs" | "aggregatelogs")))
-            if repo.contains('/') =>
-        {
-            (repo.to_owned(), action)
-        }
-        _ => (rest, ""),
+    let Some(rest) = percent_decode(&raw) else {
+        return QuayError::not_found(format!("Repository {raw} not found")).into_response();
     };
+    let method = req.method().clone();
+    let mut fitting = readings(&rest)
+        .into_iter()
+        .filter(|(_, target)| target.allows(&method));
+    let Some(mut chosen) = fitting.next() else {
+        return method_not_allowed();
+    };
+    // `0/changestate` is the repository `0/changestate` or the action on the repository `0`
+    // (none: a single segment): the repository when it exists, else the action, which answers
+    // that there is no such repository whatever the body.
+    if let (Target::Repository(""), Some(action)) = (&chosen.1, fitting.next()) {
+        let exists = match RepoPath(chosen.0.clone()).parse() {
+            Ok(r) => {
+                match repositories::get(state.db().as_ref(), r.namespace.as_str(), r.name.as_str())
+                    .await
+                {
+                    Ok(found) => found.is_some(),
+                    Err(e) => return QuayError::from(e).into_response(),
+                }
+            }
+            Err(_) => false,
+        };
+        if !exists {
+            chosen = action;
+        }
+    }
+    let (repo, target) = chosen;
     req.extensions_mut().insert(RepoPath(repo));
-    match (method, action) {
-        (Method::GET, "") => get.call(req, state).await,
-        (Method::PUT, "") => update.call(req, state).await,
-        (Method::DELETE, "") => delete.call(req, state).await,
-        (Method::POST, "changevisibility") => change_visibility.call(req, state).await,
-        (Method::PUT, "changestate") => change_state.call(req, state).await,
-        (Method::GET, "logs") => logs::repository_logs.call(req, state).await,
-        (Method::GET, "aggregatelogs") => logs::repository_aggregate.call(req, state).await,
-        _ => method_not_allowed(),
+    match target {
+        Target::Repository(action) => match (method, action) {
+            (Method::GET, "") => get.call(req, state).await,
+            (Method::PUT, "") => update.call(req, state).await,
+            (Method::DELETE, "") => delete.call(req, state).await,
+            (Method::POST, "changevisibility") => change_visibility.call(req, state).await,
+            (Method::PUT, "changestate") => change_state.call(req, state).await,
+            (Method::GET, "logs") => logs::repository_logs.call(req, state).await,
+            (Method::GET, "aggregatelogs") => logs::repository_aggregate.call(req, state).await,
+            _ => method_not_allowed(),
+        },
+        Target::Content(ContentRoute::Tags) => tags::list.call(req, state).await,
+        Target::Content(ContentRoute::Tag(tag, action)) => {
+            req.extensions_mut().insert(tags::TagPath(tag));
+            match (method, action) {
+                (Method::PUT, "") => tags::put.call(req, state).await,
+                (Method::DELETE, "") => tags::delete.call(req, state).await,
+                (Method::POST, "restore") => tags::restore.call(req, state).await,
+                (Method::GET, "images") => tags::images.call(req, state).await,
+                _ => method_not_allowed(),
+            }
+        }
+        Target::Content(ContentRoute::Manifest(reference, action, label)) => {
+            req.extensions_mut()
+                .insert(manifests::ManifestPath { reference, label });
+            match (method, action) {
+                (Method::GET, "") => manifests::get.call(req, state).await,
+                (Method::GET, "labels") => manifests::labels.call(req, state).await,
+                (Method::POST, "labels") => manifests::add_label.call(req, state).await,
+                (Method::GET, "label") => manifests::get_label.call(req, state).await,
+                (Method::DELETE, "label") => manifests::delete_label.call(req, state).await,
+                (Method::GET, "security") => manifests::security.call(req, state).await,
+                _ => method_not_allowed(),
+            }
+        }
+        Target::Content(ContentRoute::Images) => images::list.call(req, state).await,
+        Target::Content(ContentRoute::Image(id, action)) => {
+            req.extensions_mut().insert(images::ImagePath(id));
+            match action {
+                "" => images::get.call(req, state).await,
+                _ => images::security.call(req, state).await,
+            }
+        }
     }
 }
 
@@ -127,14 +244,14 @@ enum ContentRoute {
 
 impl ContentRoute {
     /// Splits `namespace/name/<keyword>/...` at the keyword counted from the end; the
-    /// repository part must still be `namespace/name`.
-    fn parse(rest: &str) -> Option<(String, ContentRoute)> {
+    /// repository part must still be `namespace/name` when `strict`, a single segment otherwise.
+    fn parse(rest: &str, strict: bool) -> Option<(String, ContentRoute)> {
         let segs: Vec<&str> = rest.split('/').collect();
         let n = segs.len();
         let at = |i: usize| (n > i).then(|| segs[n - 1 - i]);
         let repo = |keep: usize| {
             let r = segs[..n - keep].join("/");
-            r.contains('/').then_some(r)
+            (!r.is_empty() && r.contains('/') == strict).then_some(r)
         };
         let owned = |i: usize| at(i).unwrap_or_default().to_owned();
         let candidates: [(usize, Option<ContentRoute>); 9] = [
@@ -199,21 +316,49 @@ impl ContentRoute {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewRepository {
     /// Repository name.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$"
+    )]
     pub repository: String,
     /// `public` or `private`.
+    #[schema(pattern = "^(public|private)$")]
     pub visibility: String,
     /// Namespace to create it in; the caller's own when omitted.
+    #[schema(
+        min_length = 2,
+        max_length = 255,
+        pattern = r"^[a-z0-9]+([._-][a-z0-9]+)*$"
+    )]
     pub namespace: Option<String>,
     /// Markdown description.
     #[serde(default)]
     pub description: Option<String>,
     /// `image` (default) or `application`.
+    #[schema(pattern = "^(image|application)$")]
     pub repo_kind: Option<String>,
 }
 
+/// `{namespace, name, kind}` of a created repository.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedRepository {
+    pub namespace: String,
+    pub name: String,
+    pub kind: String,
+}
+
+/// `{"success": true}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Success {
+    pub success: bool,
+}
+
+const SUCCESS: Success = Success { success: true };
+
 /// Create a new repository.
-#[utoipa::path(post, path = "/api/v1/repository", tag = "repository", request_body = NewRepository,
-    responses((status = 201, description = "`{namespace, name, kind}`"), (status = 400, description = "Invalid or duplicate"),
+#[utoipa::path(post, path = "/api/v1/repository", operation_id = "createRepo", tag = "repository", request_body = NewRepository,
+    responses((status = 201, description = "`{namespace, name, kind}`", body = CreatedRepository), (status = 400, description = "Invalid or duplicate"),
         (status = 404, description = "Unknown namespace")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -238,7 +383,11 @@ pub async fn create(
     let kind = body.repo_kind.unwrap_or_else(|| "image".into());
     Ok((
         StatusCode::CREATED,
-        Json(json!({"namespace": namespace, "name": body.repository, "kind": kind})),
+        Json(CreatedRepository {
+            namespace,
+            name: body.repository,
+            kind,
+        }),
     ))
 }
 
@@ -257,8 +406,34 @@ pub struct ListParams {
     namespace: Option<String>,
 }
 
+/// A repository in a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RepositoryItem {
+    pub namespace: String,
+    pub name: String,
+    pub description: String,
+    pub is_public: bool,
+    pub kind: String,
+    pub state: String,
+    pub is_starred: bool,
+    /// Seconds since the epoch; with `last_modified=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<i64>,
+    /// With `popularity=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub popularity: Option<f64>,
+}
+
+/// `{repositories, next_page?}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RepositoryList {
+    pub repositories: Vec<RepositoryItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page: Option<String>,
+}
+
 /// Fetch the list of repositories visible to the current user.
-#[utoipa::path(get, path = "/api/v1/repository", tag = "repository",
+#[utoipa::path(get, path = "/api/v1/repository", operation_id = "listRepos", tag = "repository",
     params(("namespace" = Option<String>, Query, description = "Filters the repositories returned to this namespace"),
         ("public" = Option<bool>, Query, description = "Adds public repositories"),
         ("starred" = Option<bool>, Query, description = "Only starred repositories"),
@@ -266,17 +441,23 @@ pub struct ListParams {
         ("repo_kind" = Option<String>, Query, description = "The kind of repositories to return"),
         ("popularity" = Option<bool>, Query, description = "Include the popularity metric"),
         ("last_modified" = Option<bool>, Query, description = "Include when the repository was last modified")),
-    responses((status = 200, description = "`{repositories, next_page?}`"), (status = 400, description = "No filter given")))]
+    responses((status = 200, description = "`{repositories, next_page?}`", body = RepositoryList),
+        (status = 400, description = "No filter given, or an invalid next_page token")))]
 pub async fn list(
     State(state): State<AppState>,
     _ctx: Ctx,
     QuayQuery(params): QuayQuery<ListParams>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<RepositoryList>, QuayError> {
     let filter = match (&params.namespace, params.public, params.starred) {
         (Some(namespace), _, _) => ListFilter::Namespace(namespace.clone()),
         (None, true, _) => ListFilter::Public,
         // Stars are not modelled yet: nobody has starred anything.
-        (None, false, true) => return Ok(Json(json!({"repositories": []}))),
+        (None, false, true) => {
+            return Ok(Json(RepositoryList {
+                repositories: Vec::new(),
+                next_page: None,
+            }));
+        }
         (None, false, false) => {
             return Err(QuayError::invalid_request(
                 "namespace, starred or public are required for this API call",
@@ -292,32 +473,28 @@ pub async fn list(
         PAGE,
     )
     .await?;
-    let items: Vec<Value> = repos
+    let repositories = repos
         .iter()
-        .map(|r| {
-            let mut item = json!({
-                "namespace": r.namespace,
-                "name": r.name,
-                "description": r.description,
-                "is_public": r.is_public(),
-                "kind": r.kind,
-                "state": r.state,
-                "is_starred": false,
-            });
-            if params.last_modified {
-                item["last_modified"] = json!(r.last_modified / 1_000_000);
-            }
-            if params.popularity {
-                item["popularity"] = json!(0.0);
-            }
-            item
+        .map(|r| RepositoryItem {
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+            is_public: r.is_public(),
+            kind: r.kind.clone(),
+            state: r.state.clone(),
+            is_starred: false,
+            last_modified: params.last_modified.then_some(r.last_modified / 1_000_000),
+            popularity: params.popularity.then_some(0.0),
         })
         .collect();
-    let mut body = json!({ "repositories": items });
-    if let (true, Some(last)) = (more, repos.last()) {
-        body["next_page"] = json!(encode_cursor(&last.namespace, &last.name));
-    }
-    Ok(Json(body))
+    let next_page = match (more, repos.last()) {
+        (true, Some(last)) => Some(encode_cursor(&last.namespace, &last.name)),
+        _ => None,
+    };
+    Ok(Json(RepositoryList {
+        repositories,
+        next_page,
+    }))
 }
 
 fn encode_cursor(namespace: &str, name: &str) -> String {
@@ -348,55 +525,89 @@ pub struct GetParams {
     include_tags: Option<bool>,
 }
 
+/// A live tag of a repository.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RepositoryTag {
+    pub name: String,
+    pub size: u64,
+    pub manifest_digest: String,
+    pub last_modified: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+}
+
+/// A repository as Quay shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Repository {
+    pub namespace: String,
+    pub name: String,
+    pub kind: String,
+    pub description: String,
+    pub is_public: bool,
+    pub is_organization: bool,
+    pub is_starred: bool,
+    pub status_token: String,
+    pub trust_enabled: bool,
+    pub tag_expiration_s: i64,
+    pub is_free_account: bool,
+    pub state: String,
+    /// Live tags by name (with `includeTags`, the default; at most 500).
+    pub tags: BTreeMap<String, RepositoryTag>,
+    pub can_write: bool,
+    pub can_admin: bool,
+}
+
 /// Fetch the specified repository.
-#[utoipa::path(get, path = "/api/v1/repository/{repository}", tag = "repository",
+#[utoipa::path(get, path = "/api/v1/repository/{repository}", operation_id = "getRepo", tag = "repository",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("includeTags" = Option<bool>, Query, description = "Whether to include repository tags"),
         ("includeStats" = Option<bool>, Query, description = "Whether to include action statistics")),
-    responses((status = 200, description = "The repository"), (status = 404, description = "No such repository")))]
+    responses((status = 200, description = "The repository", body = Repository), (status = 404, description = "No such repository")))]
 pub async fn get(
     State(state): State<AppState>,
     _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     QuayQuery(params): QuayQuery<GetParams>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<Repository>, QuayError> {
     let repo = find(&state, &path).await?;
     let namespace = namespaces::by_id(state.db().as_ref(), repo.namespace_id).await?;
-    let mut tags_map = serde_json::Map::new();
+    let time = |us: i64| {
+        super::log_range::format_datetime(
+            chrono::DateTime::from_timestamp_micros(us).unwrap_or_default(),
+        )
+    };
+    let mut tags = BTreeMap::new();
     if params.include_tags.unwrap_or(true) {
         for t in annals_projections::queries::tags::live(state.db().as_ref(), repo.id, 500).await? {
-            let mut v = json!({
-                "name": t.name, "size": t.size, "manifest_digest": t.digest,
-                "last_modified": super::log_range::format_datetime(
-                    chrono::DateTime::from_timestamp_micros(t.start_ts).unwrap_or_default()),
-            });
-            if let Some(e) = t.expiration {
-                v["expiration"] = json!(super::log_range::format_datetime(
-                    chrono::DateTime::from_timestamp_micros(e).unwrap_or_default()
-                ));
-            }
-            tags_map.insert(t.name.clone(), v);
+            let tag = RepositoryTag {
+                name: t.name.clone(),
+                size: t.size,
+                manifest_digest: t.digest.to_string(),
+                last_modified: time(t.start_ts),
+                expiration: t.expiration.map(time),
+            };
+            tags.insert(t.name, tag);
         }
     }
     let (is_org, tag_expiration_s) =
         namespace.map_or((false, 0), |n| (n.is_organization(), n.tag_expiration_s));
-    Ok(Json(json!({
-        "namespace": repo.namespace,
-        "name": repo.name,
-        "kind": repo.kind,
-        "description": repo.description,
-        "is_public": repo.is_public(),
-        "is_organization": is_org,
-        "is_starred": false,
-        "status_token": "",
-        "trust_enabled": false,
-        "tag_expiration_s": tag_expiration_s,
-        "is_free_account": true,
-        "state": repo.state,
-        "tags": tags_map,
-        "can_write": true,
-        "can_admin": true,
-    })))
+    Ok(Json(Repository {
+        namespace: repo.namespace.clone(),
+        name: repo.name.clone(),
+        kind: repo.kind.clone(),
+        description: repo.description.clone(),
+        is_public: repo.is_public(),
+        is_organization: is_org,
+        is_starred: false,
+        status_token: String::new(),
+        trust_enabled: false,
+        tag_expiration_s,
+        is_free_account: true,
+        state: repo.state.clone(),
+        tags,
+        can_write: true,
+        can_admin: true,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -406,76 +617,78 @@ pub struct RepositoryUpdate {
 }
 
 /// Update the description in the specified repository.
-#[utoipa::path(put, path = "/api/v1/repository/{repository}", tag = "repository", request_body = RepositoryUpdate,
+#[utoipa::path(put, path = "/api/v1/repository/{repository}", operation_id = "updateRepo", tag = "repository", request_body = RepositoryUpdate,
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name")),
-    responses((status = 200, description = "`{\"success\": true}`"), (status = 404, description = "No such repository")))]
+    responses((status = 200, description = "`{\"success\": true}`", body = Success), (status = 404, description = "No such repository")))]
 pub async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     QuayJson(body): QuayJson<RepositoryUpdate>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<Success>, QuayError> {
     let done = state
         .commands
         .change_repository_description(&ctx.envelope, &path.parse()?, body.description)
         .await?;
     state.settle(&done).await;
-    Ok(Json(json!({"success": true})))
+    Ok(Json(SUCCESS))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VisibilityChange {
     /// `public` or `private`.
+    #[schema(pattern = "^(public|private)$")]
     pub visibility: String,
 }
 
 /// Change the visibility of a repository.
-#[utoipa::path(post, path = "/api/v1/repository/{repository}/changevisibility", tag = "repository",
+#[utoipa::path(post, path = "/api/v1/repository/{repository}/changevisibility", operation_id = "changeRepoVisibility", tag = "repository",
     request_body = VisibilityChange,
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name")),
-    responses((status = 200, description = "`{\"success\": true}`"), (status = 400, description = "Invalid visibility"),
+    responses((status = 200, description = "`{\"success\": true}`", body = Success), (status = 400, description = "Invalid visibility"),
         (status = 404, description = "No such repository")))]
 pub async fn change_visibility(
     State(state): State<AppState>,
     ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     QuayJson(body): QuayJson<VisibilityChange>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<Success>, QuayError> {
     let done = state
         .commands
         .change_repository_visibility(&ctx.envelope, &path.parse()?, &body.visibility)
         .await?;
     state.settle(&done).await;
-    Ok(Json(json!({"success": true})))
+    Ok(Json(SUCCESS))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StateChange {
     /// `NORMAL`, `READ_ONLY` or `MIRROR`.
+    #[schema(pattern = "^(NORMAL|READ_ONLY|MIRROR)$")]
     pub state: String,
 }
 
 /// Change the state of a repository.
-#[utoipa::path(put, path = "/api/v1/repository/{repository}/changestate", tag = "repository", request_body = StateChange,
+#[utoipa::path(put, path = "/api/v1/repository/{repository}/changestate", operation_id = "changeRepoState", tag = "repository", request_body = StateChange,
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name")),
-    responses((status = 200, description = "`{\"success\": true}`"), (status = 400, description = "Invalid state"),
+    responses((status = 200, description = "`{\"success\": true}`", body = Success), (status = 400, description = "Invalid state"),
         (status = 404, description = "No such repository")))]
 pub async fn change_state(
     State(state): State<AppState>,
     ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     QuayJson(body): QuayJson<StateChange>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<Success>, QuayError> {
     let done = state
         .commands
         .change_repository_state(&ctx.envelope, &path.parse()?, &body.state)
         .await?;
     state.settle(&done).await;
-    Ok(Json(json!({"success": true})))
+    Ok(Json(SUCCESS))
 }
 
 /// Delete a repository.
-#[utoipa::path(delete, path = "/api/v1/repository/{repository}", tag = "repository",
+#[utoipa::path(delete, path = "/api/v1/repository/{repository}", operation_id = "deleteRepository", tag = "repository",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such repository")))]
 pub async fn delete(

@@ -10,15 +10,21 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::error::QuayError;
-use super::extract::{Ctx, QuayJson, QuayQuery};
+use super::extract::{Ctx, MAX_PAGE, QuayJson, QuayQuery, bounded};
 use super::images;
 use super::log_range::format_datetime;
 use super::repositories::{RepoPath, find};
 use crate::state::AppState;
+
+/// Tags per page at most, as Quay.
+pub const MAX_TAG_LIMIT: u64 = 100;
+
+/// The latest tag expiration accepted (seconds since the epoch): the last second of 9999, the
+/// last a Quay `datetime` can show.
+pub const MAX_EXPIRATION: i64 = 253_402_300_799;
 
 /// The tag a route names.
 #[derive(Debug, Clone)]
@@ -28,27 +34,48 @@ fn micros_to_time(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
+/// A tag period: from `start_ts` to `end_ts` (absent while live, unless it expires).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TagPeriod {
+    pub name: String,
+    pub reversion: bool,
+    /// Seconds since the epoch.
+    pub start_ts: i64,
+    /// Seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_ts: Option<i64>,
+    pub manifest_digest: String,
+    pub is_manifest_list: bool,
+    pub size: u64,
+    pub last_modified: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+}
+
+/// `{tags, page, has_additional}`
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TagHistory {
+    pub tags: Vec<TagPeriod>,
+    pub page: u64,
+    pub has_additional: bool,
+}
+
 /// A tag period in Quay's shape.
-pub fn render(t: &TagRow) -> Value {
-    let mut v = json!({
-        "name": t.name,
-        "reversion": t.reversion,
-        "start_ts": t.start_ts / 1_000_000,
-        "manifest_digest": t.digest,
-        "is_manifest_list": t.media_type.as_deref().is_some_and(|m| m.contains("index") || m.contains("list")),
-        "size": t.size,
-        "last_modified": format_datetime(micros_to_time(t.start_ts)),
-    });
-    if let Some(end) = t.end_ts {
-        v["end_ts"] = json!(end / 1_000_000);
+pub fn render(t: &TagRow) -> TagPeriod {
+    TagPeriod {
+        name: t.name.clone(),
+        reversion: t.reversion,
+        start_ts: t.start_ts / 1_000_000,
+        end_ts: t.end_ts.or(t.expiration).map(|end| end / 1_000_000),
+        manifest_digest: t.digest.to_string(),
+        is_manifest_list: t
+            .media_type
+            .as_deref()
+            .is_some_and(|m| m.contains("index") || m.contains("list")),
+        size: t.size,
+        last_modified: format_datetime(micros_to_time(t.start_ts)),
+        expiration: t.expiration.map(|e| format_datetime(micros_to_time(e))),
     }
-    if let Some(exp) = t.expiration {
-        v["expiration"] = json!(format_datetime(micros_to_time(exp)));
-        if t.end_ts.is_none() {
-            v["end_ts"] = json!(exp / 1_000_000);
-        }
-    }
-    v
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,24 +91,25 @@ pub struct ListParams {
 
 /// List the tags of a repository: the full history (ended periods too, unless
 /// `onlyActiveTags`), newest first.
-#[utoipa::path(get, path = "/api/v1/repository/{repository}/tag/", tag = "tag",
+#[utoipa::path(get, path = "/api/v1/repository/{repository}/tag/", operation_id = "listRepoTags", tag = "tag",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
-        ("page" = Option<u64>, Query, description = "Page index for the results. Default 1."),
-        ("limit" = Option<u64>, Query, description = "Limit to the number of results to return per page. Max 100."),
+        ("page" = Option<u64>, Query, minimum = 1, maximum = 100_000, description = "Page index for the results. Default 1."),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 100, description = "Limit to the number of results to return per page. Default 50, max 100."),
         ("onlyActiveTags" = Option<bool>, Query, description = "Filter to only active tags."),
         ("specificTag" = Option<String>, Query, description = "Filters the tags to the specific tag."),
         ("filter_tag_name" = Option<String>, Query, description = "`like:<part>` or `eq:<name>`")),
-    responses((status = 200, description = "`{tags, page, has_additional}`"), (status = 400, description = "Bad filter"),
+    responses((status = 200, description = "`{tags, page, has_additional}`", body = TagHistory),
+        (status = 400, description = "Bad filter, page or limit"),
         (status = 404, description = "No such repository")))]
 pub async fn list(
     State(state): State<AppState>,
     _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     QuayQuery(params): QuayQuery<ListParams>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<TagHistory>, QuayError> {
     let repo = find(&state, &path).await?;
-    let page = params.page.unwrap_or(1).max(1);
-    let limit = params.limit.unwrap_or(50).clamp(1, 100);
+    let page = bounded("page", params.page, 1, 1, MAX_PAGE)?;
+    let limit = bounded("limit", params.limit, 50, 1, MAX_TAG_LIMIT)?;
     let mut filter = TagFilter {
         only_active: params.only_active_tags.unwrap_or(false),
         specific: params.specific_tag.filter(|t| !t.is_empty()),
@@ -99,20 +127,22 @@ pub async fn list(
         }
     }
     let (rows, more) = tags::history(state.db().as_ref(), repo.id, &filter, page, limit).await?;
-    Ok(Json(json!({
-        "tags": rows.iter().map(render).collect::<Vec<_>>(),
-        "page": page,
-        "has_additional": more,
-    })))
+    Ok(Json(TagHistory {
+        tags: rows.iter().map(render).collect(),
+        page,
+        has_additional: more,
+    }))
 }
 
+/// Both fields are optional; `{}` changes nothing.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TagChange {
     /// The manifest the tag should point at.
+    #[serde(default)]
     pub manifest_digest: Option<String>,
-    /// When the tag expires (seconds since the epoch); `null` clears it.
+    /// When the tag expires (seconds since the epoch, in the future); `null` clears it.
     #[serde(default, deserialize_with = "some_or_null")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 253_402_300_799.0)]
     pub expiration: Option<Option<i64>>,
 }
 
@@ -130,10 +160,11 @@ fn parse_digest(d: &str) -> Result<Digest, QuayError> {
 }
 
 /// Change the manifest a tag points at, or its expiration.
-#[utoipa::path(put, path = "/api/v1/repository/{repository}/tag/{tag}", tag = "tag", request_body = TagChange,
+#[utoipa::path(put, path = "/api/v1/repository/{repository}/tag/{tag}", operation_id = "changeTag", tag = "tag", request_body = TagChange,
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("tag" = String, Path, description = "The name of the tag")),
-    responses((status = 201, description = "`\"Updated\"`"), (status = 400, description = "Bad tag or digest"),
+    responses((status = 201, description = "`\"Updated\"`", body = String, content_type = "application/json", example = json!("Updated")),
+        (status = 400, description = "Bad tag, digest or expiration"),
         (status = 404, description = "No such repository, tag or manifest")))]
 pub async fn put(
     State(state): State<AppState>,
@@ -145,9 +176,8 @@ pub async fn put(
     let target = path.parse()?;
     let tag = parse_tag(&tag)?;
     if body.manifest_digest.is_none() && body.expiration.is_none() {
-        return Err(QuayError::invalid_request(
-            "give manifest_digest or expiration",
-        ));
+        // Nothing to change (Quay answers the same): only the repository must exist.
+        find(&state, &path).await?;
     }
     let mut last = None;
     if let Some(digest) = &body.manifest_digest {
@@ -169,8 +199,15 @@ pub async fn put(
     if let Some(expiration) = body.expiration {
         let expiration = expiration
             .map(|s| {
-                DateTime::from_timestamp(s, 0)
-                    .ok_or_else(|| QuayError::invalid_request("invalid expiration"))
+                (0..=MAX_EXPIRATION)
+                    .contains(&s)
+                    .then(|| DateTime::from_timestamp(s, 0))
+                    .flatten()
+                    .ok_or_else(|| {
+                        QuayError::invalid_request(format!(
+                            "expiration must be seconds since the epoch, at most {MAX_EXPIRATION}"
+                        ))
+                    })
             })
             .transpose()?;
         if expiration.is_some_and(|e| e <= Utc::now()) {
@@ -197,11 +234,11 @@ pub async fn put(
     if let Some(done) = &last {
         state.settle(done).await;
     }
-    Ok((StatusCode::CREATED, Json(json!("Updated"))).into_response())
+    Ok((StatusCode::CREATED, Json("Updated")).into_response())
 }
 
 /// Delete the specified repository tag.
-#[utoipa::path(delete, path = "/api/v1/repository/{repository}/tag/{tag}", tag = "tag",
+#[utoipa::path(delete, path = "/api/v1/repository/{repository}/tag/{tag}", operation_id = "deleteFullTag", tag = "tag",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("tag" = String, Path, description = "The name of the tag")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such repository or tag")))]
@@ -230,11 +267,15 @@ pub struct TagRestore {
     pub manifest_digest: String,
 }
 
+/// The answer of a restore: `{}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Restored {}
+
 /// Restore a repository tag back to a previous image in the repository.
-#[utoipa::path(post, path = "/api/v1/repository/{repository}/tag/{tag}/restore", tag = "tag", request_body = TagRestore,
+#[utoipa::path(post, path = "/api/v1/repository/{repository}/tag/{tag}/restore", operation_id = "restoreTag", tag = "tag", request_body = TagRestore,
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("tag" = String, Path, description = "The name of the tag")),
-    responses((status = 200, description = "`{}`"), (status = 400, description = "The tag never pointed there"),
+    responses((status = 200, description = "`{}`", body = Restored), (status = 400, description = "The tag never pointed there"),
         (status = 404, description = "No such repository, tag or manifest")))]
 pub async fn restore(
     State(state): State<AppState>,
@@ -242,7 +283,7 @@ pub async fn restore(
     Extension(path): Extension<RepoPath>,
     Extension(TagPath(tag)): Extension<TagPath>,
     QuayJson(body): QuayJson<TagRestore>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<Restored>, QuayError> {
     let tag = parse_tag(&tag)?;
     let digest = parse_digest(&body.manifest_digest)?;
     let done = state
@@ -254,20 +295,20 @@ pub async fn restore(
         )
         .await?;
     state.settle(&done).await;
-    Ok(Json(json!({})))
+    Ok(Json(Restored {}))
 }
 
 /// The images (layers) of the manifest a tag points at.
-#[utoipa::path(get, path = "/api/v1/repository/{repository}/tag/{tag}/images", tag = "tag",
+#[utoipa::path(get, path = "/api/v1/repository/{repository}/tag/{tag}/images", operation_id = "listTagImages", tag = "tag",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"),
         ("tag" = String, Path, description = "The name of the tag")),
-    responses((status = 200, description = "`{images: [...]}`"), (status = 404, description = "No such repository or tag")))]
+    responses((status = 200, description = "`{images: [...]}`", body = images::ImageList), (status = 404, description = "No such repository or tag")))]
 pub async fn images(
     State(state): State<AppState>,
     _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(TagPath(tag)): Extension<TagPath>,
-) -> Result<Json<Value>, QuayError> {
+) -> Result<Json<images::ImageList>, QuayError> {
     let repo = find(&state, &path).await?;
     let db = state.db();
     let digest = annals_projections::queries::content::tag_target(db.as_ref(), repo.id, &tag)
@@ -278,7 +319,7 @@ pub async fn images(
         .ok_or_else(|| QuayError::not_found(format!("Tag {tag} not found")))?;
     let layers = tags::refs(db.as_ref(), repo.id, &digest).await?;
     let layers: Vec<_> = layers.into_iter().filter(|r| r.kind == "layer").collect();
-    Ok(Json(
-        json!({"images": images::render_chain(&layers, manifest.created_at)}),
-    ))
+    Ok(Json(images::ImageList {
+        images: images::render_chain(&layers, manifest.created_at),
+    }))
 }
