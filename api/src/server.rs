@@ -31,10 +31,15 @@ pub fn app(state: AppState) -> Router {
             observe::track,
         ))
     };
-    let quay = quay::router().layer(axum::middleware::from_fn_with_state(
-        keys.clone(),
-        idempotency::fingerprint::<quay::error::QuayError>,
-    ));
+    let quay = quay::router()
+        .layer(axum::middleware::from_fn_with_state(
+            keys.clone(),
+            idempotency::fingerprint::<quay::error::QuayError>,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.public_url.clone(),
+            quay::error::render,
+        ));
     let docr = docr::router().layer(axum::middleware::from_fn_with_state(
         keys,
         idempotency::fingerprint::<docr::error::DoError>,
@@ -176,7 +181,6 @@ pub async fn serve_until(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{local}"));
-    quay::error::set_public_url(&public_url);
     let state = AppState {
         commands,
         store,
@@ -184,6 +188,7 @@ pub async fn serve_until(
         watch: watch_,
         consistency_wait: Duration::from_millis(args.consistency_wait_ms),
         public_url: public_url.into(),
+        discovery: quay::discovery::document(),
         blobs,
         max_blob_bytes: args.max_blob_bytes,
         upload_limits: annals_store::blobs::SessionLimits {

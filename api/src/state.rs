@@ -22,6 +22,8 @@ pub struct AppState {
     pub consistency_wait: Duration,
     /// Base of the `type` links in Quay errors.
     pub public_url: Arc<str>,
+    /// The OpenAPI document of the management listener, serialized once at start.
+    pub discovery: bytes::Bytes,
     /// Layer, config and manifest bytes.
     pub blobs: BlobStore,
     /// The largest blob an upload may make.

@@ -5,9 +5,8 @@
 //! [`ErrorResponses`], in the shape of the operation's family; [`Links`] adds OpenAPI links from
 //! the operations that create a resource to those that use it.
 
-use std::sync::OnceLock;
-
-use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, PathItem};
@@ -18,13 +17,14 @@ use super::error::QuayErrorBody;
 use super::{images, logs, manifests, organizations, repositories, tags};
 use crate::docr;
 use crate::docr::error::DoErrorBody;
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Annals — Quay API v1 and DigitalOcean Container Registry API",
         description = "The Red Hat Quay API v1 (`/api/v1`) and the DigitalOcean Container Registry API (`/v2/registry`) as served by Annals. Every change is an event."),
     paths(
-        discovery,
+        discovery, crate::observe::healthz, crate::observe::readyz, crate::observe::metrics,
         organizations::create, organizations::get, organizations::update, organizations::delete,
         repositories::create, repositories::list, repositories::get, repositories::update,
         repositories::change_visibility, repositories::change_state, repositories::delete,
@@ -62,6 +62,9 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// The routes that need no credentials: the document itself and the operator's.
+pub const PUBLIC: [&str; 4] = ["/api/v1/discovery", "/healthz", "/readyz", "/metrics"];
+
 /// Declares on every operation the errors the server answers on it, with the family's error
 /// schema; an error response an annotation declares without a body gets the schema too.
 struct ErrorResponses;
@@ -84,7 +87,8 @@ impl ErrorResponses {
 impl utoipa::Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if path == "/api/v1/discovery" {
+            // Public routes that authenticate nobody and name no resource.
+            if PUBLIC.contains(&path.as_str()) {
                 continue;
             }
             let schema = if path.starts_with("/v2/") {
@@ -276,19 +280,19 @@ impl Links {
     }
 }
 
-/// The document, built once.
-pub fn document() -> &'static Value {
-    static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = serde_json::to_value(QuayApi::openapi()).unwrap_or_default();
-        Links::add(&mut doc);
-        doc
-    })
+/// The document, serialized; built once when the server starts and kept in `AppState`.
+pub fn document() -> bytes::Bytes {
+    let mut doc = serde_json::to_value(QuayApi::openapi()).unwrap_or_default();
+    Links::add(&mut doc);
+    serde_json::to_vec(&doc).unwrap_or_default().into()
 }
 
 /// List all of the API endpoints available in the swagger API format.
 #[utoipa::path(get, path = "/api/v1/discovery", operation_id = "discovery", tag = "discovery", security(()),
     responses((status = 200, description = "This OpenAPI document", body = Object)))]
-pub async fn discovery() -> Json<&'static Value> {
-    Json(document())
+pub async fn discovery(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        state.discovery.clone(),
+    )
 }

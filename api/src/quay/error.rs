@@ -11,13 +11,6 @@ use serde::Serialize;
 use crate::context::AuthFailure;
 use crate::idempotency::KeyRefusal;
 
-/// The base URL of `type` links, set once at startup.
-static PUBLIC_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-pub fn set_public_url(url: &str) {
-    let _ = PUBLIC_URL.set(url.trim_end_matches('/').to_owned());
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuayError {
     pub status: StatusCode,
@@ -69,9 +62,31 @@ pub struct QuayErrorBody {
     pub type_url: String,
 }
 
+/// A Quay error is answered as a bare status carrying the error; [`render`], the Quay router's
+/// outermost layer, writes the body, whose `type` link needs the server's public URL.
 impl IntoResponse for QuayError {
     fn into_response(self) -> Response {
-        let base = PUBLIC_URL.get().map(String::as_str).unwrap_or("");
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Middleware: writes the body of every Quay error answered inside it.
+pub async fn render(
+    axum::extract::State(public_url): axum::extract::State<std::sync::Arc<str>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(req).await;
+    match response.extensions_mut().remove::<QuayError>() {
+        Some(error) => error.render(public_url.trim_end_matches('/')),
+        None => response,
+    }
+}
+
+impl QuayError {
+    fn render(self, base: &str) -> Response {
         let body = QuayErrorBody {
             status: self.status.as_u16(),
             error_message: self.message.clone(),
