@@ -284,8 +284,8 @@ async fn discovery_declares_what_the_server_does(backend: Backend) {
             assert!(ids.insert(id.to_owned()), "operationId {id:?} twice");
             let responses = op["responses"].as_object().unwrap();
             // The document itself and the operator's routes need no credentials.
-            let public = ["/api/v1/discovery", "/healthz", "/readyz", "/metrics"]
-                .contains(&path.as_str());
+            let public =
+                ["/api/v1/discovery", "/healthz", "/readyz", "/metrics"].contains(&path.as_str());
             let needed: &[&str] = if public { &[] } else { &["401", "403", "404"] };
             for status in needed {
                 assert!(
