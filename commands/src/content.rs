@@ -8,9 +8,11 @@
 //! no repository behind, and counts against no tier.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use annals_domain::content::{self, ContentCommand};
 use annals_domain::manifest::ManifestSummary;
+use annals_domain::registry::RegistryCommand;
 use annals_domain::repository;
 use annals_domain::{Digest, DomainEvent, TagName};
 use annals_store::ExpectedVersion;
@@ -99,13 +101,10 @@ impl CommandService {
         ns.check_writable(None)?;
         let slot = self.repository_slot(&ns, &target.name).await?;
         let exists = slot.existing().is_some();
-        if !exists && let Some(reg) = &ns.registry {
-            annals_domain::registry::decide(
-                &reg.state,
-                &annals_domain::registry::RegistryCommand::AddRepository {
-                    repository_id: slot.id,
-                },
-            )?;
+        if !exists {
+            ns.decide_registry(&RegistryCommand::AddRepository {
+                repository_id: slot.id,
+            })?;
         }
         Ok(PushTarget {
             repository_id: slot.id,
@@ -135,6 +134,7 @@ impl CommandService {
             size,
             mounted_from,
         };
+        let persisted = AtomicBool::new(false);
         self.run(envelope, || async {
             let ns = self.resolve_namespace(&target.namespace).await?;
             ns.check_writable(None)?;
@@ -153,8 +153,11 @@ impl CommandService {
             let events = content::decide(slot.id, &slot.repo.state.content, &command)?;
             let mut plan = Plan::new(slot.scope(&ns));
             guard_slot(&ns, &slot, &mut plan);
-            plan.push(&slot.repo.stream, slot.repo.expected(), events);
-            persisted(persist().await)?;
+            // Recording a blob depends on nothing else in the repository's stream (the guards
+            // carry what it depends on), so parallel uploads into one repository — every
+            // client pushes its layers at once — never conflict with each other.
+            plan.push(&slot.repo.stream, ExpectedVersion::Any, events);
+            persist_once(&persisted, &persist).await?;
             Ok(plan)
         })
         .await
@@ -176,6 +179,7 @@ impl CommandService {
         PFut: Future<Output = std::io::Result<()>>,
     {
         let wanted: Vec<Digest> = push.summary.blobs().map(|b| b.digest.clone()).collect();
+        let persisted = AtomicBool::new(false);
         self.run(envelope, || async {
             let ns = self.resolve_namespace(&target.namespace).await?;
             ns.check_writable(None)?;
@@ -199,7 +203,7 @@ impl CommandService {
             } else {
                 slot.plan_creation(&ns, &NewRepositoryFields::pushed(), pushed, &mut plan)?;
             }
-            persisted(persist().await)?;
+            persist_once(&persisted, &persist).await?;
             Ok(plan)
         })
         .await
@@ -233,9 +237,22 @@ impl CommandService {
     }
 }
 
-/// A failure to store the bytes of a decided push is the store's, not the client's.
-fn persisted(result: std::io::Result<()>) -> Result<(), CommandError> {
-    result.map_err(|e| CommandError::Store(annals_store::StoreError::backend(&e)))
+/// Runs a command's `persist` step once, however often a conflict makes the command decide
+/// again: the bytes it stored stay valid (content-addressed), and the step may not be
+/// repeatable (a completed upload session is gone). A failure to store the bytes of a decided
+/// push is the store's, not the client's.
+async fn persist_once<F: Future<Output = std::io::Result<()>>>(
+    done: &AtomicBool,
+    persist: impl FnOnce() -> F,
+) -> Result<(), CommandError> {
+    if done.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    persist()
+        .await
+        .map_err(|e| CommandError::Store(annals_store::StoreError::backend(&e)))?;
+    done.store(true, Ordering::Release);
+    Ok(())
 }
 
 /// The guards of a change to a repository that may not exist yet: its namespace, and — for a

@@ -7,7 +7,7 @@
 //! tier and garbage-collection state decide whether content may change.
 
 use annals_domain::organization::{self, Organization};
-use annals_domain::registry::{self, Registry};
+use annals_domain::registry::{self, Registry, RegistryCommand};
 use annals_domain::reservation::{self, Reservation};
 use annals_domain::user::{self, User};
 use annals_domain::{DomainError, DomainEvent, NamespaceKind, NamespaceName};
@@ -52,6 +52,16 @@ impl Namespace {
         if let Some(reg) = &self.registry {
             plan.push(&reg.stream, reg.expected(), events);
         }
+    }
+
+    /// What the namespace's registry (if any) records of `command`: nothing without one.
+    pub fn decide_registry(
+        &self,
+        command: &RegistryCommand,
+    ) -> Result<Vec<DomainEvent>, DomainError> {
+        self.registry
+            .as_ref()
+            .map_or(Ok(vec![]), |reg| registry::decide(&reg.state, command))
     }
 
     /// Both guards; what every change of a repository's content carries.

@@ -1,7 +1,7 @@
 //! Repository commands. A repository is addressed as `namespace/name`; its id is found through
 //! the reservation of its name within the namespace.
 
-use annals_domain::registry::{self, RegistryCommand};
+use annals_domain::registry::RegistryCommand;
 use annals_domain::repository::{self, NewRepository, Repository, RepositoryCommand};
 use annals_domain::reservation::{self, NameScope, Reservation, ReservationCommand};
 use annals_domain::{
@@ -142,13 +142,8 @@ impl CommandService {
                     owner_id: repository_id,
                 },
             )?;
-            let uncounted = match &ns.registry {
-                Some(reg) => registry::decide(
-                    &reg.state,
-                    &RegistryCommand::RemoveRepository { repository_id },
-                )?,
-                None => vec![],
-            };
+            let uncounted =
+                ns.decide_registry(&RegistryCommand::RemoveRepository { repository_id })?;
             let mut plan = Plan::new(repository_scope(&repo));
             ns.guard_owner(&mut plan);
             ns.guard_registry(&mut plan, uncounted);
@@ -293,15 +288,9 @@ impl Slot {
                 kind: fields.kind,
             }),
         )?;
-        let counted = match &ns.registry {
-            Some(reg) => registry::decide(
-                &reg.state,
-                &RegistryCommand::AddRepository {
-                    repository_id: self.id,
-                },
-            )?,
-            None => vec![],
-        };
+        let counted = ns.decide_registry(&RegistryCommand::AddRepository {
+            repository_id: self.id,
+        })?;
         created.extend(then);
         ns.guard_owner(plan);
         ns.guard_registry(plan, counted);

@@ -9,6 +9,7 @@ use reqwest::Method;
 on_both_backends! {
     a_refused_manifest_leaves_no_repository_and_no_bytes => a_refused_manifest_leaves_nothing;
     the_tier_limits_repositories_on_every_path => the_tier_limits_repositories_on_every_path;
+    parallel_uploads_into_one_repository_all_land => parallel_uploads_into_one_repository;
 }
 
 async fn create_registry(server: &Server, name: &str, tier: &str) {
@@ -171,5 +172,19 @@ async fn the_tier_limits_repositories_on_every_path(backend: Backend) {
             )
             .await;
         assert_eq!(status, 201, "{body}");
+    }
+}
+
+async fn parallel_uploads_into_one_repository(backend: Backend) {
+    let server = Server::start(backend).await;
+    // Every upload appends to the repository's stream, so concurrent ones conflict and decide
+    // again; each must still be stored once and answered 201 (`push_blob` asserts it).
+    let blobs: Vec<Vec<u8>> = (0..12)
+        .map(|i| format!("parallel blob {i}").into_bytes())
+        .collect();
+    let uploads = blobs.iter().map(|b| server.push_blob("admin/fresh", b));
+    futures::future::join_all(uploads).await;
+    for blob in &blobs {
+        assert!(stored(&server, &sha256(blob)).exists());
     }
 }
