@@ -45,8 +45,8 @@ pub async fn bootstrap(
         username: username.clone(),
         email: None,
         super_user: true,
-        token_name: "bootstrap".into(),
-        token_sha256: token_digest(&secret),
+        token: Some(("bootstrap".into(), token_digest(&secret))),
+        password_hash: None,
     };
     let done = commands
         .create_user(&Envelope::new(Actor::system()), command)

@@ -1,36 +1,20 @@
-//! Who is calling, and the envelope their commands travel in. Each API family wraps these in an
-//! extractor that answers failures in its own error shape.
+//! The authenticated request context, and the envelope its commands travel in. Each API
+//! family wraps these in an extractor that answers failures in its own error shape.
 
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use annals_commands::Envelope;
-use annals_domain::Actor;
-use annals_projections::queries::tokens;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use crate::access::Caller;
+use crate::access::resolve;
+pub use crate::access::resolve::{AuthFailure, token_digest};
 use crate::idempotency::{self, Fingerprint};
 use crate::state::AppState;
-
-/// An authenticated user.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Caller {
-    pub user_id: Uuid,
-    pub username: String,
-    pub super_user: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum AuthFailure {
-    Missing,
-    Invalid,
-    Unavailable(String),
-}
 
 /// The authenticated caller and the envelope for the commands of this request. `E` is the API
 /// family's error, the shape in which a failed authentication is answered.
@@ -44,7 +28,9 @@ impl<E: From<AuthFailure> + IntoResponse> FromRequestParts<AppState> for Ctx<E> 
     type Rejection = E;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, E> {
-        let caller = authenticate(state, &parts.headers).await?;
+        let caller = resolve::request_caller(state, parts)
+            .await?
+            .ok_or(AuthFailure::Missing)?;
         let envelope = envelope(&caller, parts);
         Ok(Ctx {
             caller,
@@ -54,38 +40,28 @@ impl<E: From<AuthFailure> + IntoResponse> FromRequestParts<AppState> for Ctx<E> 
     }
 }
 
-/// The SHA-256 (hex) under which a token secret is recorded.
-pub fn token_digest(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// Resolves `Authorization: Bearer <token>` to a user.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthFailure> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(AuthFailure::Missing)?;
-    let value = value.to_str().map_err(|_| AuthFailure::Invalid)?;
-    let (scheme, secret) = value.split_once(' ').ok_or(AuthFailure::Invalid)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
-        return Err(AuthFailure::Invalid);
-    }
-    let user = tokens::user_for_token(state.db().as_ref(), &token_digest(secret.trim()))
-        .await
-        .map_err(|e| AuthFailure::Unavailable(e.to_string()))?
-        .ok_or(AuthFailure::Invalid)?;
-    Ok(Caller {
-        user_id: user.id,
-        username: user.name,
-        super_user: user.super_user,
-    })
-}
-
 /// The envelope of the commands a request issues: the caller as actor, the peer address, the
 /// user agent, and the client's `Idempotency-Key` (scoped to the caller; only where the
 /// [`idempotency::fingerprint`] middleware fingerprinted the request) and `X-Request-Id` (a
 /// UUID, used as correlation id) when given.
 pub fn envelope(caller: &Caller, parts: &Parts) -> Envelope {
-    let mut envelope = Envelope::new(Actor::user(caller.user_id, caller.username.clone()));
+    request_envelope(caller.actor(), caller.user_id, parts)
+}
+
+/// The envelope of an unauthenticated request (an anonymous pull, a refused login): the
+/// system actor `anonymous`, with the request's client details.
+pub fn anonymous_envelope(parts: &Parts) -> Envelope {
+    let actor = annals_domain::Actor {
+        kind: annals_domain::ActorKind::System,
+        name: "anonymous".into(),
+        id: None,
+    };
+    request_envelope(actor, Uuid::nil(), parts)
+}
+
+/// `key_owner` is whose idempotency keys the request's key is among.
+fn request_envelope(actor: annals_domain::Actor, key_owner: Uuid, parts: &Parts) -> Envelope {
+    let mut envelope = Envelope::new(actor);
     let header = |name: &str| {
         parts
             .headers
@@ -98,7 +74,7 @@ pub fn envelope(caller: &Caller, parts: &Parts) -> Envelope {
         idempotency::key(&parts.headers),
     ) {
         envelope = envelope
-            .with_command_id(Uuid::new_v5(&caller.user_id, key.as_bytes()))
+            .with_command_id(Uuid::new_v5(&key_owner, key.as_bytes()))
             .with_fingerprint(fingerprint.clone());
     }
     if let Some(request_id) = header("x-request-id").and_then(|v| Uuid::parse_str(&v).ok()) {

@@ -7,7 +7,8 @@
 //! - [`listener`]: serving a listener: timeouts, a connection cap that sheds load, graceful
 //!   shutdown with a deadline.
 //! - [`observe`]: `/healthz`, `/readyz`, `/metrics` and request ids.
-//! - [`context`]: who is calling (bearer token → user) and the command envelope of a request.
+//! - [`access`]: who is calling (a credential → a user or robot) and what they hold.
+//! - [`context`]: the authenticated request context and the command envelope of a request.
 //! - [`idempotency`]: `Idempotency-Key`: a key names one request of one caller.
 //! - [`quay`]: the Red Hat Quay API v1 family.
 //! - [`docr`]: the DigitalOcean Container Registry API.
@@ -15,6 +16,7 @@
 //! - [`secrets`]: the token-signing key (configured, or a private file made on first start).
 //! - [`bench`]: `annals bench`, the benchmark that prints a table of figures.
 
+pub mod access;
 pub mod backends;
 pub mod bench;
 pub mod bootstrap;

@@ -70,6 +70,7 @@ struct Inner {
     projection_lag: Family<ProjectorLabels, Gauge>,
     open_uploads: Gauge,
     blob_bytes: Gauge,
+    refusals: Counter,
 }
 
 fn seconds_buckets() -> impl Iterator<Item = f64> {
@@ -134,6 +135,12 @@ impl Default for Metrics {
             "Blob upload sessions open",
             open_uploads.clone(),
         );
+        let refusals = Counter::default();
+        registry.register(
+            "access_refusals",
+            "Requests refused for their credentials or the caller's role",
+            refusals.clone(),
+        );
         registry.register(
             "blob_store_bytes",
             "Bytes of the stored blobs",
@@ -151,6 +158,7 @@ impl Default for Metrics {
             projection_lag,
             open_uploads,
             blob_bytes,
+            refusals,
         }))
     }
 }
@@ -160,6 +168,11 @@ impl Metrics {
     pub fn observe_append(&self, took: Duration, events: usize) {
         self.0.append_latency.observe(took.as_secs_f64());
         self.0.append_events.observe(events as f64);
+    }
+
+    /// Counts a refused request (recorded in the log or not).
+    pub fn count_refusal(&self) {
+        self.0.refusals.inc();
     }
 
     fn observe_request(

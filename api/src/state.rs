@@ -10,6 +10,7 @@ use annals_store::EventStore;
 use annals_store::blobs::{BlobStore, SessionLimits};
 use annals_workers::ReadModels;
 
+use crate::access::refusals::RefusalLimiter;
 use crate::idempotency::KeysInFlight;
 use crate::observe::Metrics;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub ready_max_lag: u64,
     /// Idempotency keys whose first request is still running here.
     pub keys_in_flight: KeysInFlight,
+    /// How many refusals each principal may still have recorded this minute.
+    pub refusals: RefusalLimiter,
 }
 
 impl AppState {

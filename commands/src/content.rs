@@ -201,7 +201,13 @@ impl CommandService {
                 ns.guard(&mut plan);
                 plan.push(&slot.repo.stream, slot.repo.expected(), pushed);
             } else {
-                slot.plan_creation(&ns, &NewRepositoryFields::pushed(), pushed, &mut plan)?;
+                slot.plan_creation(
+                    &ns,
+                    &NewRepositoryFields::pushed(),
+                    envelope.delegate(),
+                    pushed,
+                    &mut plan,
+                )?;
             }
             persist_once(&persisted, &persist).await?;
             Ok(plan)

@@ -1,6 +1,9 @@
 //! The envelope every command travels in.
 
 use annals_domain::Actor;
+use annals_domain::ActorKind;
+use annals_domain::delegate::{Delegate, DelegateKind};
+use annals_domain::organization::Creator;
 use uuid::Uuid;
 
 /// Who issued a command, from where, and under which idempotency key. Its fields end up in the
@@ -72,5 +75,32 @@ impl Envelope {
     /// A stable id derived from the command id, so a retried command creates the same aggregate.
     pub fn derived_id(&self, purpose: &str) -> Uuid {
         Uuid::new_v5(&self.command_id, purpose.as_bytes())
+    }
+
+    /// The creator of an organization this envelope creates: its actor when that is a user,
+    /// made the first member of the `owners` team.
+    pub fn creator(&self) -> Option<Creator> {
+        match (self.actor.kind, self.actor.id) {
+            (ActorKind::User, Some(user_id)) => Some(Creator {
+                user_id,
+                username: self.actor.name.clone(),
+                owners_team_id: self.derived_id("owners"),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The actor as a permission delegate, when it is a user or a robot.
+    pub fn delegate(&self) -> Option<Delegate> {
+        let kind = match self.actor.kind {
+            ActorKind::User => DelegateKind::User,
+            ActorKind::Robot => DelegateKind::Robot,
+            _ => return None,
+        };
+        Some(Delegate {
+            kind,
+            id: self.actor.id?,
+            name: self.actor.name.clone(),
+        })
     }
 }

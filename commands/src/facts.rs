@@ -21,6 +21,13 @@ pub trait Facts: Send + Sync + 'static {
 
     /// The bytes of the distinct blobs the namespace's repositories link.
     async fn namespace_stored_bytes(&self, namespace_id: Uuid) -> StoreResult<u64>;
+
+    /// The repositories of the namespace on which `delegate_id` holds a direct permission.
+    async fn granted_repositories(
+        &self,
+        namespace_id: Uuid,
+        delegate_id: Uuid,
+    ) -> StoreResult<Vec<Uuid>>;
 }
 
 /// Knows of no blob: a service without read models refuses every manifest push.
@@ -34,5 +41,9 @@ impl Facts for NoFacts {
 
     async fn namespace_stored_bytes(&self, _: Uuid) -> StoreResult<u64> {
         Ok(0)
+    }
+
+    async fn granted_repositories(&self, _: Uuid, _: Uuid) -> StoreResult<Vec<Uuid>> {
+        Ok(vec![])
     }
 }

@@ -6,6 +6,7 @@
 //! conflict means someone else wrote in between: the whole load → decide → append is retried.
 //! Uniqueness of names is enforced by appending to reservation streams in the same batch.
 
+mod audit;
 mod content;
 mod envelope;
 mod error;
@@ -14,12 +15,16 @@ mod load;
 mod metadata;
 mod namespaces;
 mod organizations;
+mod permissions;
 mod registries;
 mod repositories;
+mod robots;
 mod service;
+mod teams;
 mod users;
 
 pub use annals_domain::content::ContentCommand;
+pub use audit::audit_stream;
 pub use content::{ManifestPush, PushTarget};
 pub use envelope::Envelope;
 pub use error::CommandError;

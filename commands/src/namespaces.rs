@@ -6,7 +6,10 @@
 //! result. When the namespace holds a DigitalOcean registry, the registry is loaded too: its
 //! tier and garbage-collection state decide whether content may change.
 
+use annals_domain::access::RepoRole;
+use annals_domain::delegate::Delegate;
 use annals_domain::organization::{self, Organization};
+use annals_domain::prototype::Prototypes;
 use annals_domain::registry::{self, Registry, RegistryCommand};
 use annals_domain::reservation::{self, Reservation};
 use annals_domain::user::{self, User};
@@ -29,6 +32,8 @@ pub(crate) struct Namespace {
     owner_version: Option<u64>,
     /// The live DigitalOcean registry over the namespace, if any.
     pub registry: Option<Loaded<Registry>>,
+    /// An organization's default permissions.
+    prototypes: Prototypes,
 }
 
 impl Namespace {
@@ -64,6 +69,11 @@ impl Namespace {
             .map_or(Ok(vec![]), |reg| registry::decide(&reg.state, command))
     }
 
+    /// The grants a repository created here by `creator` receives from the prototypes.
+    pub fn default_permissions(&self, creator: Option<&Delegate>) -> Vec<(Delegate, RepoRole)> {
+        self.prototypes.grants_for(creator)
+    }
+
     /// Both guards; what every change of a repository's content carries.
     pub fn guard(&self, plan: &mut Plan) {
         self.guard_owner(plan);
@@ -93,7 +103,7 @@ impl CommandService {
         // id is one or the other for good: an organization's stream that was never written
         // means a user.
         let org: Loaded<Organization> = self.load(organization::stream(owner)).await?;
-        let (kind, stream, version, registry_id) = if org.version.is_some() {
+        let (kind, stream, version, registry_id, prototypes) = if org.version.is_some() {
             if !org.state.is_live() {
                 return Err(not_found().into());
             }
@@ -102,13 +112,20 @@ impl CommandService {
                 org.stream,
                 org.version,
                 org.state.registry_id,
+                org.state.prototypes,
             )
         } else {
             let account: Loaded<User> = self.load(user::stream(owner)).await?;
             if !account.state.is_live() {
                 return Err(not_found().into());
             }
-            (NamespaceKind::User, account.stream, account.version, None)
+            (
+                NamespaceKind::User,
+                account.stream,
+                account.version,
+                None,
+                Prototypes::default(),
+            )
         };
         let registry = match registry_id {
             Some(id) => {
@@ -124,6 +141,7 @@ impl CommandService {
             owner_stream: stream,
             owner_version: version,
             registry,
+            prototypes,
         })
     }
 }

@@ -61,6 +61,7 @@ impl CommandService {
                     name: name.clone(),
                     email: email.clone(),
                     registry_id: None,
+                    creator: envelope.creator(),
                 },
             )?;
             let mut plan = Plan::new(Scope::namespace(

@@ -74,6 +74,7 @@ impl CommandService {
                     name: name.clone(),
                     email: None,
                     registry_id: Some(registry_id),
+                    creator: envelope.creator(),
                 },
             )?;
             let mut plan = Plan::new(Scope::namespace(

@@ -1,6 +1,8 @@
 //! Repository commands. A repository is addressed as `namespace/name`; its id is found through
 //! the reservation of its name within the namespace.
 
+use annals_domain::access::RepoRole;
+use annals_domain::delegate::Delegate;
 use annals_domain::registry::RegistryCommand;
 use annals_domain::repository::{self, NewRepository, Repository, RepositoryCommand};
 use annals_domain::reservation::{self, NameScope, Reservation, ReservationCommand};
@@ -79,7 +81,7 @@ impl CommandService {
                 return Err(DomainError::AlreadyExists("Repository already exists".into()).into());
             }
             let mut plan = Plan::new(slot.scope(&ns));
-            slot.plan_creation(&ns, &new, vec![], &mut plan)?;
+            slot.plan_creation(&ns, &new, envelope.delegate(), vec![], &mut plan)?;
             Ok(plan)
         })
         .await
@@ -157,7 +159,7 @@ impl CommandService {
         .await
     }
 
-    async fn change_repository(
+    pub(crate) async fn change_repository(
         &self,
         envelope: &Envelope,
         target: &RepositoryRef,
@@ -264,6 +266,7 @@ impl Slot {
         &self,
         ns: &Namespace,
         fields: &NewRepositoryFields,
+        creator: Option<Delegate>,
         then: Vec<DomainEvent>,
         plan: &mut Plan,
     ) -> Result<(), CommandError> {
@@ -291,6 +294,26 @@ impl Slot {
         let counted = ns.decide_registry(&RegistryCommand::AddRepository {
             repository_id: self.id,
         })?;
+        // As in Quay, whoever creates a repository in an organization administers it (in a
+        // user's own namespace the owner already does), and the namespace's default
+        // permissions apply.
+        let mut grants: Vec<(Delegate, RepoRole)> = creator
+            .iter()
+            .filter(|c| c.id != ns.id)
+            .map(|c| (c.clone(), RepoRole::Admin))
+            .collect();
+        grants.extend(ns.default_permissions(creator.as_ref()));
+        let mut state = created
+            .iter()
+            .fold(self.repo.state.clone(), annals_domain::Aggregate::evolve);
+        for (delegate, role) in grants {
+            for e in
+                repository::decide(&state, &RepositoryCommand::SetPermission { delegate, role })?
+            {
+                state = annals_domain::Aggregate::evolve(state, &e);
+                created.push(e);
+            }
+        }
         created.extend(then);
         ns.guard_owner(plan);
         ns.guard_registry(plan, counted);

@@ -15,9 +15,10 @@ pub struct CreateUser {
     pub username: String,
     pub email: Option<String>,
     pub super_user: bool,
-    /// The first token, recorded by its SHA-256 only.
-    pub token_name: String,
-    pub token_sha256: String,
+    /// The first API token (all scopes), recorded by its SHA-256 only.
+    pub token: Option<(String, String)>,
+    /// The Argon2id hash of the password, when one is set.
+    pub password_hash: Option<String>,
 }
 
 impl CommandService {
@@ -52,14 +53,26 @@ impl CommandService {
             let created = events
                 .iter()
                 .fold(account.state.clone(), annals_domain::Aggregate::evolve);
-            events.extend(user::decide(
-                &created,
-                &UserCommand::IssueToken {
+            let mut state = created;
+            let mut follow = Vec::new();
+            if let Some((name, sha)) = &command.token {
+                follow.push(UserCommand::IssueToken {
                     token_id,
-                    name: command.token_name.clone(),
-                    token_sha256: command.token_sha256.clone(),
-                },
-            )?);
+                    name: name.clone(),
+                    token_sha256: sha.clone(),
+                });
+            }
+            if let Some(hash) = &command.password_hash {
+                follow.push(UserCommand::SetPassword {
+                    password_hash: hash.clone(),
+                });
+            }
+            for c in follow {
+                for e in user::decide(&state, &c)? {
+                    state = annals_domain::Aggregate::evolve(state, &e);
+                    events.push(e);
+                }
+            }
             let mut plan = Plan::new(Scope::namespace(
                 user_id,
                 username.clone(),
@@ -106,6 +119,30 @@ impl CommandService {
                 username.clone(),
                 NamespaceKind::User,
             ));
+            plan.push(&account.stream, account.expected(), events);
+            Ok(plan)
+        })
+        .await
+    }
+}
+
+impl CommandService {
+    /// Applies an account command (password, app tokens, OAuth tokens, stars, robots) to the
+    /// user `user_id`.
+    pub async fn change_user(
+        &self,
+        envelope: &Envelope,
+        user_id: uuid::Uuid,
+        command: UserCommand,
+    ) -> Result<Done, CommandError> {
+        self.run(envelope, || async {
+            let account: Loaded<User> = self.load(user::stream(user_id)).await?;
+            let events = user::decide(&account.state, &command)?;
+            let scope = match account.state.username.clone() {
+                Some(name) => Scope::namespace(user_id, name, NamespaceKind::User),
+                None => Scope::default(),
+            };
+            let mut plan = Plan::new(scope);
             plan.push(&account.stream, account.expected(), events);
             Ok(plan)
         })

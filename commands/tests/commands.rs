@@ -48,8 +48,8 @@ async fn setup(commands: &CommandService) {
         username: "alice".into(),
         email: None,
         super_user: false,
-        token_name: "t".into(),
-        token_sha256: "cd".repeat(32),
+        token: Some(("t".into(), "cd".repeat(32))),
+        password_hash: None,
     };
     commands
         .create_user(&Envelope::new(Actor::system()), user)
@@ -154,8 +154,9 @@ async fn concurrent_changes_to_one_repository_are_retried_not_lost() {
             .await
             .unwrap();
         assert_eq!(changes.len(), 8);
+        // Version 0 is the creation, 1 the creator's admin permission.
         let versions: Vec<u64> = changes.iter().map(|e| e.version).collect();
-        assert_eq!(versions, (1..=8).collect::<Vec<_>>());
+        assert_eq!(versions, (2..=9).collect::<Vec<_>>());
     })
     .await;
 }
@@ -204,9 +205,15 @@ async fn events_carry_the_envelope_and_scope_and_refusals_append_nothing() {
             .create_repository(&envelope, repo("tagged"))
             .await
             .unwrap();
-        let events = store.read_positions(&[done.position]).await.unwrap();
+        // The creation, then the creator's admin permission (the last event).
+        let events = store
+            .read_positions(&[done.position - 1, done.position])
+            .await
+            .unwrap();
         let meta = &events[0].metadata;
         assert_eq!(events[0].event_type, "repository.created.v1");
+        assert_eq!(events[1].event_type, "repository.permission_set.v1");
+        assert_eq!(events[1].metadata["actor"], meta["actor"]);
         assert_eq!(meta["actor"]["name"], "alice");
         assert_eq!(meta["actor"]["kind"], "user");
         assert_eq!(meta["client_ip"], "192.0.2.1");
@@ -304,7 +311,7 @@ async fn cached_states_catch_up_with_writes_of_other_services() {
             .iter()
             .map(|e| e.version)
             .collect();
-        assert_eq!(versions, vec![1, 2, 3]);
+        assert_eq!(versions, vec![2, 3, 4]);
     })
     .await;
 }

@@ -37,4 +37,13 @@ impl Actor {
             id: Some(id),
         }
     }
+
+    /// A robot account, by its full name `namespace+shortname`.
+    pub fn robot(id: Uuid, name: impl Into<String>) -> Self {
+        Actor {
+            kind: ActorKind::Robot,
+            name: name.into(),
+            id: Some(id),
+        }
+    }
 }

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::access::{RepoRole, TeamRole};
+use crate::delegate::Delegate;
 use crate::digest::Digest;
 use crate::gc::{GcStatus, GcType};
 use crate::manifest::Descriptor;
@@ -297,6 +299,247 @@ pub enum DomainEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+
+    // --- Identity and access ---------------------------------------------------------------
+    /// A password was set; only its Argon2id hash (PHC string) is recorded.
+    #[serde(rename = "user.password_set.v1")]
+    UserPasswordSet {
+        user_id: Uuid,
+        password_hash: String,
+    },
+    /// An app-specific token (a registry password) was created; only its SHA-256 is recorded.
+    #[serde(rename = "user.app_token_created.v1")]
+    AppTokenCreated {
+        user_id: Uuid,
+        token_id: Uuid,
+        title: String,
+        token_sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<DateTime<Utc>>,
+    },
+    #[serde(rename = "user.app_token_revoked.v1")]
+    AppTokenRevoked {
+        user_id: Uuid,
+        token_id: Uuid,
+        title: String,
+    },
+    /// An OAuth access token was minted for an application with a subset of the user's scopes.
+    #[serde(rename = "user.oauth_token_issued.v1")]
+    OAuthTokenIssued {
+        user_id: Uuid,
+        token_id: Uuid,
+        client_id: String,
+        scopes: Vec<String>,
+        token_sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<DateTime<Utc>>,
+    },
+    #[serde(rename = "user.repository_starred.v1")]
+    RepositoryStarred {
+        user_id: Uuid,
+        repository_id: Uuid,
+        namespace: NamespaceName,
+        repository: RepositoryName,
+    },
+    #[serde(rename = "user.repository_unstarred.v1")]
+    RepositoryUnstarred {
+        user_id: Uuid,
+        repository_id: Uuid,
+        namespace: NamespaceName,
+        repository: RepositoryName,
+    },
+
+    /// A robot account of a namespace (an organization or a user); `name` is its full name
+    /// `namespace+shortname`. Only its token's SHA-256 is recorded.
+    #[serde(rename = "robot.created.v1")]
+    RobotCreated {
+        namespace_id: Uuid,
+        robot_id: Uuid,
+        name: String,
+        description: String,
+        #[serde(default)]
+        unstructured_metadata: serde_json::Value,
+        token_sha256: String,
+    },
+    #[serde(rename = "robot.token_regenerated.v1")]
+    RobotTokenRegenerated {
+        namespace_id: Uuid,
+        robot_id: Uuid,
+        name: String,
+        token_sha256: String,
+    },
+    /// The robot is gone, with its team memberships and repository permissions.
+    #[serde(rename = "robot.deleted.v1")]
+    RobotDeleted {
+        namespace_id: Uuid,
+        robot_id: Uuid,
+        name: String,
+    },
+
+    #[serde(rename = "team.created.v1")]
+    TeamCreated {
+        organization_id: Uuid,
+        team_id: Uuid,
+        name: String,
+        role: TeamRole,
+        description: String,
+    },
+    #[serde(rename = "team.role_changed.v1")]
+    TeamRoleChanged {
+        organization_id: Uuid,
+        team_id: Uuid,
+        name: String,
+        role: TeamRole,
+    },
+    #[serde(rename = "team.description_changed.v1")]
+    TeamDescriptionChanged {
+        organization_id: Uuid,
+        team_id: Uuid,
+        name: String,
+        description: String,
+    },
+    /// The team is gone, with its memberships and repository permissions.
+    #[serde(rename = "team.deleted.v1")]
+    TeamDeleted {
+        organization_id: Uuid,
+        team_id: Uuid,
+        name: String,
+    },
+    #[serde(rename = "team.member_added.v1")]
+    TeamMemberAdded {
+        organization_id: Uuid,
+        team_id: Uuid,
+        team: String,
+        member_id: Uuid,
+        member: String,
+        is_robot: bool,
+    },
+    #[serde(rename = "team.member_removed.v1")]
+    TeamMemberRemoved {
+        organization_id: Uuid,
+        team_id: Uuid,
+        team: String,
+        member_id: Uuid,
+        member: String,
+        is_robot: bool,
+    },
+    #[serde(rename = "team.member_invited.v1")]
+    TeamMemberInvited {
+        organization_id: Uuid,
+        team_id: Uuid,
+        team: String,
+        email: Email,
+    },
+    #[serde(rename = "team.invite_deleted.v1")]
+    TeamInviteDeleted {
+        organization_id: Uuid,
+        team_id: Uuid,
+        team: String,
+        email: Email,
+    },
+
+    /// A default permission: `delegate` gets `role` on each repository created in the
+    /// organization (by `activating_user` only, when set).
+    #[serde(rename = "organization.prototype_created.v1")]
+    PrototypeCreated {
+        organization_id: Uuid,
+        prototype_id: Uuid,
+        role: RepoRole,
+        delegate: Delegate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        activating_user: Option<Delegate>,
+    },
+    #[serde(rename = "organization.prototype_changed.v1")]
+    PrototypeChanged {
+        organization_id: Uuid,
+        prototype_id: Uuid,
+        role: RepoRole,
+    },
+    #[serde(rename = "organization.prototype_deleted.v1")]
+    PrototypeDeleted {
+        organization_id: Uuid,
+        prototype_id: Uuid,
+    },
+
+    /// An OAuth application of an organization; only its client secret's SHA-256 is recorded.
+    #[serde(rename = "organization.application_created.v1")]
+    ApplicationCreated {
+        organization_id: Uuid,
+        client_id: String,
+        name: String,
+        description: String,
+        application_uri: String,
+        redirect_uri: String,
+        avatar_email: Option<String>,
+        client_secret_sha256: String,
+    },
+    #[serde(rename = "organization.application_updated.v1")]
+    ApplicationUpdated {
+        organization_id: Uuid,
+        client_id: String,
+        name: String,
+        description: String,
+        application_uri: String,
+        redirect_uri: String,
+        avatar_email: Option<String>,
+    },
+    #[serde(rename = "organization.application_secret_reset.v1")]
+    ApplicationSecretReset {
+        organization_id: Uuid,
+        client_id: String,
+        client_secret_sha256: String,
+    },
+    #[serde(rename = "organization.application_deleted.v1")]
+    ApplicationDeleted {
+        organization_id: Uuid,
+        client_id: String,
+    },
+
+    /// `delegate` holds `role` on the repository (`previous` is the role it held before).
+    #[serde(rename = "repository.permission_set.v1")]
+    RepositoryPermissionSet {
+        repository_id: Uuid,
+        delegate: Delegate,
+        role: RepoRole,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous: Option<RepoRole>,
+    },
+    #[serde(rename = "repository.permission_removed.v1")]
+    RepositoryPermissionRemoved {
+        repository_id: Uuid,
+        delegate: Delegate,
+        role: RepoRole,
+    },
+
+    /// A login with a known user name failed (wrong password or token).
+    #[serde(rename = "audit.login_failed.v1")]
+    LoginFailed {
+        user_id: Uuid,
+        username: String,
+        method: String,
+        reason: String,
+    },
+    /// An authenticated caller was refused an action.
+    #[serde(rename = "audit.access_denied.v1")]
+    AccessDenied {
+        principal_id: Uuid,
+        principal: String,
+        is_robot: bool,
+        action: String,
+        resource: String,
+        reason: String,
+    },
+
+    /// A global message shown to every user of the registry.
+    #[serde(rename = "message.created.v1")]
+    MessageCreated {
+        message_id: Uuid,
+        content: String,
+        severity: String,
+        media_type: String,
+    },
+    #[serde(rename = "message.deleted.v1")]
+    MessageDeleted { message_id: Uuid },
 }
 
 impl DomainEvent {
@@ -340,6 +583,36 @@ impl DomainEvent {
             GarbageCollectionStatusChanged { .. } => "registry.gc_status_changed.v1",
             GarbageCollectionBlobsDeleted { .. } => "registry.gc_blobs_deleted.v1",
             GarbageCollectionFinished { .. } => "registry.gc_finished.v1",
+            UserPasswordSet { .. } => "user.password_set.v1",
+            AppTokenCreated { .. } => "user.app_token_created.v1",
+            AppTokenRevoked { .. } => "user.app_token_revoked.v1",
+            OAuthTokenIssued { .. } => "user.oauth_token_issued.v1",
+            RepositoryStarred { .. } => "user.repository_starred.v1",
+            RepositoryUnstarred { .. } => "user.repository_unstarred.v1",
+            RobotCreated { .. } => "robot.created.v1",
+            RobotTokenRegenerated { .. } => "robot.token_regenerated.v1",
+            RobotDeleted { .. } => "robot.deleted.v1",
+            TeamCreated { .. } => "team.created.v1",
+            TeamRoleChanged { .. } => "team.role_changed.v1",
+            TeamDescriptionChanged { .. } => "team.description_changed.v1",
+            TeamDeleted { .. } => "team.deleted.v1",
+            TeamMemberAdded { .. } => "team.member_added.v1",
+            TeamMemberRemoved { .. } => "team.member_removed.v1",
+            TeamMemberInvited { .. } => "team.member_invited.v1",
+            TeamInviteDeleted { .. } => "team.invite_deleted.v1",
+            PrototypeCreated { .. } => "organization.prototype_created.v1",
+            PrototypeChanged { .. } => "organization.prototype_changed.v1",
+            PrototypeDeleted { .. } => "organization.prototype_deleted.v1",
+            ApplicationCreated { .. } => "organization.application_created.v1",
+            ApplicationUpdated { .. } => "organization.application_updated.v1",
+            ApplicationSecretReset { .. } => "organization.application_secret_reset.v1",
+            ApplicationDeleted { .. } => "organization.application_deleted.v1",
+            RepositoryPermissionSet { .. } => "repository.permission_set.v1",
+            RepositoryPermissionRemoved { .. } => "repository.permission_removed.v1",
+            LoginFailed { .. } => "audit.login_failed.v1",
+            AccessDenied { .. } => "audit.access_denied.v1",
+            MessageCreated { .. } => "message.created.v1",
+            MessageDeleted { .. } => "message.deleted.v1",
         }
     }
 }

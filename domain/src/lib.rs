@@ -6,10 +6,12 @@
 //! `Aggregate::evolve` fold. The command service in `annals-commands` loads streams, calls these
 //! and appends what they decide.
 
+pub mod access;
 pub mod actor;
 pub mod aggregate;
 pub mod codec;
 pub mod content;
+pub mod delegate;
 pub mod digest;
 pub mod error;
 pub mod event;
@@ -18,10 +20,13 @@ pub mod log_kind;
 pub mod manifest;
 pub mod names;
 pub mod organization;
+pub mod prototype;
 pub mod registry;
 pub mod repository;
 pub mod reservation;
+pub mod robot;
 pub mod tag;
+pub mod team;
 pub mod user;
 pub mod values;
 

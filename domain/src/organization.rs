@@ -2,10 +2,14 @@
 
 use uuid::Uuid;
 
+use crate::access::TeamRole;
 use crate::aggregate::Aggregate;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::names::{Email, NamespaceName};
+use crate::prototype::{PrototypeCommand, Prototypes};
+use crate::robot::{self, RobotCommand, Robots};
+use crate::team::{self, TeamCommand, TeamName, Teams};
 
 pub fn stream(id: Uuid) -> String {
     format!("organization-{id}")
@@ -25,6 +29,9 @@ pub struct Organization {
     pub deleted: bool,
     /// The DigitalOcean registry whose repositories this organization holds, if any.
     pub registry_id: Option<Uuid>,
+    pub teams: Teams,
+    pub robots: Robots,
+    pub prototypes: Prototypes,
 }
 
 impl Organization {
@@ -50,9 +57,22 @@ pub enum OrganizationCommand {
         email: Option<Email>,
         /// Created to hold this registry's repositories.
         registry_id: Option<Uuid>,
+        /// The creator, made the first member of the `owners` team.
+        creator: Option<Creator>,
     },
     Update(OrganizationChanges),
     Delete,
+    Team(TeamCommand),
+    Robot(RobotCommand),
+    Prototype(PrototypeCommand),
+}
+
+/// Who creates an organization, and the id of the `owners` team that will hold them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Creator {
+    pub user_id: Uuid,
+    pub username: String,
+    pub owners_team_id: Uuid,
 }
 
 /// Default tag expiration of a new organization (Quay's default: two weeks).
@@ -91,9 +111,20 @@ impl Aggregate for Organization {
             OrganizationRegistryAttached { registry_id, .. } => {
                 self.registry_id = Some(*registry_id)
             }
-            _ => {}
+            other => {
+                self.teams.evolve(other);
+                self.robots.evolve(other);
+                self.prototypes.evolve(other);
+            }
         }
         self
+    }
+}
+
+fn live(state: &Organization) -> Result<(Uuid, NamespaceName), DomainError> {
+    match (state.is_live(), state.id, &state.name) {
+        (true, Some(id), Some(name)) => Ok((id, name.clone())),
+        _ => Err(not_found()),
     }
 }
 
@@ -111,6 +142,7 @@ pub fn decide(
             name,
             email,
             registry_id,
+            creator,
         } => {
             if state.id.is_some() {
                 return Err(DomainError::AlreadyExists(
@@ -128,7 +160,58 @@ pub fn decide(
                     registry_id: *registry_id,
                 });
             }
+            if let Some(creator) = creator {
+                let owners = TeamName::parse(team::OWNERS)?;
+                let mut teams = Teams::default();
+                for command in [
+                    TeamCommand::Put {
+                        team_id: creator.owners_team_id,
+                        name: owners.clone(),
+                        role: TeamRole::Admin,
+                        description: None,
+                    },
+                    TeamCommand::AddMember {
+                        name: owners,
+                        member_id: creator.user_id,
+                        member: creator.username.clone(),
+                        is_robot: false,
+                    },
+                ] {
+                    for e in teams.decide(*organization_id, &command)? {
+                        teams.evolve(&e);
+                        events.push(e);
+                    }
+                }
+            }
             Ok(events)
+        }
+        OrganizationCommand::Team(command) => {
+            let (id, _) = live(state)?;
+            if let TeamCommand::AddMember {
+                member,
+                is_robot: true,
+                ..
+            } = command
+            {
+                // Only the organization's own robots may join its teams.
+                let short = robot::split_full_name(member)
+                    .filter(|(ns, _)| Some(*ns) == state.name.as_ref().map(|n| n.as_str()))
+                    .map(|(_, short)| short);
+                if short.and_then(|s| state.robots.get(s)).is_none() {
+                    return Err(DomainError::InvalidArgument(format!(
+                        "Robot {member} is not a robot of this organization"
+                    )));
+                }
+            }
+            state.teams.decide(id, command)
+        }
+        OrganizationCommand::Prototype(command) => {
+            let (id, _) = live(state)?;
+            state.prototypes.decide(id, command)
+        }
+        OrganizationCommand::Robot(command) => {
+            let (id, name) = live(state)?;
+            state.robots.decide(id, name.as_str(), command)
         }
         OrganizationCommand::Update(changes) => {
             if !state.is_live() {
@@ -206,10 +289,46 @@ mod tests {
                 name: NamespaceName::parse("acme").unwrap(),
                 email: None,
                 registry_id: None,
+                creator: Some(Creator {
+                    user_id: Uuid::from_u128(7),
+                    username: "alice".into(),
+                    owners_team_id: Uuid::new_v4(),
+                }),
             },
         )
         .unwrap();
         Organization::from_history(&events)
+    }
+
+    #[test]
+    fn the_creator_owns_a_new_organization() {
+        let org = created();
+        assert_eq!(org.teams.role_of(Uuid::from_u128(7)), Some(TeamRole::Admin));
+    }
+
+    #[test]
+    fn only_the_organizations_own_robots_join_its_teams() {
+        let org = created();
+        let add = |member: &str| {
+            OrganizationCommand::Team(TeamCommand::AddMember {
+                name: TeamName::parse(team::OWNERS).unwrap(),
+                member_id: Uuid::new_v4(),
+                member: member.into(),
+                is_robot: true,
+            })
+        };
+        assert!(decide(&org, &add("other+ci")).is_err());
+        assert!(decide(&org, &add("acme+ci")).is_err());
+        let make = OrganizationCommand::Robot(RobotCommand::Create {
+            robot_id: Uuid::new_v4(),
+            shortname: robot::RobotShortname::parse("ci").unwrap(),
+            description: String::new(),
+            unstructured_metadata: serde_json::Value::Null,
+            token_sha256: "b".repeat(64),
+        });
+        let events = decide(&org, &make).unwrap();
+        let org = events.iter().fold(org, |s, e| s.evolve(e));
+        assert_eq!(decide(&org, &add("acme+ci")).unwrap().len(), 1);
     }
 
     #[test]

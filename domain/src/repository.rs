@@ -1,6 +1,11 @@
 //! Repositories: a named collection of images inside a namespace.
 
+use std::collections::BTreeMap;
+
 use uuid::Uuid;
+
+use crate::access::RepoRole;
+use crate::delegate::Delegate;
 
 use crate::aggregate::Aggregate;
 use crate::content::Content;
@@ -52,7 +57,12 @@ pub struct Repository {
     pub deleted: bool,
     /// Manifests, tags and labels.
     pub content: Content,
+    /// Roles granted on this repository, by delegate (user, robot or team) id.
+    pub permissions: BTreeMap<Uuid, (Delegate, RepoRole)>,
 }
+
+/// Grants a repository holds at most.
+pub const MAX_PERMISSIONS: usize = 10_000;
 
 impl Repository {
     pub fn is_live(&self) -> bool {
@@ -79,6 +89,8 @@ pub enum RepositoryCommand {
     ChangeVisibility(Visibility),
     ChangeState(RepositoryState),
     Delete,
+    SetPermission { delegate: Delegate, role: RepoRole },
+    RemovePermission { delegate_id: Uuid },
 }
 
 impl Aggregate for Repository {
@@ -107,6 +119,7 @@ impl Aggregate for Repository {
                     kind: Some(*kind),
                     deleted: false,
                     content: Content::default(),
+                    permissions: BTreeMap::new(),
                 }
             }
             RepositoryDescriptionChanged { description, .. } => {
@@ -115,6 +128,13 @@ impl Aggregate for Repository {
             RepositoryVisibilityChanged { visibility, .. } => self.visibility = Some(*visibility),
             RepositoryStateChanged { state, .. } => self.state = Some(*state),
             RepositoryDeleted { .. } => self.deleted = true,
+            RepositoryPermissionSet { delegate, role, .. } => {
+                self.permissions
+                    .insert(delegate.id, (delegate.clone(), *role));
+            }
+            RepositoryPermissionRemoved { delegate, .. } => {
+                self.permissions.remove(&delegate.id);
+            }
             other => self.content.evolve(other),
         }
         self
@@ -174,6 +194,30 @@ pub fn decide(
             (state.state != Some(*new_state)).then_some(DomainEvent::RepositoryStateChanged {
                 repository_id,
                 state: *new_state,
+            })
+        }
+        RepositoryCommand::SetPermission { delegate, role } => {
+            let previous = state.permissions.get(&delegate.id).map(|(_, r)| *r);
+            if previous.is_none() && state.permissions.len() >= MAX_PERMISSIONS {
+                return Err(DomainError::InvalidArgument(format!(
+                    "A repository holds at most {MAX_PERMISSIONS} permissions"
+                )));
+            }
+            (previous != Some(*role)).then(|| DomainEvent::RepositoryPermissionSet {
+                repository_id,
+                delegate: delegate.clone(),
+                role: *role,
+                previous,
+            })
+        }
+        RepositoryCommand::RemovePermission { delegate_id } => {
+            let (delegate, role) = state.permissions.get(delegate_id).ok_or_else(|| {
+                DomainError::NotFound("No permission for this delegate on the repository".into())
+            })?;
+            Some(DomainEvent::RepositoryPermissionRemoved {
+                repository_id,
+                delegate: delegate.clone(),
+                role: *role,
             })
         }
         RepositoryCommand::Delete => Some(DomainEvent::RepositoryDeleted {

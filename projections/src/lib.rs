@@ -7,6 +7,7 @@
 //! - [`watch`]: how far the projections got, so a mutation can wait to read its own writes.
 //! - [`generation`]: where the read models live, and how a rebuild swaps in fresh ones.
 
+pub mod access;
 pub mod catalog;
 pub mod dump;
 pub mod generation;

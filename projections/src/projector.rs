@@ -28,6 +28,7 @@ pub trait Projector: Send + Sync + 'static {
 pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
     vec![
         Arc::new(crate::catalog::Catalog),
+        Arc::new(crate::access::Access),
         Arc::new(crate::registry::RegistryContent),
         Arc::new(crate::log_index::LogIndex),
     ]

@@ -93,10 +93,11 @@ async fn killed_during_a_burst(backend: Backend) {
     // The read models agree with the log: every repository in the log is listed, and each
     // create is in the usage log exactly once.
     let events = server.event_count().await;
-    // Per repository: reservation + creation; plus the org (2) and the bootstrap (3).
+    // Per repository: reservation, creation and the creator's admin permission; plus the org
+    // (reservation, creation, its owners team and the creator in it) and the bootstrap (3).
     assert_eq!(
         events as usize,
-        3 + 2 + 2 * listed.len(),
+        3 + 4 + 3 * listed.len(),
         "listed repositories match the log"
     );
     let mut creates = 0;

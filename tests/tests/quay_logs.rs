@@ -60,6 +60,7 @@ async fn logs_show_everything_that_was_done(backend: Backend) {
             "change_repo_state",
             "change_repo_visibility",
             "set_repo_description",
+            "add_repo_permission",
             "create_repo"
         ]
     );
@@ -94,8 +95,11 @@ async fn logs_show_everything_that_was_done(backend: Backend) {
             "change_repo_state",
             "change_repo_visibility",
             "set_repo_description",
+            "add_repo_permission",
             "create_repo",
             "org_change_email",
+            "org_add_team_member",
+            "org_create_team",
             "org_create"
         ]
     );
@@ -157,7 +161,7 @@ async fn logs_page_and_filter(backend: Backend) {
             .await;
         assert_eq!(status, 200);
     }
-    // 46 entries: pages of 20, 20, 6, each a cursor below the last.
+    // 47 entries (the creator's admin grant among them): pages of 20, 20, 7, each a cursor below the last.
     let mut seen = Vec::new();
     let mut path = "/api/v1/repository/busy/r/logs".to_owned();
     loop {
@@ -175,7 +179,7 @@ async fn logs_page_and_filter(backend: Backend) {
             None => break,
         }
     }
-    assert_eq!(seen.len(), 46);
+    assert_eq!(seen.len(), 47);
     assert!(
         seen.windows(2).all(|w| w[0] > w[1]),
         "newest first, no repeats"

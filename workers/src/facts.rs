@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use annals_commands::Facts;
 use annals_domain::Digest;
-use annals_projections::queries::content;
+use annals_projections::queries::{access, content};
 use annals_store::{StoreError, StoreResult};
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -34,6 +34,16 @@ impl Facts for ReadModelFacts {
         content::namespace_usage(self.0.db().as_ref(), namespace_id)
             .await
             .map(|(_, bytes)| bytes)
+            .map_err(unavailable)
+    }
+
+    async fn granted_repositories(
+        &self,
+        namespace_id: Uuid,
+        delegate_id: Uuid,
+    ) -> StoreResult<Vec<Uuid>> {
+        access::granted_repositories(self.0.db().as_ref(), namespace_id, delegate_id)
+            .await
             .map_err(unavailable)
     }
 }

@@ -89,8 +89,8 @@ async fn history(
         username: "alice".into(),
         email: None,
         super_user: true,
-        token_name: "t".into(),
-        token_sha256: "ab".repeat(32),
+        token: Some(("t".into(), "ab".repeat(32))),
+        password_hash: None,
     };
     commands.create_user(&system, create_user).await.unwrap();
     runner.catch_up(db, None, |_| {}).await.unwrap();
@@ -278,8 +278,12 @@ async fn projections_answer_queries(postgres: bool) {
             "change_repo_state",
             "change_repo_visibility",
             "set_repo_description",
+            "add_repo_permission",
             "create_repo",
+            "add_repo_permission",
             "create_repo",
+            "org_add_team_member",
+            "org_create_team",
             "org_create"
         ]
     );
@@ -293,7 +297,8 @@ async fn projections_answer_queries(postgres: bool) {
     )
     .await
     .unwrap();
-    assert_eq!(repo_log.entries.len(), 4);
+    // Its creation, the creator's admin permission and three changes.
+    assert_eq!(repo_log.entries.len(), 5);
     let mine = logs::page(
         db,
         fx.store.as_ref(),

@@ -6,8 +6,10 @@
 //! token made from it. An anonymous client gets a `WWW-Authenticate` challenge pointing at
 //! `/token`, and may pull public repositories.
 
-use annals_projections::queries::tokens;
-use axum::http::{HeaderMap, header};
+use annals_domain::access::Scope;
+use annals_projections::queries::access;
+use axum::http::header;
+use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
@@ -16,34 +18,24 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::error::OciError;
-use crate::context::{Caller, token_digest};
+use crate::access::{Caller, refusals, resolve};
+use crate::context::token_digest;
 use crate::state::AppState;
 
 /// An authenticated registry client.
 #[derive(Debug, Clone)]
 pub struct RegistryCaller {
     pub caller: Caller,
-    /// Whether it may push and delete (API tokens and read-write credentials may).
-    pub can_write: bool,
-    /// The SHA-256 of the credential it authenticated with (empty for an anonymous token).
+    /// The SHA-256 of the credential it authenticated with: every bearer token made from it
+    /// re-checks it.
     pub source: String,
-    /// When that credential expires (seconds since the epoch), if it does.
-    pub expires_at: Option<i64>,
 }
 
 impl RegistryCaller {
-    /// The anonymous client of the token endpoint: pulls public repositories only.
-    pub fn anonymous() -> Self {
-        RegistryCaller {
-            caller: Caller {
-                user_id: Uuid::nil(),
-                username: String::new(),
-                super_user: false,
-            },
-            can_write: false,
-            source: String::new(),
-            expires_at: None,
-        }
+    /// Whether its credential lets it push and delete at all (its role on each repository is
+    /// checked as well).
+    pub fn can_write(&self) -> bool {
+        self.caller.subject.scopes.contains(Scope::RepoWrite)
     }
 }
 
@@ -52,10 +44,9 @@ pub const TOKEN_TTL_S: i64 = 300;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
+    /// The user or robot; nil for an anonymous token.
     sub: Uuid,
     name: String,
-    su: bool,
-    w: bool,
     exp: i64,
     /// The SHA-256 of the credential the token was made from.
     #[serde(default)]
@@ -71,18 +62,16 @@ fn sign(state: &AppState, payload: &str) -> String {
 
 /// A bearer token for `who`, and how many seconds it is valid: the token's lifetime, or less
 /// when the credential it is made from expires sooner.
-pub fn issue_token(state: &AppState, who: &RegistryCaller) -> (String, i64) {
+pub fn issue_token(state: &AppState, who: Option<&RegistryCaller>) -> (String, i64) {
     let now = chrono::Utc::now().timestamp();
     let exp = who
-        .expires_at
+        .and_then(|w| w.caller.expires_at)
         .map_or(now + TOKEN_TTL_S, |e| e.min(now + TOKEN_TTL_S));
     let claims = Claims {
-        sub: who.caller.user_id,
-        name: who.caller.username.clone(),
-        su: who.caller.super_user,
-        w: who.can_write,
+        sub: who.map_or(Uuid::nil(), |w| w.caller.user_id),
+        name: who.map(|w| w.caller.username.clone()).unwrap_or_default(),
         exp,
-        src: who.source.clone(),
+        src: who.map(|w| w.source.clone()).unwrap_or_default(),
     };
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
     let signature = sign(state, &payload);
@@ -110,62 +99,25 @@ pub fn challenge(state: &AppState, scope: Option<&str>) -> String {
     c
 }
 
-/// Checks a user name and secret: an API token (read-write) or a live registry credential.
-pub async fn check_password(
-    state: &AppState,
-    username: &str,
-    secret: &str,
-) -> Result<Option<RegistryCaller>, OciError> {
-    Ok(check_source(state, &token_digest(secret))
-        .await?
-        .filter(|who| who.caller.username == username))
-}
-
 /// The caller a credential (by its SHA-256) stands for now: `None` once it has expired or is
 /// gone.
 async fn check_source(state: &AppState, digest: &str) -> Result<Option<RegistryCaller>, OciError> {
-    let db = state.db();
-    if let Some(user) = tokens::user_for_token(db.as_ref(), digest).await? {
-        return Ok(Some(RegistryCaller {
-            caller: Caller {
-                user_id: user.id,
-                username: user.name,
-                super_user: user.super_user,
-            },
-            can_write: true,
+    Ok(resolve::by_digest(state, digest)
+        .await?
+        .map(|caller| RegistryCaller {
+            caller,
             source: digest.to_owned(),
-            expires_at: None,
-        }));
-    }
-    if let Some((user, read_write, expires_at)) =
-        tokens::registry_credential(db.as_ref(), digest).await?
-    {
-        let now = chrono::Utc::now().timestamp_micros();
-        if expires_at.is_some_and(|e| e <= now) {
-            return Ok(None);
-        }
-        return Ok(Some(RegistryCaller {
-            caller: Caller {
-                user_id: user.id,
-                username: user.name,
-                super_user: user.super_user,
-            },
-            can_write: read_write,
-            source: digest.to_owned(),
-            expires_at: expires_at.map(|e| e.div_euclid(1_000_000)),
-        }));
-    }
-    Ok(None)
+        }))
 }
 
 /// The caller of a registry request: `Ok(None)` for an anonymous one, an error for credentials
-/// that do not check out.
+/// that do not check out (a failed login that names a live user is recorded).
 pub async fn identify(
     state: &AppState,
-    headers: &HeaderMap,
+    parts: &Parts,
     scope: Option<&str>,
 ) -> Result<Option<RegistryCaller>, OciError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let refused = || OciError::unauthorized(challenge(state, scope));
@@ -175,10 +127,14 @@ pub async fn identify(
         let decoded = STANDARD.decode(rest.trim()).map_err(|_| refused())?;
         let decoded = String::from_utf8(decoded).map_err(|_| refused())?;
         let (user, secret) = decoded.split_once(':').ok_or_else(refused)?;
-        return check_password(state, user, secret)
-            .await?
-            .map(Some)
-            .ok_or_else(refused);
+        if let Some(caller) = resolve::basic(state, user, secret).await? {
+            return Ok(Some(RegistryCaller {
+                caller,
+                source: token_digest(secret),
+            }));
+        }
+        record_failed_login(state, parts, user).await?;
+        return Err(refused());
     }
     if scheme.eq_ignore_ascii_case("bearer") {
         let claims = verify_token(state, rest.trim()).ok_or_else(refused)?;
@@ -186,15 +142,24 @@ pub async fn identify(
         if claims.sub.is_nil() {
             return Ok(None);
         }
-        // The credential it was made from must still stand for the same user.
-        let who = check_source(state, &claims.src)
+        // The credential it was made from must still stand for the same principal.
+        return check_source(state, &claims.src)
             .await?
             .filter(|who| who.caller.user_id == claims.sub)
-            .ok_or_else(refused)?;
-        return Ok(Some(RegistryCaller {
-            can_write: claims.w && who.can_write,
-            ..who
-        }));
+            .map(Some)
+            .ok_or_else(refused);
     }
     Err(refused())
+}
+
+/// A refused basic login that names a live user is a `login_failure` in that user's log.
+async fn record_failed_login(state: &AppState, parts: &Parts, user: &str) -> Result<(), OciError> {
+    if user.is_empty() || user.len() > 255 {
+        return Ok(());
+    }
+    if let Some((user_id, _, _)) = access::password(state.db().as_ref(), user).await? {
+        let envelope = super::repo::envelope(None, parts);
+        refusals::login_failed(state, &envelope, user_id, user, "registry").await;
+    }
+    Ok(())
 }

@@ -71,19 +71,22 @@ pub async fn tags(state: &AppState, parts: &Parts, name: &str) -> Result<Respons
 }
 
 pub async fn catalog(state: &AppState, parts: &Parts) -> Result<Response, OciError> {
-    if auth::identify(state, &parts.headers, Some("registry:catalog:*"))
-        .await?
-        .is_none()
-    {
+    let Some(who) = auth::identify(state, parts, Some("registry:catalog:*")).await? else {
         return Err(OciError::unauthorized(auth::challenge(
             state,
             Some("registry:catalog:*"),
         )));
-    }
+    };
     let q = query(parts);
     let n = page_size(&q)?;
     let db = state.db();
-    let (names, more) = content::catalog(db.as_ref(), q.get("last").map(String::as_str), n).await?;
+    let (names, more) = content::catalog(
+        db.as_ref(),
+        who.caller.viewer(),
+        q.get("last").map(String::as_str),
+        n,
+    )
+    .await?;
     let link = (more && n > 0).then(|| {
         let last = names.last().cloned().unwrap_or_default();
         format!("</v2/_catalog?n={n}&last={}>; rel=\"next\"", encode(&last))

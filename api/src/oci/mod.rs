@@ -119,7 +119,7 @@ fn finish(result: Result<Response, OciError>) -> Response {
 /// `GET /v2/`: whether the client's credentials are good.
 async fn base(State(state): State<AppState>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
-    finish(match auth::identify(&state, &parts.headers, None).await {
+    finish(match auth::identify(&state, &parts, None).await {
         Ok(Some(_)) => Ok(axum::Json(serde_json::json!({})).into_response()),
         Ok(None) => Err(OciError::unauthorized(auth::challenge(&state, None))),
         Err(e) => Err(e),

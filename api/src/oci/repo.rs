@@ -4,13 +4,15 @@
 //! command service's; this module only asks.
 
 use annals_commands::{Envelope, PushTarget, RepositoryRef, Scope};
-use annals_domain::{Actor, ActorKind, NamespaceKind, NamespaceName, RepositoryName};
+use annals_domain::access::{Denial, Need, Subject, authorize};
+use annals_domain::{NamespaceKind, NamespaceName, RepositoryName};
 use annals_projections::queries::namespaces::{self, NamespaceView};
 use annals_projections::queries::repositories::{self, RepositoryView};
 use axum::http::request::Parts;
 
 use super::auth::{self, RegistryCaller};
 use super::error::OciError;
+use crate::access::{refusals, standing};
 use crate::context;
 use crate::state::AppState;
 
@@ -62,22 +64,7 @@ pub fn parse_name(name: &str) -> Result<RepositoryRef, OciError> {
 pub fn envelope(caller: Option<&RegistryCaller>, parts: &Parts) -> Envelope {
     match caller {
         Some(c) => context::envelope(&c.caller, parts),
-        None => {
-            let mut e = context::envelope(
-                &context::Caller {
-                    user_id: uuid::Uuid::nil(),
-                    username: "anonymous".into(),
-                    super_user: false,
-                },
-                parts,
-            );
-            e.actor = Actor {
-                kind: ActorKind::System,
-                name: "anonymous".into(),
-                id: None,
-            };
-            e
-        }
+        None => context::anonymous_envelope(parts),
     }
 }
 
@@ -88,12 +75,59 @@ fn scope(name: &str, push: bool) -> String {
     )
 }
 
-/// Opens an existing repository for reading.
+/// The log scope of events about `namespace` (and `repo`).
+fn event_scope(namespace: &NamespaceView, repo: Option<&RepositoryView>) -> Scope {
+    let kind = if namespace.is_organization() {
+        NamespaceKind::Organization
+    } else {
+        NamespaceKind::User
+    };
+    let scope = match NamespaceName::parse(&namespace.name) {
+        Ok(name) => Scope::namespace(namespace.id, name, kind),
+        Err(_) => Scope::default(),
+    };
+    match repo {
+        Some(r) => scope.with_repository(r.id, &r.name),
+        None => scope,
+    }
+}
+
+/// Asks the rules whether `caller` may do `need`; a refusal of an authenticated caller is
+/// recorded, an anonymous one is challenged.
+#[allow(clippy::too_many_arguments)]
+async fn check(
+    state: &AppState,
+    parts: &Parts,
+    caller: Option<&RegistryCaller>,
+    need: Need,
+    scope: Scope,
+    action: &str,
+    name: &str,
+    challenge_scope: &str,
+) -> Result<(), OciError> {
+    let subject = caller.map_or_else(Subject::anonymous, |c| c.caller.subject);
+    match (authorize(&subject, &need), caller) {
+        (Ok(()), _) => Ok(()),
+        (Err(Denial::Unauthenticated), _) | (Err(_), None) => Err(OciError::unauthorized(
+            auth::challenge(state, Some(challenge_scope)),
+        )),
+        (Err(denial), Some(c)) => {
+            let envelope = envelope(caller, parts);
+            refusals::denied(state, &c.caller, &envelope, scope, action, name, denial).await;
+            Err(OciError::denied(match denial {
+                Denial::InsufficientScope(_) => "these credentials do not allow this",
+                _ => "not allowed on this repository",
+            }))
+        }
+    }
+}
+
+/// Opens an existing repository for reading: the caller must be able to read it (anyone may
+/// read a public one).
 pub async fn open(state: &AppState, parts: &Parts, name: &str) -> Result<Opened, OciError> {
     let target = parse_name(name)?;
     let scope = scope(name, false);
-    let caller = auth::identify(state, &parts.headers, Some(&scope)).await?;
-    let challenge = || OciError::unauthorized(auth::challenge(state, Some(&scope)));
+    let caller = auth::identify(state, parts, Some(&scope)).await?;
     let db = state.db();
     let (namespace, found) = tokio::try_join!(
         namespaces::by_name(db.as_ref(), target.namespace.as_str()),
@@ -102,14 +136,23 @@ pub async fn open(state: &AppState, parts: &Parts, name: &str) -> Result<Opened,
     let (Some(namespace), Some(repo)) = (namespace, found) else {
         // An anonymous client learns nothing about what exists.
         return Err(if caller.is_none() {
-            challenge()
+            OciError::unauthorized(auth::challenge(state, Some(&scope)))
         } else {
             OciError::name_unknown(name)
         });
     };
-    if caller.is_none() && !repo.is_public() {
-        return Err(challenge());
-    }
+    let standing = standing::repository(state, caller.as_ref().map(|c| &c.caller), &repo).await?;
+    check(
+        state,
+        parts,
+        caller.as_ref(),
+        Need::ReadRepository(standing),
+        event_scope(&namespace, Some(&repo)),
+        "pull",
+        name,
+        &scope,
+    )
+    .await?;
     let envelope = envelope(caller.as_ref(), parts);
     Ok(Opened {
         caller,
@@ -120,18 +163,41 @@ pub async fn open(state: &AppState, parts: &Parts, name: &str) -> Result<Opened,
     })
 }
 
-/// Opens a repository for a push: the caller must be able to write, the namespace must exist
-/// and take writes (no collection holds its registry read-only), and a repository the push
-/// would create must fit in the registry's tier.
+/// Opens a repository for a push: the caller must be able to write to it, or to create it in
+/// its namespace when it does not exist yet; the namespace must exist and take writes (no
+/// collection holds its registry read-only), and a repository the push would create must fit
+/// in the registry's tier.
 pub async fn open_push(state: &AppState, parts: &Parts, name: &str) -> Result<Pushing, OciError> {
     let target = parse_name(name)?;
     let scope = scope(name, true);
-    let caller = auth::identify(state, &parts.headers, Some(&scope))
+    let caller = auth::identify(state, parts, Some(&scope))
         .await?
         .ok_or_else(|| OciError::unauthorized(auth::challenge(state, Some(&scope))))?;
-    if !caller.can_write {
-        return Err(OciError::denied("these credentials are read-only"));
-    }
+    let db = state.db();
+    let (namespace, found) = tokio::try_join!(
+        namespaces::by_name(db.as_ref(), target.namespace.as_str()),
+        repositories::get(db.as_ref(), target.namespace.as_str(), target.name.as_str()),
+    )?;
+    let namespace = namespace.ok_or_else(|| OciError::name_unknown(name))?;
+    let need = match &found {
+        Some(repo) => {
+            Need::WriteRepository(standing::repository(state, Some(&caller.caller), repo).await?)
+        }
+        None => {
+            Need::CreateRepository(standing::namespace(state, &caller.caller, namespace.id).await?)
+        }
+    };
+    check(
+        state,
+        parts,
+        Some(&caller),
+        need,
+        event_scope(&namespace, found.as_ref()),
+        "push",
+        name,
+        &scope,
+    )
+    .await?;
     let push = state
         .commands
         .check_push(&target)

@@ -5,7 +5,7 @@
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{self, RegistryCaller};
+use super::auth;
 use super::error::OciError;
 use crate::state::AppState;
 
@@ -21,10 +21,8 @@ pub struct TokenResponse {
 }
 
 pub async fn token(state: &AppState, parts: &Parts) -> Result<Response, OciError> {
-    let who = auth::identify(state, &parts.headers, None)
-        .await?
-        .unwrap_or_else(RegistryCaller::anonymous);
-    let (token, expires_in) = auth::issue_token(state, &who);
+    let who = auth::identify(state, parts, None).await?;
+    let (token, expires_in) = auth::issue_token(state, who.as_ref());
     Ok(axum::Json(TokenResponse {
         access_token: token.clone(),
         token,

@@ -249,6 +249,131 @@ fn metadata(entry: &LogEntry) -> Value {
             json!({"namespace": namespace, "garbage_collection_uuid": gc_id, "status": status,
                    "blobs_deleted": blobs_deleted, "freed_bytes": freed_bytes, "error": error})
         }
+        UserPasswordSet { .. } => json!({"username": namespace}),
+        AppTokenCreated { title, .. } | AppTokenRevoked { title, .. } => {
+            json!({"app_specific_token_title": title, "username": namespace})
+        }
+        OAuthTokenIssued {
+            client_id, scopes, ..
+        } => {
+            json!({"username": namespace, "client_id": client_id, "scope": scopes.join(" ")})
+        }
+        RepositoryStarred {
+            namespace: ns,
+            repository,
+            ..
+        }
+        | RepositoryUnstarred {
+            namespace: ns,
+            repository,
+            ..
+        } => {
+            json!({"namespace": ns, "repo": repository})
+        }
+        RobotCreated { name, .. }
+        | RobotTokenRegenerated { name, .. }
+        | RobotDeleted { name, .. } => {
+            json!({"namespace": namespace, "robot": name})
+        }
+        TeamCreated { name, role, .. } => {
+            json!({"namespace": namespace, "team": name, "role": role})
+        }
+        TeamRoleChanged { name, role, .. } => {
+            json!({"namespace": namespace, "team": name, "role": role})
+        }
+        TeamDescriptionChanged {
+            name, description, ..
+        } => {
+            json!({"namespace": namespace, "team": name, "description": description})
+        }
+        TeamDeleted { name, .. } => json!({"namespace": namespace, "team": name}),
+        TeamMemberAdded {
+            team,
+            member,
+            is_robot,
+            ..
+        }
+        | TeamMemberRemoved {
+            team,
+            member,
+            is_robot,
+            ..
+        } => {
+            json!({"namespace": namespace, "team": team, "member": member, "is_robot": is_robot})
+        }
+        TeamMemberInvited { team, email, .. } | TeamInviteDeleted { team, email, .. } => {
+            json!({"namespace": namespace, "team": team, "email": email})
+        }
+        PrototypeCreated {
+            prototype_id,
+            role,
+            delegate,
+            activating_user,
+            ..
+        } => {
+            json!({"namespace": namespace, "id": prototype_id, "role": role,
+                   "delegate": delegate.name, "delegate_kind": delegate.kind,
+                   "activating_user": activating_user.as_ref().map(|a| &a.name)})
+        }
+        PrototypeChanged {
+            prototype_id, role, ..
+        } => {
+            json!({"namespace": namespace, "id": prototype_id, "role": role})
+        }
+        PrototypeDeleted { prototype_id, .. } => {
+            json!({"namespace": namespace, "id": prototype_id})
+        }
+        ApplicationCreated {
+            client_id, name, ..
+        }
+        | ApplicationUpdated {
+            client_id, name, ..
+        } => {
+            json!({"namespace": namespace, "client_id": client_id, "application_name": name})
+        }
+        ApplicationSecretReset { client_id, .. } | ApplicationDeleted { client_id, .. } => {
+            json!({"namespace": namespace, "client_id": client_id})
+        }
+        RepositoryPermissionSet {
+            delegate,
+            role,
+            previous,
+            ..
+        } => {
+            json!({"namespace": namespace, "repo": repo, delegate.kind.as_str(): delegate.name,
+                   "role": role, "previous_role": previous})
+        }
+        RepositoryPermissionRemoved { delegate, role, .. } => {
+            json!({"namespace": namespace, "repo": repo, delegate.kind.as_str(): delegate.name, "role": role})
+        }
+        LoginFailed {
+            username,
+            method,
+            reason,
+            ..
+        } => {
+            json!({"username": username, "type": method, "message": reason})
+        }
+        AccessDenied {
+            principal,
+            is_robot,
+            action,
+            resource,
+            reason,
+            ..
+        } => {
+            json!({"performer": principal, "is_robot": is_robot, "action": action,
+                   "resource": resource, "message": reason})
+        }
+        MessageCreated {
+            message_id,
+            content,
+            severity,
+            ..
+        } => {
+            json!({"uuid": message_id, "content": content, "severity": severity})
+        }
+        MessageDeleted { message_id } => json!({"uuid": message_id}),
         NameReserved { .. }
         | NameReleased { .. }
         | OrganizationRegistryAttached { .. }

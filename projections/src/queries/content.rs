@@ -7,6 +7,7 @@ use annals_domain::Digest;
 use uuid::Uuid;
 
 use crate::params;
+use crate::queries::access::Viewer;
 use crate::sql::{DbError, DbResult, ReadDb, Row};
 
 /// A stored manifest, as the read model keeps it.
@@ -214,6 +215,7 @@ async fn row_config_media_type(db: &dyn ReadDb, m: &ManifestView) -> DbResult<Op
 /// `namespace/name` of every live repository, in lexical order after `last`, at most `n`.
 pub async fn catalog(
     db: &dyn ReadDb,
+    viewer: Viewer,
     last: Option<&str>,
     n: usize,
 ) -> DbResult<(Vec<String>, bool)> {
@@ -221,12 +223,15 @@ pub async fn catalog(
         .and_then(|l| l.split_once('/'))
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
         .unwrap_or_else(|| (last.unwrap_or("").to_owned(), String::new()));
+    let (visible, viewer_id) = viewer.visible(4);
     let rows = db
         .query(
-            "SELECT namespace, name FROM repositories WHERE deleted = 0
-               AND (namespace > $1 OR (namespace = $1 AND name > $2))
-             ORDER BY namespace, name LIMIT $3",
-            params![after_ns, after_name, super::limit_past(n)],
+            &format!(
+                "SELECT r.namespace, r.name FROM repositories r WHERE r.deleted = 0
+                   AND (r.namespace > $1 OR (r.namespace = $1 AND r.name > $2)) AND {visible}
+                 ORDER BY r.namespace, r.name LIMIT $3"
+            ),
+            params![after_ns, after_name, super::limit_past(n), viewer_id],
         )
         .await?;
     super::page_of(&rows, n, |r| {

@@ -1,6 +1,7 @@
 //! The read functions the API calls. Each takes the read-model database and answers plain
 //! structs; none of them writes.
 
+pub mod access;
 pub mod content;
 pub mod docr;
 pub mod logs;

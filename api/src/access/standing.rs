@@ -1,0 +1,74 @@
+//! What a caller holds on a namespace or a repository, read in one query of the access read
+//! model (its teams' strongest role, its strongest repository grant).
+
+use annals_domain::access::{NamespaceStanding, Principal, RepositoryStanding};
+use annals_projections::queries::access;
+use annals_projections::queries::repositories::RepositoryView;
+use annals_projections::sql::DbError;
+use uuid::Uuid;
+
+use super::Caller;
+use crate::state::AppState;
+
+fn owns(caller: &Caller, namespace_id: Uuid) -> bool {
+    matches!(caller.subject.principal, Principal::User { id } if id == namespace_id)
+}
+
+/// The caller's standing in the namespace `namespace_id`.
+pub async fn namespace(
+    state: &AppState,
+    caller: &Caller,
+    namespace_id: Uuid,
+) -> Result<NamespaceStanding, DbError> {
+    if owns(caller, namespace_id) {
+        return Ok(NamespaceStanding {
+            owns: true,
+            team_role: None,
+        });
+    }
+    let held = access::holdings(state.db().as_ref(), namespace_id, None, caller.user_id).await?;
+    Ok(NamespaceStanding {
+        owns: false,
+        team_role: held.team_role,
+    })
+}
+
+/// The standing of `caller` (anonymous when `None`) on `repo`.
+pub async fn repository(
+    state: &AppState,
+    caller: Option<&Caller>,
+    repo: &RepositoryView,
+) -> Result<RepositoryStanding, DbError> {
+    let public = repo.is_public();
+    let Some(caller) = caller else {
+        return Ok(RepositoryStanding {
+            public,
+            ..Default::default()
+        });
+    };
+    if owns(caller, repo.namespace_id) {
+        return Ok(RepositoryStanding {
+            public,
+            role: None,
+            namespace: NamespaceStanding {
+                owns: true,
+                team_role: None,
+            },
+        });
+    }
+    let held = access::holdings(
+        state.db().as_ref(),
+        repo.namespace_id,
+        Some(repo.id),
+        caller.user_id,
+    )
+    .await?;
+    Ok(RepositoryStanding {
+        public,
+        role: held.repo_role,
+        namespace: NamespaceStanding {
+            owns: false,
+            team_role: held.team_role,
+        },
+    })
+}
