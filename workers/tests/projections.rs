@@ -11,6 +11,7 @@ use annals_commands::{
 use annals_domain::Actor;
 use annals_projections::dump::dump;
 use annals_projections::generation::Location;
+use annals_projections::queries::access::Viewer;
 use annals_projections::queries::logs::{self, LogQuery, LogScope};
 use annals_projections::queries::repositories::{self, ListFilter};
 use annals_projections::queries::{namespaces, tokens};
@@ -212,9 +213,10 @@ async fn projections_answer_queries(postgres: bool) {
         repositories::get(db, "gone", "x").await.unwrap().is_none(),
         "deleting the org deleted its repos"
     );
-    let (public, more) = repositories::list(db, &ListFilter::Public, None, None, 10)
-        .await
-        .unwrap();
+    let (public, more) =
+        repositories::list(db, &ListFilter::Public, Viewer::Anonymous, None, None, 10)
+            .await
+            .unwrap();
     assert_eq!(
         public
             .iter()
@@ -226,6 +228,7 @@ async fn projections_answer_queries(postgres: bool) {
     let (page, more) = repositories::list(
         db,
         &ListFilter::Namespace("acme".into()),
+        Viewer::SuperUser,
         Some("image"),
         None,
         10,

@@ -4,8 +4,10 @@
 //! families only map a [`Denial`](annals_domain::access::Denial) to their own error shape.
 
 pub mod caller;
+pub mod guard;
 pub mod refusals;
 pub mod resolve;
 pub mod standing;
+pub mod tokens;
 
 pub use caller::{Caller, CredentialKind};

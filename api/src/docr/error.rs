@@ -2,6 +2,7 @@
 
 use annals_commands::CommandError;
 use annals_domain::DomainError;
+use annals_domain::access::Denial;
 use annals_projections::sql::DbError;
 use axum::Json;
 use axum::http::StatusCode;
@@ -130,6 +131,23 @@ impl From<AuthFailure> for DoError {
                 "Unable to authenticate you",
             ),
             AuthFailure::Unavailable(m) => DoError::internal(m),
+        }
+    }
+}
+
+impl From<Denial> for DoError {
+    fn from(denial: Denial) -> Self {
+        match denial {
+            Denial::Unauthenticated => DoError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unable to authenticate you",
+            ),
+            Denial::InsufficientScope(_) | Denial::Forbidden => DoError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "You do not have access for the attempted action",
+            ),
         }
     }
 }

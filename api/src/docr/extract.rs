@@ -8,12 +8,44 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use annals_commands::Envelope;
+use annals_domain::access::Need;
+use axum::http::Method;
+
 use super::error::DoError;
+use crate::access::guard::{self, Attempt};
 use crate::context::{self, Caller};
 use crate::state::AppState;
 
-/// The authenticated caller and the envelope, failures answered in this family's shape.
-pub type Ctx = context::Ctx<DoError>;
+/// The authenticated caller and the envelope, failures answered in this family's shape. Every
+/// route acts on the caller's own registry, so the check is that the caller is a user whose
+/// credential allows reading (`GET`) or changing it.
+pub struct Ctx {
+    pub caller: Caller,
+    pub envelope: Envelope,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = DoError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, DoError> {
+        let ctx = context::Ctx::<DoError>::from_request_parts(parts, state).await?;
+        let write = !matches!(parts.method, Method::GET | Method::HEAD);
+        let action = format!("{} {}", parts.method, parts.uri.path());
+        guard::plain(
+            state,
+            parts,
+            Some(&ctx.caller),
+            Need::Registry { owns: true, write },
+            Attempt::new(&action, "registry"),
+        )
+        .await?;
+        Ok(Ctx {
+            caller: ctx.caller,
+            envelope: ctx.envelope,
+        })
+    }
+}
 
 /// A JSON body; a malformed one is a `bad_request`. An empty body (or `null`) reads as `{}` (DigitalOcean's
 /// clients send none where every field is optional).

@@ -4,7 +4,7 @@
 //! command service's; this module only asks.
 
 use annals_commands::{Envelope, PushTarget, RepositoryRef, Scope};
-use annals_domain::access::{Denial, Need, Subject, authorize};
+use annals_domain::access::{Denial, Need};
 use annals_domain::{NamespaceKind, NamespaceName, RepositoryName};
 use annals_projections::queries::namespaces::{self, NamespaceView};
 use annals_projections::queries::repositories::{self, RepositoryView};
@@ -12,7 +12,8 @@ use axum::http::request::Parts;
 
 use super::auth::{self, RegistryCaller};
 use super::error::OciError;
-use crate::access::{refusals, standing};
+use crate::access::guard::{self, Attempt};
+use crate::access::standing;
 use crate::context;
 use crate::state::AppState;
 
@@ -75,23 +76,6 @@ fn scope(name: &str, push: bool) -> String {
     )
 }
 
-/// The log scope of events about `namespace` (and `repo`).
-fn event_scope(namespace: &NamespaceView, repo: Option<&RepositoryView>) -> Scope {
-    let kind = if namespace.is_organization() {
-        NamespaceKind::Organization
-    } else {
-        NamespaceKind::User
-    };
-    let scope = match NamespaceName::parse(&namespace.name) {
-        Ok(name) => Scope::namespace(namespace.id, name, kind),
-        Err(_) => Scope::default(),
-    };
-    match repo {
-        Some(r) => scope.with_repository(r.id, &r.name),
-        None => scope,
-    }
-}
-
 /// Asks the rules whether `caller` may do `need`; a refusal of an authenticated caller is
 /// recorded, an anonymous one is challenged.
 #[allow(clippy::too_many_arguments)]
@@ -105,20 +89,21 @@ async fn check(
     name: &str,
     challenge_scope: &str,
 ) -> Result<(), OciError> {
-    let subject = caller.map_or_else(Subject::anonymous, |c| c.caller.subject);
-    match (authorize(&subject, &need), caller) {
-        (Ok(()), _) => Ok(()),
-        (Err(Denial::Unauthenticated), _) | (Err(_), None) => Err(OciError::unauthorized(
-            auth::challenge(state, Some(challenge_scope)),
-        )),
-        (Err(denial), Some(c)) => {
-            let envelope = envelope(caller, parts);
-            refusals::denied(state, &c.caller, &envelope, scope, action, name, denial).await;
-            Err(OciError::denied(match denial {
-                Denial::InsufficientScope(_) => "these credentials do not allow this",
-                _ => "not allowed on this repository",
-            }))
-        }
+    let who = caller.map(|c| &c.caller);
+    match guard::require(state, parts, who, need, scope, Attempt::new(action, name)).await {
+        Ok(()) => Ok(()),
+        Err(_) if who.is_none() => Err(OciError::unauthorized(auth::challenge(
+            state,
+            Some(challenge_scope),
+        ))),
+        Err(Denial::Unauthenticated) => Err(OciError::unauthorized(auth::challenge(
+            state,
+            Some(challenge_scope),
+        ))),
+        Err(denial) => Err(OciError::denied(match denial {
+            Denial::InsufficientScope(_) => "these credentials do not allow this",
+            _ => "not allowed on this repository",
+        })),
     }
 }
 
@@ -147,7 +132,7 @@ pub async fn open(state: &AppState, parts: &Parts, name: &str) -> Result<Opened,
         parts,
         caller.as_ref(),
         Need::ReadRepository(standing),
-        event_scope(&namespace, Some(&repo)),
+        guard::log_scope(&namespace, Some(&repo)),
         "pull",
         name,
         &scope,
@@ -192,7 +177,7 @@ pub async fn open_push(state: &AppState, parts: &Parts, name: &str) -> Result<Pu
         parts,
         Some(&caller),
         need,
-        event_scope(&namespace, found.as_ref()),
+        guard::log_scope(&namespace, found.as_ref()),
         "push",
         name,
         &scope,

@@ -14,7 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use super::error::QuayErrorBody;
-use super::{images, logs, manifests, organizations, repositories, tags};
+use super::{images, logs, manifests, organizations, repositories, robots, tags, users};
 use crate::docr;
 use crate::docr::error::DoErrorBody;
 use crate::state::AppState;
@@ -34,6 +34,11 @@ use crate::state::AppState;
         manifests::get, manifests::labels, manifests::add_label, manifests::get_label,
         manifests::delete_label, manifests::security,
         images::list, images::get, images::security,
+        users::me, users::get, users::starred, users::star, users::unstar,
+        robots::org_list, robots::org_get, robots::org_create, robots::org_delete,
+        robots::org_regenerate, robots::org_permissions,
+        robots::user_list, robots::user_get, robots::user_create, robots::user_delete,
+        robots::user_regenerate, robots::user_permissions,
         docr::registry::create, docr::registry::get, docr::registry::delete,
         docr::registry::options, docr::registry::validate_name,
         docr::subscription::get, docr::subscription::update,

@@ -9,7 +9,6 @@ use chrono::DateTime;
 use serde::Serialize;
 
 use super::error::QuayError;
-use super::extract::Ctx;
 use super::log_range::format_datetime;
 use super::repositories::{RepoPath, find};
 use crate::state::AppState;
@@ -102,7 +101,6 @@ async fn all(state: &AppState, path: &RepoPath) -> Result<Vec<Image>, QuayError>
     responses((status = 200, description = "`{images: [...]}`", body = ImageList), (status = 404, description = "No such repository")))]
 pub async fn list(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
 ) -> Result<Json<ImageList>, QuayError> {
     Ok(Json(ImageList {
@@ -117,7 +115,6 @@ pub async fn list(
     responses((status = 200, description = "The image", body = Image), (status = 404, description = "No such image")))]
 pub async fn get(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(ImagePath(id)): Extension<ImagePath>,
 ) -> Result<Json<Image>, QuayError> {
@@ -137,7 +134,6 @@ pub async fn get(
         (status = 404, description = "No such repository")))]
 pub async fn security(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
 ) -> Result<Json<SecurityStatus>, QuayError> {
     find(&state, &path).await?;

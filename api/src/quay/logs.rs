@@ -1,7 +1,7 @@
 //! Usage logs and their per-day aggregates for a repository, an organization and the caller.
 
 use annals_projections::queries::logs::{self, LogQuery, LogScope};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::QuayError;
-use super::extract::{Ctx, QuayQuery};
+use super::extract::QuayQuery;
+use super::guard::{Account, InOrg, OrgAdmin};
 use super::log_entry::{self, LogEntryBody};
 use super::log_range::{LogRange, format_datetime};
-use super::organizations;
 use super::repositories::{self, RepoPath};
 use crate::state::AppState;
 
@@ -173,7 +173,6 @@ const LOG_PARAMS_DOC: &str = "starttime/endtime (or start_time/end_time): a day 
         (status = 400, description = "Invalid time window or next_page token")))]
 pub async fn repository_logs(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     QuayQuery(params): QuayQuery<LogParams>,
 ) -> Result<Json<LogPage>, QuayError> {
@@ -189,7 +188,6 @@ pub async fn repository_logs(
         (status = 400, description = "Invalid time window")))]
 pub async fn repository_aggregate(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     QuayQuery(params): QuayQuery<LogParams>,
 ) -> Result<Json<AggregatedLogs>, QuayError> {
@@ -205,11 +203,9 @@ pub async fn repository_aggregate(
         (status = 400, description = "Invalid time window or next_page token")))]
 pub async fn organization_logs(
     State(state): State<AppState>,
-    _ctx: Ctx,
-    Path(orgname): Path<String>,
+    InOrg { org, .. }: InOrg<OrgAdmin>,
     QuayQuery(params): QuayQuery<LogParams>,
 ) -> Result<Json<LogPage>, QuayError> {
-    let org = organizations::find(&state, &orgname).await?;
     list(&state, LogScope::Namespace(org.id), params, false).await
 }
 
@@ -221,11 +217,9 @@ pub async fn organization_logs(
         (status = 400, description = "Invalid time window")))]
 pub async fn organization_aggregate(
     State(state): State<AppState>,
-    _ctx: Ctx,
-    Path(orgname): Path<String>,
+    InOrg { org, .. }: InOrg<OrgAdmin>,
     QuayQuery(params): QuayQuery<LogParams>,
 ) -> Result<Json<AggregatedLogs>, QuayError> {
-    let org = organizations::find(&state, &orgname).await?;
     aggregate(&state, LogScope::Namespace(org.id), params).await
 }
 
@@ -237,7 +231,7 @@ pub async fn organization_aggregate(
         (status = 400, description = "Invalid time window or next_page token")))]
 pub async fn user_logs(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Account(ctx): Account,
     QuayQuery(params): QuayQuery<LogParams>,
 ) -> Result<Json<LogPage>, QuayError> {
     list(&state, LogScope::User(ctx.caller.user_id), params, true).await
@@ -250,7 +244,7 @@ pub async fn user_logs(
         (status = 400, description = "Invalid time window")))]
 pub async fn user_aggregate(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Account(ctx): Account,
     QuayQuery(params): QuayQuery<LogParams>,
 ) -> Result<Json<AggregatedLogs>, QuayError> {
     aggregate(&state, LogScope::User(ctx.caller.user_id), params).await

@@ -94,7 +94,6 @@ pub struct CreatedLabel {
         (status = 404, description = "No such manifest")))]
 pub async fn get(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(target): Extension<ManifestPath>,
 ) -> Result<Json<Manifest>, QuayError> {
@@ -161,7 +160,6 @@ pub struct LabelFilter {
     responses((status = 200, description = "`{labels: [...]}`", body = LabelList), (status = 404, description = "No such manifest")))]
 pub async fn labels(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(target): Extension<ManifestPath>,
     QuayQuery(q): QuayQuery<LabelFilter>,
@@ -258,7 +256,6 @@ async fn label(
     responses((status = 200, description = "The label", body = Label), (status = 404, description = "No such label")))]
 pub async fn get_label(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(target): Extension<ManifestPath>,
 ) -> Result<Json<Label>, QuayError> {
@@ -300,7 +297,6 @@ pub async fn delete_label(
     responses((status = 200, description = "`{status: \"unsupported\", data: null}`", body = SecurityStatus), (status = 404, description = "No such manifest")))]
 pub async fn security(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(target): Extension<ManifestPath>,
 ) -> Result<Json<SecurityStatus>, QuayError> {

@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod images;
 pub mod log_entry;
 pub mod log_range;
@@ -11,10 +12,12 @@ pub mod logs;
 pub mod manifests;
 pub mod organizations;
 pub mod repositories;
+pub mod robots;
 pub mod tags;
+pub mod users;
 
 use axum::Router;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 
 use crate::state::AppState;
 
@@ -43,6 +46,46 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/repository/{*repository}",
             any(repositories::dispatch),
+        )
+        .route("/api/v1/user/", get(users::me))
+        .route("/api/v1/users/{username}", get(users::get))
+        .route(
+            "/api/v1/user/starred",
+            get(users::starred).post(users::star),
+        )
+        .route("/api/v1/user/starred/{*repository}", delete(users::unstar))
+        .route("/api/v1/user/robots", get(robots::user_list))
+        .route(
+            "/api/v1/user/robots/{robot_shortname}",
+            get(robots::user_get)
+                .put(robots::user_create)
+                .delete(robots::user_delete),
+        )
+        .route(
+            "/api/v1/user/robots/{robot_shortname}/permissions",
+            get(robots::user_permissions),
+        )
+        .route(
+            "/api/v1/user/robots/{robot_shortname}/regenerate",
+            post(robots::user_regenerate),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/robots",
+            get(robots::org_list),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/robots/{robot_shortname}",
+            get(robots::org_get)
+                .put(robots::org_create)
+                .delete(robots::org_delete),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/robots/{robot_shortname}/permissions",
+            get(robots::org_permissions),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/robots/{robot_shortname}/regenerate",
+            post(robots::org_regenerate),
         )
         .route("/api/v1/user/logs", get(logs::user_logs))
         .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))

@@ -2,8 +2,9 @@
 
 use annals_commands::{CreateOrganization, UpdateOrganization};
 use annals_projections::queries::namespaces::{self, NamespaceView};
+use annals_projections::queries::teams::{self, TeamView};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use std::collections::BTreeMap;
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::QuayError;
-use super::extract::{Ctx, QuayJson};
+use super::extract::QuayJson;
+use super::guard::{InOrg, Member, OrgAdmin, OrgCreator};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -47,7 +49,7 @@ pub struct OrganizationUpdate {
         (status = 400, description = "Invalid or taken name")))]
 pub async fn create(
     State(state): State<AppState>,
-    ctx: Ctx,
+    OrgCreator(ctx): OrgCreator,
     QuayJson(body): QuayJson<NewOrganization>,
 ) -> Result<impl IntoResponse, QuayError> {
     let done = state
@@ -70,10 +72,9 @@ pub async fn create(
     responses((status = 200, description = "The organization", body = Organization), (status = 404, description = "No such organization")))]
 pub async fn get(
     State(state): State<AppState>,
-    _ctx: Ctx,
-    Path(orgname): Path<String>,
+    guard: InOrg<Member>,
 ) -> Result<Json<Organization>, QuayError> {
-    Ok(Json(view(&find(&state, &orgname).await?)))
+    Ok(Json(view(&state, &guard.org, guard.is_admin()).await?))
 }
 
 /// Change the details for the specified organization.
@@ -83,8 +84,7 @@ pub async fn get(
         (status = 404, description = "No such organization")))]
 pub async fn update(
     State(state): State<AppState>,
-    ctx: Ctx,
-    Path(orgname): Path<String>,
+    InOrg { ctx, org, .. }: InOrg<OrgAdmin>,
     QuayJson(body): QuayJson<OrganizationUpdate>,
 ) -> Result<Json<Organization>, QuayError> {
     let update = UpdateOrganization {
@@ -95,10 +95,12 @@ pub async fn update(
     };
     let done = state
         .commands
-        .update_organization(&ctx.envelope, &orgname, update)
+        .update_organization(&ctx.envelope, &org.name, update)
         .await?;
     state.settle(&done).await;
-    Ok(Json(view(&find(&state, &orgname).await?)))
+    Ok(Json(
+        view(&state, &find(&state, &org.name).await?, true).await?,
+    ))
 }
 
 /// Deletes the specified organization.
@@ -107,12 +109,11 @@ pub async fn update(
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such organization")))]
 pub async fn delete(
     State(state): State<AppState>,
-    ctx: Ctx,
-    Path(orgname): Path<String>,
+    InOrg { ctx, org, .. }: InOrg<OrgAdmin>,
 ) -> Result<StatusCode, QuayError> {
     let done = state
         .commands
-        .delete_organization(&ctx.envelope, &orgname)
+        .delete_organization(&ctx.envelope, &org.name)
         .await?;
     state.settle(&done).await;
     Ok(StatusCode::NO_CONTENT)
@@ -146,10 +147,33 @@ pub fn avatar(name: &str, kind: &str) -> Avatar {
     }
 }
 
-/// A team of an organization (none are modelled yet).
+/// A team of an organization, as the organization view lists it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Team {
     pub name: String,
+    pub description: String,
+    /// `member`, `creator` or `admin`.
+    pub role: String,
+    pub avatar: Avatar,
+    pub can_view: bool,
+    pub repo_count: i64,
+    pub member_count: i64,
+    pub is_synced: bool,
+}
+
+impl Team {
+    pub fn from_view(team: &TeamView, can_view: bool) -> Self {
+        Team {
+            name: team.name.clone(),
+            description: team.description.clone(),
+            role: team.role.clone(),
+            avatar: avatar(&team.name, "team"),
+            can_view,
+            repo_count: team.repo_count,
+            member_count: team.member_count,
+            is_synced: false,
+        }
+    }
 }
 
 /// An organization as Quay shows it.
@@ -169,18 +193,27 @@ pub struct Organization {
     pub is_free_account: bool,
 }
 
-fn view(org: &NamespaceView) -> Organization {
-    Organization {
+/// The organization as a member sees it (`is_admin` for its administrators).
+async fn view(
+    state: &AppState,
+    org: &NamespaceView,
+    is_admin: bool,
+) -> Result<Organization, QuayError> {
+    let teams = teams::list(state.db().as_ref(), org.id).await?;
+    Ok(Organization {
         name: org.name.clone(),
         email: org.email.clone().unwrap_or_default(),
         avatar: avatar(&org.name, "org"),
-        is_admin: true,
+        is_admin,
         is_member: true,
-        teams: BTreeMap::new(),
-        ordered_teams: Vec::new(),
+        ordered_teams: teams.iter().map(|t| t.name.clone()).collect(),
+        teams: teams
+            .iter()
+            .map(|t| (t.name.clone(), Team::from_view(t, true)))
+            .collect(),
         invoice_email: org.invoice_email,
         invoice_email_address: org.invoice_email_address.clone(),
         tag_expiration_s: org.tag_expiration_s,
         is_free_account: true,
-    }
+    })
 }

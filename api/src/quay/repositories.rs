@@ -5,8 +5,9 @@
 //! off the action suffix (`changevisibility`, `changestate`, `logs`, `aggregatelogs`).
 
 use annals_commands::{CreateRepository, RepositoryRef};
-use annals_projections::queries::namespaces;
+use annals_projections::queries::access::Viewer;
 use annals_projections::queries::repositories::{self, ListFilter, RepositoryView};
+use annals_projections::queries::{namespaces, stars};
 use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
@@ -19,9 +20,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use annals_domain::access::{Denial, Need, RepositoryStanding, Subject, allows};
+use axum::http::request::Parts;
+
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
+use super::guard::MaybeCaller;
 use super::{images, logs, manifests, tags};
+use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
+use crate::access::{Caller, resolve};
 use crate::state::AppState;
 
 /// Repositories per list page, as Quay.
@@ -46,6 +53,19 @@ enum Target {
 }
 
 impl Target {
+    /// What `method` on this target does to the repository: Quay reads with `read`, changes
+    /// content with `write`, and changes settings or reads the logs with `admin`.
+    fn access(&self, method: &Method) -> RepoAccess {
+        match (self, method) {
+            (_, &Method::GET) => match self {
+                Target::Repository("logs" | "aggregatelogs") => RepoAccess::Admin,
+                _ => RepoAccess::Read,
+            },
+            (Target::Repository(""), &Method::PUT) | (Target::Content(_), _) => RepoAccess::Write,
+            _ => RepoAccess::Admin,
+        }
+    }
+
     /// Whether `method` is served on this target.
     fn allows(&self, method: &Method) -> bool {
         let m = method.clone();
@@ -134,9 +154,75 @@ fn percent_decode(path: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// What the access check of a repository route found: the caller (`None` for an anonymous
+/// reader of a public repository) and its standing.
+#[derive(Clone)]
+pub struct Checked {
+    pub caller: Option<Caller>,
+    pub standing: RepositoryStanding,
+}
+
+impl Checked {
+    fn subject(&self) -> Subject {
+        self.caller
+            .as_ref()
+            .map_or_else(Subject::anonymous, |c| c.subject)
+    }
+
+    pub fn can_write(&self) -> bool {
+        allows(&self.subject(), &Need::WriteRepository(self.standing))
+    }
+
+    pub fn can_admin(&self) -> bool {
+        allows(&self.subject(), &Need::AdminRepository(self.standing))
+    }
+}
+
+/// Asks whether the request's caller may do `access` to the repository `path`. A repository
+/// that does not exist passes (its handler answers 404) unless the caller is anonymous, who
+/// learns nothing of what exists.
+async fn check(
+    state: &AppState,
+    parts: &mut Parts,
+    path: &str,
+    access: RepoAccess,
+) -> Result<Checked, QuayError> {
+    let caller = resolve::request_caller(state, parts).await?;
+    let unknown = |caller: Option<Caller>| match caller {
+        None => Err(QuayError::from(Denial::Unauthenticated)),
+        Some(caller) => Ok(Checked {
+            caller: Some(caller),
+            standing: RepositoryStanding::default(),
+        }),
+    };
+    let Ok(target) = RepoPath(path.to_owned()).parse() else {
+        return unknown(caller);
+    };
+    let db = state.db();
+    let (namespace, repo) = tokio::try_join!(
+        namespaces::by_name(db.as_ref(), target.namespace.as_str()),
+        repositories::get(db.as_ref(), target.namespace.as_str(), target.name.as_str()),
+    )?;
+    let (Some(namespace), Some(repo)) = (namespace, repo) else {
+        return unknown(caller);
+    };
+    let action = format!("{} {}", parts.method, parts.uri.path());
+    let standing = guard::repository(
+        state,
+        parts,
+        caller.as_ref(),
+        &namespace,
+        &repo,
+        access,
+        Attempt::new(&action, path),
+    )
+    .await?;
+    Ok(Checked { caller, standing })
+}
+
 /// Routes `/api/v1/repository/{repository}[/{action}]` to its handler: the first reading of
 /// the path whose route serves the method.
-pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Response {
+pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let raw = req
         .uri()
         .path()
@@ -173,6 +259,14 @@ pub async fn dispatch(State(state): State<AppState>, mut req: Request) -> Respon
         }
     }
     let (repo, target) = chosen;
+    let (mut parts, body) = req.into_parts();
+    match check(&state, &mut parts, &repo, target.access(&method)).await {
+        Ok(checked) => {
+            parts.extensions.insert(checked);
+        }
+        Err(e) => return e.into_response(),
+    }
+    let mut req = Request::from_parts(parts, body);
     req.extensions_mut().insert(RepoPath(repo));
     match target {
         Target::Repository(action) => match (method, action) {
@@ -363,11 +457,24 @@ const SUCCESS: Success = Success { success: true };
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
+    parts: Parts,
     QuayJson(body): QuayJson<NewRepository>,
 ) -> Result<impl IntoResponse, QuayError> {
     let namespace = body
         .namespace
         .unwrap_or_else(|| ctx.caller.username.clone());
+    if let Some(found) = namespaces::by_name(state.db().as_ref(), &namespace).await? {
+        let attempt = Attempt::new("POST /api/v1/repository", &namespace);
+        guard::namespace(
+            &state,
+            &parts,
+            Some(&ctx.caller),
+            &found,
+            NamespaceAccess::CreateRepository,
+            attempt,
+        )
+        .await?;
+    }
     let command = CreateRepository {
         namespace: namespace.clone(),
         name: body.repository.clone(),
@@ -445,19 +552,17 @@ pub struct RepositoryList {
         (status = 400, description = "No filter given, or an invalid next_page token")))]
 pub async fn list(
     State(state): State<AppState>,
-    _ctx: Ctx,
+    MaybeCaller(caller): MaybeCaller,
     QuayQuery(params): QuayQuery<ListParams>,
 ) -> Result<Json<RepositoryList>, QuayError> {
+    let viewer = caller.as_ref().map_or(Viewer::Anonymous, Caller::viewer);
     let filter = match (&params.namespace, params.public, params.starred) {
         (Some(namespace), _, _) => ListFilter::Namespace(namespace.clone()),
         (None, true, _) => ListFilter::Public,
-        // Stars are not modelled yet: nobody has starred anything.
-        (None, false, true) => {
-            return Ok(Json(RepositoryList {
-                repositories: Vec::new(),
-                next_page: None,
-            }));
-        }
+        (None, false, true) => match &caller {
+            Some(c) => ListFilter::Starred(c.user_id),
+            None => return Err(Denial::Unauthenticated.into()),
+        },
         (None, false, false) => {
             return Err(QuayError::invalid_request(
                 "namespace, starred or public are required for this API call",
@@ -468,11 +573,17 @@ pub async fn list(
     let (repos, more) = repositories::list(
         state.db().as_ref(),
         &filter,
+        viewer,
         params.repo_kind.as_deref(),
         after,
         PAGE,
     )
     .await?;
+    let ids: Vec<_> = repos.iter().map(|r| r.id).collect();
+    let starred = match &caller {
+        Some(c) => stars::starred_among(state.db().as_ref(), c.user_id, &ids).await?,
+        None => Default::default(),
+    };
     let repositories = repos
         .iter()
         .map(|r| RepositoryItem {
@@ -482,7 +593,7 @@ pub async fn list(
             is_public: r.is_public(),
             kind: r.kind.clone(),
             state: r.state.clone(),
-            is_starred: false,
+            is_starred: starred.contains(&r.id),
             last_modified: params.last_modified.then_some(r.last_modified / 1_000_000),
             popularity: params.popularity.then_some(0.0),
         })
@@ -497,11 +608,11 @@ pub async fn list(
     }))
 }
 
-fn encode_cursor(namespace: &str, name: &str) -> String {
+pub(crate) fn encode_cursor(namespace: &str, name: &str) -> String {
     URL_SAFE_NO_PAD.encode(json!([namespace, name]).to_string())
 }
 
-fn decode_cursor(token: &str) -> Result<(String, String), QuayError> {
+pub(crate) fn decode_cursor(token: &str) -> Result<(String, String), QuayError> {
     let invalid = || QuayError::invalid_request("Invalid next_page token");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     serde_json::from_slice::<(String, String)>(&bytes).map_err(|_| invalid())
@@ -565,7 +676,7 @@ pub struct Repository {
     responses((status = 200, description = "The repository", body = Repository), (status = 404, description = "No such repository")))]
 pub async fn get(
     State(state): State<AppState>,
-    _ctx: Ctx,
+    Extension(checked): Extension<Checked>,
     Extension(path): Extension<RepoPath>,
     QuayQuery(params): QuayQuery<GetParams>,
 ) -> Result<Json<Repository>, QuayError> {
@@ -589,6 +700,10 @@ pub async fn get(
             tags.insert(t.name, tag);
         }
     }
+    let is_starred = match &checked.caller {
+        Some(c) => stars::is_starred(state.db().as_ref(), c.user_id, repo.id).await?,
+        None => false,
+    };
     let (is_org, tag_expiration_s) =
         namespace.map_or((false, 0), |n| (n.is_organization(), n.tag_expiration_s));
     Ok(Json(Repository {
@@ -598,15 +713,15 @@ pub async fn get(
         description: repo.description.clone(),
         is_public: repo.is_public(),
         is_organization: is_org,
-        is_starred: false,
+        is_starred,
         status_token: String::new(),
         trust_enabled: false,
         tag_expiration_s,
         is_free_account: true,
         state: repo.state.clone(),
         tags,
-        can_write: true,
-        can_admin: true,
+        can_write: checked.can_write(),
+        can_admin: checked.can_admin(),
     }))
 }
 

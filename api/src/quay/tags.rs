@@ -103,7 +103,6 @@ pub struct ListParams {
         (status = 404, description = "No such repository")))]
 pub async fn list(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     QuayQuery(params): QuayQuery<ListParams>,
 ) -> Result<Json<TagHistory>, QuayError> {
@@ -305,7 +304,6 @@ pub async fn restore(
     responses((status = 200, description = "`{images: [...]}`", body = images::ImageList), (status = 404, description = "No such repository or tag")))]
 pub async fn images(
     State(state): State<AppState>,
-    _ctx: Ctx,
     Extension(path): Extension<RepoPath>,
     Extension(TagPath(tag)): Extension<TagPath>,
 ) -> Result<Json<images::ImageList>, QuayError> {

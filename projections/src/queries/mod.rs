@@ -4,11 +4,15 @@
 pub mod access;
 pub mod content;
 pub mod docr;
+pub mod grants;
 pub mod logs;
 pub mod namespaces;
 pub mod registries;
 pub mod repositories;
+pub mod robots;
+pub mod stars;
 pub mod tags;
+pub mod teams;
 pub mod tokens;
 
 use crate::sql::{DbResult, ReadDb, Row, SqlValue};

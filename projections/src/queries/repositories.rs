@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use crate::params;
+use crate::queries::access::Viewer;
 use crate::queries::namespaces::parse_uuid;
 use crate::sql::{DbResult, ReadDb, Row, SqlValue};
 
@@ -59,13 +60,16 @@ pub async fn get(db: &dyn ReadDb, namespace: &str, name: &str) -> DbResult<Optio
 pub enum ListFilter {
     Namespace(String),
     Public,
+    /// Those the user starred.
+    Starred(Uuid),
 }
 
-/// A page of live repositories ordered by (namespace, name), starting after `after`. Answers
-/// up to `limit` rows and whether more follow.
+/// A page of live repositories that `viewer` may read, ordered by (namespace, name), starting
+/// after `after`. Answers up to `limit` rows and whether more follow.
 pub async fn list(
     db: &dyn ReadDb,
     filter: &ListFilter,
+    viewer: Viewer,
     kind: Option<&str>,
     after: Option<(String, String)>,
     limit: usize,
@@ -73,31 +77,44 @@ pub async fn list(
     let (after_ns, after_name) = after.unwrap_or_default();
     let fetch = limit as i64 + 1;
     let kind: SqlValue = kind.into();
-    let rows = match filter {
-        ListFilter::Namespace(namespace) => {
-            db.query(
-                &format!(
-                    "SELECT {COLUMNS} FROM repositories
-                     WHERE namespace = $1 AND deleted = 0 AND name > $2 AND (CAST($3 AS TEXT) IS NULL OR kind = $3)
-                     ORDER BY name LIMIT $4"
-                ),
-                vec![namespace.into(), after_name.into(), kind, fetch.into()],
-            )
-            .await?
-        }
-        ListFilter::Public => {
-            db.query(
-                &format!(
-                    "SELECT {COLUMNS} FROM repositories
-                     WHERE visibility = 'public' AND deleted = 0 AND (namespace > $1 OR (namespace = $1 AND name > $2))
-                       AND (CAST($3 AS TEXT) IS NULL OR kind = $3)
-                     ORDER BY namespace, name LIMIT $4"
-                ),
-                vec![after_ns.into(), after_name.into(), kind, fetch.into()],
-            )
-            .await?
-        }
+    let (visible, viewer_id) = viewer.visible(5);
+    let (condition, first): (&str, SqlValue) = match filter {
+        ListFilter::Namespace(namespace) => ("r.namespace = $1", namespace.as_str().into()),
+        ListFilter::Public => ("r.visibility = 'public' AND r.namespace <> $1", "".into()),
+        ListFilter::Starred(user_id) => (
+            "EXISTS (SELECT 1 FROM stars s WHERE s.repository_id = r.id AND s.user_id = $1)",
+            user_id.to_string().into(),
+        ),
     };
+    let (after_sql, after_ns): (&str, SqlValue) = match filter {
+        // One namespace: the cursor is the name alone (`$6` still bound, never read).
+        ListFilter::Namespace(_) => (
+            "r.name > $2 AND CAST($6 AS TEXT) IS NOT NULL",
+            after_ns.into(),
+        ),
+        _ => (
+            "(r.namespace > $6 OR (r.namespace = $6 AND r.name > $2))",
+            after_ns.into(),
+        ),
+    };
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM repositories r
+                 WHERE {condition} AND r.deleted = 0 AND {after_sql}
+                   AND (CAST($3 AS TEXT) IS NULL OR r.kind = $3) AND {visible}
+                 ORDER BY r.namespace, r.name LIMIT $4"
+            ),
+            vec![
+                first,
+                after_name.into(),
+                kind,
+                fetch.into(),
+                viewer_id.into(),
+                after_ns,
+            ],
+        )
+        .await?;
     let more = rows.len() > limit;
     let repos = rows
         .iter()
