@@ -1,7 +1,8 @@
-//! Team and prototype commands on an organization, and removing a member from it: out of every
+//! Team, prototype and OAuth application commands on an organization, and removing a member from it: out of every
 //! team, and out of every repository permission it holds in the organization, in one batch.
 
 use annals_domain::DomainError;
+use annals_domain::application::ApplicationCommand;
 use annals_domain::organization::{self, OrganizationCommand};
 use annals_domain::prototype::PrototypeCommand;
 use annals_domain::repository::{self, Repository, RepositoryCommand};
@@ -32,6 +33,16 @@ impl CommandService {
         command: PrototypeCommand,
     ) -> Result<Done, CommandError> {
         self.organization_command(envelope, orgname, OrganizationCommand::Prototype(command))
+            .await
+    }
+
+    pub async fn application_command(
+        &self,
+        envelope: &Envelope,
+        orgname: &str,
+        command: ApplicationCommand,
+    ) -> Result<Done, CommandError> {
+        self.organization_command(envelope, orgname, OrganizationCommand::Application(command))
             .await
     }
 

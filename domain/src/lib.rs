@@ -9,6 +9,7 @@
 pub mod access;
 pub mod actor;
 pub mod aggregate;
+pub mod application;
 pub mod codec;
 pub mod content;
 pub mod delegate;

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use crate::access::TeamRole;
 use crate::aggregate::Aggregate;
+use crate::application::{ApplicationCommand, Applications};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::names::{Email, NamespaceName};
@@ -32,6 +33,7 @@ pub struct Organization {
     pub teams: Teams,
     pub robots: Robots,
     pub prototypes: Prototypes,
+    pub applications: Applications,
 }
 
 impl Organization {
@@ -65,6 +67,7 @@ pub enum OrganizationCommand {
     Team(TeamCommand),
     Robot(RobotCommand),
     Prototype(PrototypeCommand),
+    Application(ApplicationCommand),
 }
 
 /// Who creates an organization, and the id of the `owners` team that will hold them.
@@ -115,6 +118,7 @@ impl Aggregate for Organization {
                 self.teams.evolve(other);
                 self.robots.evolve(other);
                 self.prototypes.evolve(other);
+                self.applications.evolve(other);
             }
         }
         self
@@ -208,6 +212,10 @@ pub fn decide(
         OrganizationCommand::Prototype(command) => {
             let (id, _) = live(state)?;
             state.prototypes.decide(id, command)
+        }
+        OrganizationCommand::Application(command) => {
+            let (id, _) = live(state)?;
+            state.applications.decide(id, command)
         }
         OrganizationCommand::Robot(command) => {
             let (id, name) = live(state)?;

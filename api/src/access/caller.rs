@@ -18,6 +18,8 @@ pub enum CredentialKind {
     Robot,
     /// A DigitalOcean registry credential (`docker-credentials`): registry only.
     Registry,
+    /// A user's password (basic auth): the registry, and Quay's OAuth authorization.
+    Password,
 }
 
 impl CredentialKind {

@@ -5,6 +5,7 @@
 
 pub mod caller;
 pub mod guard;
+pub mod password;
 pub mod refusals;
 pub mod resolve;
 pub mod standing;

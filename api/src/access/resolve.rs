@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 
 use super::caller::{Caller, CredentialKind};
+use super::password;
 use crate::state::AppState;
 
 /// Why a request's credential was not accepted.
@@ -102,16 +103,65 @@ pub async fn basic(
     if secret.is_empty() || secret.len() > 4096 {
         return Ok(None);
     }
-    let Some(caller) = by_digest(state, &token_digest(secret)).await? else {
+    if let Some(caller) = by_digest(state, &token_digest(secret)).await? {
+        let named = caller.username == username
+            || match caller.kind {
+                CredentialKind::App => username == "$app",
+                CredentialKind::OAuth | CredentialKind::Api => username == "$oauthtoken",
+                _ => false,
+            };
+        return Ok(named.then_some(caller));
+    }
+    by_password(state, username, secret).await
+}
+
+/// A user who logs in with its password: the user with every scope its account holds.
+async fn by_password(
+    state: &AppState,
+    username: &str,
+    secret: &str,
+) -> Result<Option<Caller>, DbError> {
+    let Some((id, super_user, Some(hash))) =
+        access::password(state.db().as_ref(), username).await?
+    else {
         return Ok(None);
     };
-    let named = caller.username == username
-        || match caller.kind {
-            CredentialKind::App => username == "$app",
-            CredentialKind::OAuth | CredentialKind::Api => username == "$oauthtoken",
-            _ => false,
-        };
-    Ok(named.then_some(caller))
+    if !password::verify(secret.to_owned(), hash).await {
+        return Ok(None);
+    }
+    Ok(Some(password_caller(id, username, super_user)))
+}
+
+/// The caller a user's password login stands for: the user, with every scope.
+pub fn password_caller(id: uuid::Uuid, username: &str, super_user: bool) -> Caller {
+    Caller {
+        subject: Subject {
+            principal: Principal::User { id },
+            scopes: Scopes::all(),
+            super_user,
+        },
+        user_id: id,
+        username: username.to_owned(),
+        owner_id: id,
+        kind: CredentialKind::Password,
+        token_id: uuid::Uuid::nil(),
+        expires_at: None,
+    }
+}
+
+/// The user name and secret of an `Authorization: Basic` value; `None` when it is not one.
+pub fn basic_pair(value: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, secret) = decoded.split_once(':')?;
+    Some((user.to_owned(), secret.to_owned()))
 }
 
 /// What a request's bearer credential resolved to, kept in its extensions so that every

@@ -7,7 +7,7 @@
 //! `/token`, and may pull public repositories.
 
 use annals_domain::access::Scope;
-use annals_projections::queries::access;
+use annals_projections::queries::{access, namespaces};
 use axum::http::header;
 use axum::http::request::Parts;
 use base64::Engine;
@@ -18,7 +18,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::error::OciError;
-use crate::access::{Caller, refusals, resolve};
+use crate::access::{Caller, CredentialKind, refusals, resolve};
 use crate::context::token_digest;
 use crate::state::AppState;
 
@@ -99,9 +99,24 @@ pub fn challenge(state: &AppState, scope: Option<&str>) -> String {
     c
 }
 
+/// The `src` of a token issued for a password login: the account's id follows.
+const PASSWORD_SOURCE: &str = "password:";
+
 /// The caller a credential (by its SHA-256) stands for now: `None` once it has expired or is
 /// gone.
 async fn check_source(state: &AppState, digest: &str) -> Result<Option<RegistryCaller>, OciError> {
+    if let Some(id) = digest.strip_prefix(PASSWORD_SOURCE) {
+        let Ok(id) = uuid::Uuid::parse_str(id) else {
+            return Ok(None);
+        };
+        let user = namespaces::by_id(state.db().as_ref(), id).await?;
+        return Ok(user
+            .filter(|u| !u.is_organization())
+            .map(|u| RegistryCaller {
+                caller: resolve::password_caller(u.id, &u.name, u.super_user),
+                source: digest.to_owned(),
+            }));
+    }
     Ok(resolve::by_digest(state, digest)
         .await?
         .map(|caller| RegistryCaller {
@@ -128,10 +143,13 @@ pub async fn identify(
         let decoded = String::from_utf8(decoded).map_err(|_| refused())?;
         let (user, secret) = decoded.split_once(':').ok_or_else(refused)?;
         if let Some(caller) = resolve::basic(state, user, secret).await? {
-            return Ok(Some(RegistryCaller {
-                caller,
-                source: token_digest(secret),
-            }));
+            // A token issued for a password login is checked against the account; any other
+            // against its credential.
+            let source = match caller.kind {
+                CredentialKind::Password => format!("{PASSWORD_SOURCE}{}", caller.user_id),
+                _ => token_digest(secret),
+            };
+            return Ok(Some(RegistryCaller { caller, source }));
         }
         record_failed_login(state, parts, user).await?;
         return Err(refused());

@@ -14,7 +14,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use super::error::QuayErrorBody;
-use super::{images, logs, manifests, organizations, repositories, robots, tags, users};
+use super::{
+    applications, apptokens, images, logs, manifests, oauth, organizations, permissions,
+    repositories, robots, superuser, tags, users,
+};
 use crate::docr;
 use crate::docr::error::DoErrorBody;
 use crate::state::AppState;
@@ -39,6 +42,15 @@ use crate::state::AppState;
         robots::org_regenerate, robots::org_permissions,
         robots::user_list, robots::user_get, robots::user_create, robots::user_delete,
         robots::user_regenerate, robots::user_permissions,
+        apptokens::list, apptokens::create, apptokens::get, apptokens::revoke,
+        applications::list, applications::create, applications::get, applications::update,
+        applications::delete, applications::reset_secret, applications::public,
+        oauth::authorize,
+        permissions::list_users, permissions::list_teams, permissions::get, permissions::set,
+        permissions::remove, permissions::transitive, permissions::get_team,
+        permissions::set_team, permissions::remove_team,
+        superuser::users, superuser::create_user, superuser::organizations,
+        superuser::delete_organization,
         docr::registry::create, docr::registry::get, docr::registry::delete,
         docr::registry::options, docr::registry::validate_name,
         docr::subscription::get, docr::subscription::update,

@@ -1,6 +1,8 @@
 //! The Red Hat Quay API v1 family (`/api/v1/...`), as `../shared/api-docs/` gives it: handlers
 //! turn requests into commands and queries, and answer Quay's shapes and errors.
 
+pub mod applications;
+pub mod apptokens;
 pub mod discovery;
 pub mod error;
 pub mod extract;
@@ -10,9 +12,12 @@ pub mod log_entry;
 pub mod log_range;
 pub mod logs;
 pub mod manifests;
+pub mod oauth;
 pub mod organizations;
+pub mod permissions;
 pub mod repositories;
 pub mod robots;
+pub mod superuser;
 pub mod tags;
 pub mod users;
 
@@ -86,6 +91,42 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/organization/{orgname}/robots/{robot_shortname}/regenerate",
             post(robots::org_regenerate),
+        )
+        .route(
+            "/api/v1/user/apptoken",
+            get(apptokens::list).post(apptokens::create),
+        )
+        .route(
+            "/api/v1/user/apptoken/{token_uuid}",
+            get(apptokens::get).delete(apptokens::revoke),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/applications",
+            get(applications::list).post(applications::create),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/applications/{client_id}",
+            get(applications::get)
+                .put(applications::update)
+                .delete(applications::delete),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/applications/{client_id}/resetclientsecret",
+            post(applications::reset_secret),
+        )
+        .route("/api/v1/app/{client_id}", get(applications::public))
+        .route("/oauth/authorize", get(oauth::authorize))
+        .route(
+            "/api/v1/superuser/users/",
+            get(superuser::users).post(superuser::create_user),
+        )
+        .route(
+            "/api/v1/superuser/organizations",
+            get(superuser::organizations),
+        )
+        .route(
+            "/api/v1/superuser/organizations/{name}",
+            delete(superuser::delete_organization),
         )
         .route("/api/v1/user/logs", get(logs::user_logs))
         .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))

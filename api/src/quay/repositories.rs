@@ -26,7 +26,7 @@ use axum::http::request::Parts;
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
 use super::guard::MaybeCaller;
-use super::{images, logs, manifests, tags};
+use super::{images, logs, manifests, permissions, tags};
 use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
 use crate::access::{Caller, resolve};
 use crate::state::AppState;
@@ -50,6 +50,7 @@ impl RepoPath {
 enum Target {
     Repository(&'static str),
     Content(ContentRoute),
+    Permission(permissions::PermissionPath),
 }
 
 impl Target {
@@ -58,9 +59,12 @@ impl Target {
     fn access(&self, method: &Method) -> RepoAccess {
         match (self, method) {
             (_, &Method::GET) => match self {
-                Target::Repository("logs" | "aggregatelogs") => RepoAccess::Admin,
+                Target::Repository("logs" | "aggregatelogs") | Target::Permission(_) => {
+                    RepoAccess::Admin
+                }
                 _ => RepoAccess::Read,
             },
+            (Target::Permission(_), _) => RepoAccess::Admin,
             (Target::Repository(""), &Method::PUT) | (Target::Content(_), _) => RepoAccess::Write,
             _ => RepoAccess::Admin,
         }
@@ -77,6 +81,7 @@ impl Target {
                     | (Method::PUT, "changestate")
                     | (Method::GET, "logs" | "aggregatelogs")
             ),
+            Target::Permission(p) => p.allows(method),
             Target::Content(route) => match route {
                 ContentRoute::Tags | ContentRoute::Images | ContentRoute::Image(..) => {
                     m == Method::GET
@@ -117,6 +122,9 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
         })
     };
     for strict in [true, false] {
+        if let Some((repo, route)) = permissions::PermissionPath::parse(rest, strict) {
+            out.push((repo, Target::Permission(route)));
+        }
         if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
             out.push((repo, Target::Content(route)));
         }
@@ -279,6 +287,26 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
             (Method::GET, "aggregatelogs") => logs::repository_aggregate.call(req, state).await,
             _ => method_not_allowed(),
         },
+        Target::Permission(path) => {
+            let entry = path.name.is_some();
+            let transitive = path.transitive;
+            let team = path.kind == permissions::DelegateKindPath::Team;
+            req.extensions_mut().insert(path);
+            match (method, entry, transitive, team) {
+                (Method::GET, false, _, false) => permissions::list_users.call(req, state).await,
+                (Method::GET, false, _, true) => permissions::list_teams.call(req, state).await,
+                (Method::GET, true, true, _) => permissions::transitive.call(req, state).await,
+                (Method::GET, true, false, false) => permissions::get.call(req, state).await,
+                (Method::PUT, true, false, false) => permissions::set.call(req, state).await,
+                (Method::DELETE, true, false, false) => permissions::remove.call(req, state).await,
+                (Method::GET, true, false, true) => permissions::get_team.call(req, state).await,
+                (Method::PUT, true, false, true) => permissions::set_team.call(req, state).await,
+                (Method::DELETE, true, false, true) => {
+                    permissions::remove_team.call(req, state).await
+                }
+                _ => method_not_allowed(),
+            }
+        }
         Target::Content(ContentRoute::Tags) => tags::list.call(req, state).await,
         Target::Content(ContentRoute::Tag(tag, action)) => {
             req.extensions_mut().insert(tags::TagPath(tag));

@@ -2,6 +2,7 @@
 //! structs; none of them writes.
 
 pub mod access;
+pub mod applications;
 pub mod content;
 pub mod docr;
 pub mod grants;

@@ -64,3 +64,20 @@ pub async fn by_id(db: &dyn ReadDb, id: Uuid) -> DbResult<Option<NamespaceView>>
         .await?;
     rows.first().map(NamespaceView::from_row).transpose()
 }
+
+/// Namespaces a superuser's list answers, at most.
+pub const MAX_LISTED: i64 = 10_000;
+
+/// The live namespaces of `kind` (`user` or `organization`), by name.
+pub async fn of_kind(db: &dyn ReadDb, kind: &str) -> DbResult<Vec<NamespaceView>> {
+    db.query(
+        &format!(
+            "SELECT {COLUMNS} FROM namespaces WHERE kind = $1 AND deleted = 0 ORDER BY name LIMIT $2"
+        ),
+        params![kind, MAX_LISTED],
+    )
+    .await?
+    .iter()
+    .map(NamespaceView::from_row)
+    .collect()
+}
