@@ -10,6 +10,7 @@ use serde_json::Value;
 on_both_backends! {
     roles_and_scopes_decide_every_answer => roles_and_scopes_decide_every_answer;
     robots_and_app_tokens_hold_only_what_they_were_given => robots_and_app_tokens_hold_only_what_they_were_given;
+    teams_give_their_members_the_team_role => teams_give_their_members_the_team_role;
 }
 
 /// A client that does not follow redirects (the OAuth answer is one).
@@ -456,4 +457,184 @@ async fn robots_and_app_tokens_hold_only_what_they_were_given(backend: Backend) 
         registry_get(&server, "/v2/acme/open/tags/list", app_auth()).await,
         401
     );
+}
+
+async fn teams_give_their_members_the_team_role(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (password, client_id) = world(&server).await;
+    let bob = token_for(
+        &server,
+        &password,
+        &client_id,
+        "repo:admin repo:create user:admin org:admin",
+    )
+    .await;
+
+    let (s, team) = server
+        .put(
+            "/api/v1/organization/acme/team/devs",
+            json!({"role": "creator", "description": "builders"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{team}");
+    assert_eq!(
+        (team["role"].clone(), team["member_count"].clone()),
+        (json!("creator"), json!(0))
+    );
+    assert_eq!(
+        server
+            .put(
+                "/api/v1/organization/acme/team/devs/members/nobody",
+                json!({})
+            )
+            .await
+            .0,
+        400
+    );
+    let (s, added) = server
+        .put("/api/v1/organization/acme/team/devs/members/bob", json!({}))
+        .await;
+    assert_eq!(s, 200, "{added}");
+
+    // A member sees the organization (not as an admin), and may create in it.
+    let (s, org) = as_(&server, &bob, Method::GET, "/api/v1/organization/acme").await;
+    assert_eq!(s, 200, "{org}");
+    assert_eq!(org["is_admin"], false);
+    assert_eq!(org["teams"]["devs"]["member_count"], 1, "{org}");
+    let (_, me) = as_(&server, &bob, Method::GET, "/api/v1/user/").await;
+    assert_eq!(me["organizations"][0]["name"], "acme", "{me}");
+    assert_eq!(me["organizations"][0]["can_create_repo"], true);
+    let (s, made) = server
+        .request(
+            Method::POST,
+            "/api/v1/repository",
+            Some(json!({"namespace": "acme", "repository": "bobs", "visibility": "private", "description": ""})),
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(s, 201, "{made}");
+    // ... and administers what he created, but not the organization.
+    assert_eq!(
+        as_(
+            &server,
+            &bob,
+            Method::GET,
+            "/api/v1/repository/acme/bobs/permissions/user/"
+        )
+        .await
+        .0,
+        200
+    );
+    let (s, _) = server
+        .request(
+            Method::PUT,
+            "/api/v1/organization/acme",
+            Some(json!({"email": "x@example.com"})),
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(s, 403);
+    assert_eq!(
+        as_(
+            &server,
+            &bob,
+            Method::GET,
+            "/api/v1/organization/acme/robots"
+        )
+        .await
+        .0,
+        403
+    );
+
+    // The team's grant reaches its members, and leaves with them.
+    assert_eq!(
+        as_(
+            &server,
+            &bob,
+            Method::GET,
+            "/api/v1/repository/acme/private"
+        )
+        .await
+        .0,
+        403
+    );
+    let (s, granted) = server
+        .put(
+            "/api/v1/repository/acme/private/permissions/team/devs",
+            json!({"role": "read"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{granted}");
+    assert_eq!(
+        granted,
+        json!({"role": "read", "name": "devs", "avatar": granted["avatar"].clone()})
+    );
+    assert_eq!(
+        as_(
+            &server,
+            &bob,
+            Method::GET,
+            "/api/v1/repository/acme/private"
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, perms) = server
+        .get("/api/v1/organization/acme/team/devs/permissions")
+        .await;
+    assert_eq!(
+        perms["permissions"][0]["repository"]["name"], "private",
+        "{perms}"
+    );
+    let (_, members) = server.get("/api/v1/organization/acme/members").await;
+    let names: Vec<&str> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "bob"], "{members}");
+    assert_eq!(
+        server
+            .delete("/api/v1/organization/acme/team/devs/members/bob")
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        as_(
+            &server,
+            &bob,
+            Method::GET,
+            "/api/v1/repository/acme/private"
+        )
+        .await
+        .0,
+        403
+    );
+    // The owners team stays.
+    assert_eq!(
+        server
+            .delete("/api/v1/organization/acme/team/owners")
+            .await
+            .0,
+        400
+    );
+
+    let (_, logs) = server.get("/api/v1/organization/acme/logs").await;
+    let kinds: Vec<&str> = logs["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "org_create_team",
+        "org_add_team_member",
+        "org_remove_team_member",
+        "add_repo_permission",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
 }

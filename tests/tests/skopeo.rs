@@ -10,6 +10,7 @@ use annals_tests::{ADMIN, Backend, Server, json, on_both_backends};
 
 on_both_backends! {
     skopeo_copies_an_image_in_and_out => skopeo_copies_an_image_in_and_out;
+    a_robot_pushes_and_pulls_only_what_it_was_granted => a_robot_pushes_and_pulls_only_what_it_was_granted;
 }
 
 fn skopeo(args: &[&str]) -> std::process::Output {
@@ -135,6 +136,101 @@ async fn skopeo_copies_an_image_in_and_out(backend: Backend) {
         entries
             .iter()
             .any(|l| l["kind"] == "pull_repo" && l["performer"]["name"] == ADMIN),
+        "{logs}"
+    );
+}
+
+/// A robot with write on one repository pushes and pulls it with skopeo, and is refused a push
+/// anywhere else; `skopeo login` takes its token.
+async fn a_robot_pushes_and_pulls_only_what_it_was_granted(backend: Backend) {
+    if !skopeo_available() {
+        return;
+    }
+    let server = Server::start(backend).await;
+    assert_eq!(
+        server
+            .post("/api/v1/organization/", json!({"name": "acme"}))
+            .await
+            .0,
+        201
+    );
+    let (s, _) = server
+        .post(
+            "/api/v1/repository",
+            json!({"namespace": "acme", "repository": "app", "visibility": "private", "description": ""}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, robot) = server
+        .put("/api/v1/organization/acme/robots/deploy", json!({}))
+        .await;
+    assert_eq!(s, 201, "{robot}");
+    let token = robot["token"].as_str().unwrap().to_owned();
+    let (s, _) = server
+        .put(
+            "/api/v1/repository/acme/app/permissions/user/acme+deploy",
+            json!({"role": "write"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    let image = Image::new("robot", 2, 50_000);
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("source");
+    write_layout(&source, &image, "v1");
+    let host = server.registry.trim_start_matches("http://").to_owned();
+    let creds = format!("acme+deploy:{token}");
+    let push = |repo: &str| {
+        skopeo(&[
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &creds,
+            &format!("oci:{}:v1", source.display()),
+            &format!("docker://{host}/acme/{repo}:v1"),
+        ])
+    };
+    let out = push("app");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = push("elsewhere");
+    assert!(!out.status.success(), "a robot may not create repositories");
+
+    let auth = work.path().join("auth.json");
+    let login = Command::new("skopeo")
+        .args(["login", "--tls-verify=false", "--authfile"])
+        .arg(&auth)
+        .args(["-u", "acme+deploy", "-p", &token, &host])
+        .output()
+        .unwrap();
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", "--authfile"])
+        .arg(&auth)
+        .arg(format!("docker://{host}/acme/app:v1"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, image.manifest);
+
+    let (_, logs) = server.get("/api/v1/repository/acme/app/logs").await;
+    assert!(
+        logs["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["kind"] == "push_repo" && l["performer"]["name"] == "acme+deploy"),
         "{logs}"
     );
 }

@@ -16,7 +16,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use super::error::QuayErrorBody;
 use super::{
     applications, apptokens, images, logs, manifests, oauth, organizations, permissions,
-    repositories, robots, superuser, tags, users,
+    repositories, robots, superuser, tags, teams, users,
 };
 use crate::docr;
 use crate::docr::error::DoErrorBody;
@@ -46,6 +46,9 @@ use crate::state::AppState;
         applications::list, applications::create, applications::get, applications::update,
         applications::delete, applications::reset_secret, applications::public,
         oauth::authorize,
+        teams::put, teams::delete, teams::members, teams::add_member, teams::remove_member,
+        teams::invite, teams::delete_invite, teams::permissions, teams::org_members,
+        teams::org_member, teams::remove_org_member, teams::collaborators,
         permissions::list_users, permissions::list_teams, permissions::get, permissions::set,
         permissions::remove, permissions::transitive, permissions::get_team,
         permissions::set_team, permissions::remove_team,

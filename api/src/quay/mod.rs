@@ -19,6 +19,7 @@ pub mod repositories;
 pub mod robots;
 pub mod superuser;
 pub mod tags;
+pub mod teams;
 pub mod users;
 
 use axum::Router;
@@ -127,6 +128,38 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/superuser/organizations/{name}",
             delete(superuser::delete_organization),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/team/{teamname}",
+            axum::routing::put(teams::put).delete(teams::delete),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/team/{teamname}/members",
+            get(teams::members),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/team/{teamname}/members/{membername}",
+            axum::routing::put(teams::add_member).delete(teams::remove_member),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/team/{teamname}/invite/{email}",
+            axum::routing::put(teams::invite).delete(teams::delete_invite),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/team/{teamname}/permissions",
+            get(teams::permissions),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/members",
+            get(teams::org_members),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/members/{membername}",
+            get(teams::org_member).delete(teams::remove_org_member),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/collaborators",
+            get(teams::collaborators),
         )
         .route("/api/v1/user/logs", get(logs::user_logs))
         .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))
