@@ -11,6 +11,7 @@ on_both_backends! {
     roles_and_scopes_decide_every_answer => roles_and_scopes_decide_every_answer;
     robots_and_app_tokens_hold_only_what_they_were_given => robots_and_app_tokens_hold_only_what_they_were_given;
     teams_give_their_members_the_team_role => teams_give_their_members_the_team_role;
+    prototypes_search_and_retired_routes => prototypes_search_and_retired_routes;
 }
 
 /// A client that does not follow redirects (the OAuth answer is one).
@@ -637,4 +638,150 @@ async fn teams_give_their_members_the_team_role(backend: Backend) {
     ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
+}
+
+async fn prototypes_search_and_retired_routes(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (password, client_id) = world(&server).await;
+    let bob = token_for(&server, &password, &client_id, "repo:read user:read").await;
+
+    // A prototype grants bob read on every repository made in acme from now on.
+    let (s, proto) = server
+        .post(
+            "/api/v1/organization/acme/prototypes",
+            json!({"role": "read", "delegate": {"kind": "user", "name": "bob"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{proto}");
+    assert_eq!(
+        proto["delegate"],
+        json!({"name": "bob", "kind": "user", "is_robot": false})
+    );
+    let id = proto["id"].as_str().unwrap().to_owned();
+    let (s, _) = server
+        .post(
+            "/api/v1/repository",
+            json!({"namespace": "acme", "repository": "later", "visibility": "private", "description": "the later one"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert_eq!(
+        as_(&server, &bob, Method::GET, "/api/v1/repository/acme/later")
+            .await
+            .0,
+        200
+    );
+    let (_, changed) = server
+        .put(
+            &format!("/api/v1/organization/acme/prototypes/{id}"),
+            json!({"role": "write"}),
+        )
+        .await;
+    assert_eq!(changed["role"], "write");
+    let (_, listed) = server.get("/api/v1/organization/acme/prototypes").await;
+    assert_eq!(listed["prototypes"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        server
+            .delete(&format!("/api/v1/organization/acme/prototypes/{id}"))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        as_(
+            &server,
+            &bob,
+            Method::GET,
+            "/api/v1/organization/acme/prototypes"
+        )
+        .await
+        .0,
+        403
+    );
+
+    // Search answers only what the caller may see.
+    let (_, found) = as_(
+        &server,
+        &bob,
+        Method::GET,
+        "/api/v1/find/repositories?query=",
+    )
+    .await;
+    let mut names: Vec<&str> = found["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["later", "open"], "{found}");
+    let (_, found) = server
+        .request(
+            Method::GET,
+            "/api/v1/find/repositories?query=LATER",
+            None,
+            Some(""),
+        )
+        .await;
+    assert_eq!(
+        found["results"],
+        json!([]),
+        "anonymous sees no private repository"
+    );
+    let (_, entities) = as_(&server, &bob, Method::GET, "/api/v1/entities/bo").await;
+    assert_eq!(entities["results"][0]["name"], "bob", "{entities}");
+    let (_, entities) = as_(
+        &server,
+        &bob,
+        Method::GET,
+        "/api/v1/entities/owner?namespace=acme&includeTeams=true",
+    )
+    .await;
+    assert_eq!(
+        entities["results"],
+        json!([]),
+        "bob is no member: no teams of acme"
+    );
+    let (_, entities) = server
+        .get("/api/v1/entities/owner?namespace=acme&includeTeams=true")
+        .await;
+    assert_eq!(entities["results"][0]["kind"], "team", "{entities}");
+
+    // Retired repository tokens: the admin check, then 410.
+    let (s, body) = server.get("/api/v1/repository/acme/open/tokens/").await;
+    assert_eq!(s, 410, "{body}");
+    assert_eq!(
+        body["message"],
+        "Handling of access tokens is no longer supported"
+    );
+    assert_eq!(
+        as_(
+            &server,
+            &bob,
+            Method::GET,
+            "/api/v1/repository/acme/open/tokens/"
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        server
+            .post("/api/v1/repository/acme/open/tokens/", json!({}))
+            .await
+            .0,
+        400
+    );
+
+    let (s, described) = server
+        .request(
+            Method::GET,
+            "/api/v1/error/insufficient_scope",
+            None,
+            Some(""),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(described["title"], "insufficient_scope");
+    assert_eq!(server.get("/api/v1/error/nonsense").await.0, 404);
 }

@@ -16,7 +16,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use super::error::QuayErrorBody;
 use super::{
     applications, apptokens, images, logs, manifests, oauth, organizations, permissions,
-    repositories, robots, superuser, tags, teams, users,
+    prototypes, repo_tokens, repositories, robots, search, superuser, tags, teams, users,
 };
 use crate::docr;
 use crate::docr::error::DoErrorBody;
@@ -46,6 +46,10 @@ use crate::state::AppState;
         applications::list, applications::create, applications::get, applications::update,
         applications::delete, applications::reset_secret, applications::public,
         oauth::authorize,
+        search::entities, search::find_repositories, search::find_all, search::error_description,
+        prototypes::list, prototypes::create, prototypes::update, prototypes::delete,
+        repo_tokens::list, repo_tokens::create, repo_tokens::get, repo_tokens::change,
+        repo_tokens::delete,
         teams::put, teams::delete, teams::members, teams::add_member, teams::remove_member,
         teams::invite, teams::delete_invite, teams::permissions, teams::org_members,
         teams::org_member, teams::remove_org_member, teams::collaborators,

@@ -15,8 +15,11 @@ pub mod manifests;
 pub mod oauth;
 pub mod organizations;
 pub mod permissions;
+pub mod prototypes;
+pub mod repo_tokens;
 pub mod repositories;
 pub mod robots;
+pub mod search;
 pub mod superuser;
 pub mod tags;
 pub mod teams;
@@ -161,6 +164,18 @@ pub fn router() -> Router<AppState> {
             "/api/v1/organization/{orgname}/collaborators",
             get(teams::collaborators),
         )
+        .route(
+            "/api/v1/organization/{orgname}/prototypes",
+            get(prototypes::list).post(prototypes::create),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/prototypes/{prototypeid}",
+            axum::routing::put(prototypes::update).delete(prototypes::delete),
+        )
+        .route("/api/v1/entities/{prefix}", get(search::entities))
+        .route("/api/v1/find/repositories", get(search::find_repositories))
+        .route("/api/v1/find/all", get(search::find_all))
+        .route("/api/v1/error/{error_type}", get(search::error_description))
         .route("/api/v1/user/logs", get(logs::user_logs))
         .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))
         .fallback(|| async { error::QuayError::not_found("No such API route") })

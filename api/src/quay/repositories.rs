@@ -26,7 +26,7 @@ use axum::http::request::Parts;
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
 use super::guard::MaybeCaller;
-use super::{images, logs, manifests, permissions, tags};
+use super::{images, logs, manifests, permissions, repo_tokens, tags};
 use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
 use crate::access::{Caller, resolve};
 use crate::state::AppState;
@@ -51,6 +51,8 @@ enum Target {
     Repository(&'static str),
     Content(ContentRoute),
     Permission(permissions::PermissionPath),
+    /// The retired repository tokens: the list, or one by code.
+    Tokens(Option<String>),
 }
 
 impl Target {
@@ -59,12 +61,12 @@ impl Target {
     fn access(&self, method: &Method) -> RepoAccess {
         match (self, method) {
             (_, &Method::GET) => match self {
-                Target::Repository("logs" | "aggregatelogs") | Target::Permission(_) => {
-                    RepoAccess::Admin
-                }
+                Target::Repository("logs" | "aggregatelogs")
+                | Target::Permission(_)
+                | Target::Tokens(_) => RepoAccess::Admin,
                 _ => RepoAccess::Read,
             },
-            (Target::Permission(_), _) => RepoAccess::Admin,
+            (Target::Permission(_) | Target::Tokens(_), _) => RepoAccess::Admin,
             (Target::Repository(""), &Method::PUT) | (Target::Content(_), _) => RepoAccess::Write,
             _ => RepoAccess::Admin,
         }
@@ -82,6 +84,8 @@ impl Target {
                     | (Method::GET, "logs" | "aggregatelogs")
             ),
             Target::Permission(p) => p.allows(method),
+            Target::Tokens(None) => matches!(m, Method::GET | Method::POST),
+            Target::Tokens(Some(_)) => matches!(m, Method::GET | Method::PUT | Method::DELETE),
             Target::Content(route) => match route {
                 ContentRoute::Tags | ContentRoute::Images | ContentRoute::Image(..) => {
                     m == Method::GET
@@ -125,6 +129,7 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
         if let Some((repo, route)) = permissions::PermissionPath::parse(rest, strict) {
             out.push((repo, Target::Permission(route)));
         }
+        out.extend(tokens_reading(rest, strict));
         if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
             out.push((repo, Target::Content(route)));
         }
@@ -134,6 +139,17 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
         }
     }
     out
+}
+
+/// `namespace/name/tokens[/{code}]`, the repository part `namespace/name` when `strict`.
+fn tokens_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
+    let fits = |repo: &str| !repo.is_empty() && repo.contains('/') == strict;
+    if let Some(repo) = rest.strip_suffix("/tokens").filter(|r| fits(r)) {
+        return Some((repo.to_owned(), Target::Tokens(None)));
+    }
+    let (head, code) = rest.rsplit_once('/')?;
+    let repo = head.strip_suffix("/tokens").filter(|r| fits(r))?;
+    Some((repo.to_owned(), Target::Tokens(Some(code.to_owned()))))
 }
 
 /// Percent-decodes a path (`%2F` is `/`, as generated clients send a `{repository}`); `None`
@@ -307,6 +323,14 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
                 _ => method_not_allowed(),
             }
         }
+        Target::Tokens(code) => match (method, code.is_some()) {
+            (Method::GET, false) => repo_tokens::list.call(req, state).await,
+            (Method::POST, false) => repo_tokens::create.call(req, state).await,
+            (Method::GET, true) => repo_tokens::get.call(req, state).await,
+            (Method::PUT, true) => repo_tokens::change.call(req, state).await,
+            (Method::DELETE, true) => repo_tokens::delete.call(req, state).await,
+            _ => method_not_allowed(),
+        },
         Target::Content(ContentRoute::Tags) => tags::list.call(req, state).await,
         Target::Content(ContentRoute::Tag(tag, action)) => {
             req.extensions_mut().insert(tags::TagPath(tag));

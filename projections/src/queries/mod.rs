@@ -8,6 +8,7 @@ pub mod docr;
 pub mod grants;
 pub mod logs;
 pub mod namespaces;
+pub mod prototypes;
 pub mod registries;
 pub mod repositories;
 pub mod robots;

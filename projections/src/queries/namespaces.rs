@@ -81,3 +81,30 @@ pub async fn of_kind(db: &dyn ReadDb, kind: &str) -> DbResult<Vec<NamespaceView>
     .map(NamespaceView::from_row)
     .collect()
 }
+
+/// `text` as a `LIKE` pattern that matches it literally (with `\` as the escape).
+pub fn like_literal(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Live namespaces of `kind` whose name starts with `prefix`, by name, at most `limit`.
+pub async fn with_prefix(
+    db: &dyn ReadDb,
+    kind: &str,
+    prefix: &str,
+    limit: i64,
+) -> DbResult<Vec<NamespaceView>> {
+    db.query(
+        &format!(
+            "SELECT {COLUMNS} FROM namespaces WHERE kind = $1 AND deleted = 0
+               AND name LIKE $2 ESCAPE '\\' ORDER BY name LIMIT $3"
+        ),
+        params![kind, format!("{}%", like_literal(prefix)), limit],
+    )
+    .await?
+    .iter()
+    .map(NamespaceView::from_row)
+    .collect()
+}

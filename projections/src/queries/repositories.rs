@@ -123,3 +123,36 @@ pub async fn list(
         .collect::<DbResult<_>>()?;
     Ok((repos, more))
 }
+
+/// Live repositories that `viewer` may read whose name or description contains `text`
+/// (case-insensitively), by namespace and name: `limit` from `offset`, and whether more follow.
+pub async fn search(
+    db: &dyn ReadDb,
+    viewer: Viewer,
+    text: &str,
+    offset: i64,
+    limit: usize,
+) -> DbResult<(Vec<RepositoryView>, bool)> {
+    let (visible, viewer_id) = viewer.visible(1);
+    let pattern = format!(
+        "%{}%",
+        crate::queries::namespaces::like_literal(&text.to_lowercase())
+    );
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM repositories r
+                 WHERE r.deleted = 0 AND {visible}
+                   AND (LOWER(r.name) LIKE $2 ESCAPE '\\' OR LOWER(r.description) LIKE $2 ESCAPE '\\')
+                 ORDER BY r.namespace, r.name LIMIT $3 OFFSET $4"
+            ),
+            vec![
+                viewer_id.into(),
+                pattern.into(),
+                crate::queries::limit_past(limit).into(),
+                offset.into(),
+            ],
+        )
+        .await?;
+    crate::queries::page_of(&rows, limit, RepositoryView::from_row)
+}
