@@ -11,8 +11,8 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use super::error::QuayError;
-use super::extract::{Ctx, MAX_PAGE, QuayQuery, bounded};
-use super::guard::MaybeCaller;
+use super::extract::{MAX_PAGE, QuayQuery, bounded};
+use super::guard::{Account, MaybeCaller};
 use super::organizations::{Avatar, avatar};
 use crate::access::{Caller, standing};
 use crate::state::AppState;
@@ -60,7 +60,7 @@ pub struct EntityParams {
     responses((status = 200, description = "`{results: [...]}`", body = Entities)))]
 pub async fn entities(
     State(state): State<AppState>,
-    ctx: Ctx,
+    Account(ctx): Account,
     Path(prefix): Path<String>,
     QuayQuery(params): QuayQuery<EntityParams>,
 ) -> Result<Json<Entities>, QuayError> {

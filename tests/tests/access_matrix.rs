@@ -1,0 +1,1737 @@
+//! Every served route of every family, walked with five callers: nobody (401), a token
+//! without the route's scope (403), a user without the role (403), a user of another
+//! organization (403 or 404, and none of the other organization's data) and the right caller
+//! (success). The table must hold exactly the routes the discovery document and the registry
+//! listener declare, so a new route cannot skip it.
+
+use std::collections::BTreeSet;
+
+use annals_tests::oci::{Image, sha256};
+use annals_tests::{Backend, Server, basic_auth, json, on_both_backends};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+on_both_backends! {
+    every_route_refuses_the_wrong_callers => every_route_refuses_the_wrong_callers;
+}
+
+/// Who a route is for, and so what each caller must get.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Class {
+    /// Anyone, anonymous included.
+    Public,
+    /// Any authenticated user; each acts on its own (bob succeeds too).
+    Account,
+    /// Members of `acme` (carol, in its `readers` team, succeeds).
+    Member,
+    /// Administrators of `acme`, or of the private repository.
+    Admin,
+    /// Readers of the private repository (carol holds no grant on it).
+    Reader,
+    /// A superuser with `super:user`.
+    Super,
+    /// The DigitalOcean registry routes: each user acts on its own registry; bob has none.
+    Registry,
+}
+
+struct Route {
+    method: &'static str,
+    template: &'static str,
+    path: String,
+    body: Option<Value>,
+    class: Class,
+    /// What the right caller gets.
+    ok: &'static [u16],
+    /// The scope the route needs (the refused token lacks it).
+    scope: Scope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scope {
+    User,
+    Repo,
+    Other,
+}
+
+struct Callers {
+    admin: String,
+    /// The admin's own tokens with a single scope each.
+    user_read_only: String,
+    repo_read_only: String,
+    bob: String,
+    carol: String,
+    bob_password: String,
+    carol_password: String,
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn mint(server: &Server, auth: &str, client_id: &str, scope: &str) -> String {
+    let response = no_redirects()
+        .get(server.url("/oauth/authorize"))
+        .query(&[
+            ("response_type", "token"),
+            ("client_id", client_id),
+            ("scope", scope),
+        ])
+        .header("Authorization", auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302, "{:?}", response.text().await);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let fragment = location.split_once('#').unwrap().1.to_owned();
+    form_urlencoded::parse(fragment.as_bytes())
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
+}
+
+fn ok(status: StatusCode, body: &Value) {
+    assert!(status.is_success(), "{status} {body}");
+}
+
+/// What the routes act on; answers the callers and the values the paths name.
+async fn fixture(server: &Server) -> (Callers, Fixture) {
+    let post = |p: &'static str, b: Value| async move {
+        let (s, body) = server.post(p, b).await;
+        ok(s, &body);
+        body
+    };
+    let put = |p: String, b: Value| async move {
+        let (s, body) = server.put(&p, b).await;
+        ok(s, &body);
+        body
+    };
+    for org in ["acme", "doomed", "doomed2"] {
+        post("/api/v1/organization/", json!({"name": org})).await;
+    }
+    for repo in ["private", "scratch", "doomed"] {
+        post(
+            "/api/v1/repository",
+            json!({"namespace": "acme", "repository": repo, "visibility": "private", "description": ""}),
+        )
+        .await;
+    }
+    let image = Image::new("matrix", 1, 1000);
+    server.push_image("acme/private", "v1", &image).await;
+    let gone = Image::new("matrix-gone", 1, 1000);
+    server.push_image("acme/private", "gone", &gone).await;
+    let digest = sha256(&image.manifest);
+    let label = |key: &'static str| {
+        let digest = digest.clone();
+        async move {
+            let (s, b) = server
+                .post(
+                    &format!("/api/v1/repository/acme/private/manifest/{digest}/labels"),
+                    json!({"key": key, "value": "x", "media_type": "text/plain"}),
+                )
+                .await;
+            ok(s, &b);
+            b["label"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let label_keep = label("keep").await;
+    let label_gone = label("gone").await;
+    let (_, images) = server.get("/api/v1/repository/acme/private/image/").await;
+    let image_id = images["images"][0]["id"].as_str().unwrap().to_owned();
+
+    let app = post(
+        "/api/v1/organization/acme/applications",
+        json!({"name": "matrix", "redirect_uri": "http://localhost/cb"}),
+    )
+    .await;
+    let client_id = app["client_id"].as_str().unwrap().to_owned();
+    let app_gone = post(
+        "/api/v1/organization/acme/applications",
+        json!({"name": "gone", "redirect_uri": "http://localhost/cb"}),
+    )
+    .await["client_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut passwords = Vec::new();
+    for user in ["bob", "carol", "dave", "frank"] {
+        let made = post("/api/v1/superuser/users/", json!({"username": user})).await;
+        passwords.push(made["password"].as_str().unwrap().to_owned());
+    }
+    post("/api/v1/organization/", json!({"name": "bobco"})).await;
+    for team in ["readers", "extras", "gone"] {
+        put(
+            format!("/api/v1/organization/acme/team/{team}"),
+            json!({"role": "member"}),
+        )
+        .await;
+    }
+    for member in ["carol", "frank"] {
+        put(
+            format!("/api/v1/organization/acme/team/readers/members/{member}"),
+            json!({}),
+        )
+        .await;
+    }
+    put(
+        "/api/v1/organization/acme/team/extras/invite/gone@example.com".into(),
+        json!({}),
+    )
+    .await;
+    put(
+        "/api/v1/repository/acme/private/permissions/team/extras".into(),
+        json!({"role": "read"}),
+    )
+    .await;
+    for robot in ["ci", "gone"] {
+        put(
+            format!("/api/v1/organization/acme/robots/{robot}"),
+            json!({}),
+        )
+        .await;
+        put(format!("/api/v1/user/robots/{robot}"), json!({})).await;
+    }
+    let prototype = |role: &'static str| async move {
+        post(
+            "/api/v1/organization/acme/prototypes",
+            json!({"role": role, "delegate": {"kind": "team", "name": "extras"}}),
+        )
+        .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let prototype_keep = prototype("read").await;
+    let prototype_gone = prototype("write").await;
+    let apptoken = |title: &'static str| async move {
+        post("/api/v1/user/apptoken", json!({"title": title})).await["token"]["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let apptoken_keep = apptoken("keep").await;
+    let apptoken_gone = apptoken("gone").await;
+    post(
+        "/api/v1/user/starred",
+        json!({"namespace": "acme", "repository": "private"}),
+    )
+    .await;
+    post(
+        "/v2/registry",
+        json!({"name": "dreg", "subscription_tier_slug": "professional", "region": "fra1"}),
+    )
+    .await;
+    server.push_image("dreg/app", "v1", &image).await;
+    server.push_image("dreg/app", "gone", &gone).await;
+
+    let admin_bearer = format!("Bearer {}", server.token);
+    let callers = Callers {
+        admin: server.token.clone(),
+        user_read_only: mint(server, &admin_bearer, &client_id, "user:read").await,
+        repo_read_only: mint(server, &admin_bearer, &client_id, "repo:read").await,
+        bob: mint(
+            server,
+            &basic_auth("bob", &passwords[0]),
+            &client_id,
+            "repo:admin repo:create user:admin org:admin",
+        )
+        .await,
+        carol: mint(
+            server,
+            &basic_auth("carol", &passwords[1]),
+            &client_id,
+            "repo:admin repo:create user:admin org:admin",
+        )
+        .await,
+        bob_password: passwords[0].clone(),
+        carol_password: passwords[1].clone(),
+    };
+    let fixture = Fixture {
+        digest,
+        gone_digest: sha256(&gone.manifest),
+        label_keep,
+        label_gone,
+        image_id,
+        client_id,
+        app_gone,
+        prototype_keep,
+        prototype_gone,
+        apptoken_keep,
+        apptoken_gone,
+    };
+    (callers, fixture)
+}
+
+struct Fixture {
+    digest: String,
+    gone_digest: String,
+    label_keep: String,
+    label_gone: String,
+    image_id: String,
+    client_id: String,
+    app_gone: String,
+    prototype_keep: String,
+    prototype_gone: String,
+    apptoken_keep: String,
+    apptoken_gone: String,
+}
+
+/// The management routes, in the order they are walked (what a route destroys is its own).
+fn management_routes(f: &Fixture) -> Vec<Route> {
+    use Class::*;
+    let r =
+        |method, template: &'static str, path: String, body: Option<Value>, class, ok, scope| {
+            Route {
+                method,
+                template,
+                path,
+                body,
+                class,
+                ok,
+                scope,
+            }
+        };
+    let repo = "/api/v1/repository/acme/private";
+    let m = format!("{repo}/manifest/{}", f.digest);
+    let org = "/api/v1/organization/acme";
+    vec![
+        r(
+            "GET",
+            "/api/v1/discovery",
+            "/api/v1/discovery".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/healthz",
+            "/healthz".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/readyz",
+            "/readyz".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/metrics",
+            "/metrics".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/error/{error_type}",
+            "/api/v1/error/not_found".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/users/{username}",
+            "/api/v1/users/bob".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/app/{client_id}",
+            format!("/api/v1/app/{}", f.client_id),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/find/all",
+            "/api/v1/find/all?query=acme".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/find/repositories",
+            "/api/v1/find/repositories?query=private".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository",
+            "/api/v1/repository?namespace=acme".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        // The caller's own account.
+        r(
+            "GET",
+            "/api/v1/user/",
+            "/api/v1/user/".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/logs",
+            "/api/v1/user/logs".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/aggregatelogs",
+            "/api/v1/user/aggregatelogs".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/starred",
+            "/api/v1/user/starred".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/apptoken",
+            "/api/v1/user/apptoken".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "POST",
+            "/api/v1/user/apptoken",
+            "/api/v1/user/apptoken".into(),
+            Some(json!({"title": "t"})),
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/robots",
+            "/api/v1/user/robots".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/entities/{prefix}",
+            "/api/v1/entities/a".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/oauth/authorize",
+            format!(
+                "/oauth/authorize?response_type=token&client_id={}&scope=user:read",
+                f.client_id
+            ),
+            None,
+            Account,
+            &[302],
+            Scope::User,
+        ),
+        r(
+            "POST",
+            "/api/v1/organization/",
+            "/api/v1/organization/".into(),
+            Some(json!({"name": "made-by-matrix"})),
+            Account,
+            &[201, 400],
+            Scope::User,
+        ),
+        // The admin's own things under /user (bob has none of them: 404).
+        r(
+            "GET",
+            "/api/v1/user/apptoken/{token_uuid}",
+            format!("/api/v1/user/apptoken/{}", f.apptoken_keep),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/user/apptoken/{token_uuid}",
+            format!("/api/v1/user/apptoken/{}", f.apptoken_gone),
+            None,
+            Account,
+            &[204],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/robots/{robot_shortname}",
+            "/api/v1/user/robots/ci".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "PUT",
+            "/api/v1/user/robots/{robot_shortname}",
+            "/api/v1/user/robots/fresh".into(),
+            Some(json!({})),
+            Account,
+            &[201],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/robots/{robot_shortname}/permissions",
+            "/api/v1/user/robots/ci/permissions".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "POST",
+            "/api/v1/user/robots/{robot_shortname}/regenerate",
+            "/api/v1/user/robots/ci/regenerate".into(),
+            Some(json!({})),
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/user/robots/{robot_shortname}",
+            "/api/v1/user/robots/gone".into(),
+            None,
+            Account,
+            &[204],
+            Scope::User,
+        ),
+        r(
+            "POST",
+            "/api/v1/user/starred",
+            "/api/v1/user/starred".into(),
+            Some(json!({"namespace": "acme", "repository": "private"})),
+            Reader,
+            &[201],
+            Scope::User,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/user/starred/{repository}",
+            "/api/v1/user/starred/acme/private".into(),
+            None,
+            Reader,
+            &[204],
+            Scope::User,
+        ),
+        // The organization.
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}",
+            org.into(),
+            None,
+            Member,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/team/{teamname}/members",
+            format!("{org}/team/readers/members"),
+            None,
+            Member,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "PUT",
+            "/api/v1/organization/{orgname}",
+            org.into(),
+            Some(json!({"email": "acme@example.com"})),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/logs",
+            format!("{org}/logs"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/aggregatelogs",
+            format!("{org}/aggregatelogs"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/applications",
+            format!("{org}/applications"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/organization/{orgname}/applications",
+            format!("{org}/applications"),
+            Some(json!({"name": "more"})),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/applications/{client_id}",
+            format!("{org}/applications/{}", f.client_id),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/organization/{orgname}/applications/{client_id}",
+            format!("{org}/applications/{}", f.client_id),
+            Some(
+                json!({"name": "matrix", "redirect_uri": "http://localhost/cb", "description": "d"}),
+            ),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/organization/{orgname}/applications/{client_id}/resetclientsecret",
+            format!("{org}/applications/{}/resetclientsecret", f.client_id),
+            Some(json!({})),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}/applications/{client_id}",
+            format!("{org}/applications/{}", f.app_gone),
+            None,
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/collaborators",
+            format!("{org}/collaborators"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/members",
+            format!("{org}/members"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/members/{membername}",
+            format!("{org}/members/carol"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}/members/{membername}",
+            format!("{org}/members/frank"),
+            None,
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/prototypes",
+            format!("{org}/prototypes"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/organization/{orgname}/prototypes",
+            format!("{org}/prototypes"),
+            Some(json!({"role": "read", "delegate": {"kind": "user", "name": "dave"}})),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/organization/{orgname}/prototypes/{prototypeid}",
+            format!("{org}/prototypes/{}", f.prototype_keep),
+            Some(json!({"role": "admin"})),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}/prototypes/{prototypeid}",
+            format!("{org}/prototypes/{}", f.prototype_gone),
+            None,
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/robots",
+            format!("{org}/robots"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/robots/{robot_shortname}",
+            format!("{org}/robots/ci"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/organization/{orgname}/robots/{robot_shortname}",
+            format!("{org}/robots/fresh"),
+            Some(json!({})),
+            Admin,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/robots/{robot_shortname}/permissions",
+            format!("{org}/robots/ci/permissions"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/organization/{orgname}/robots/{robot_shortname}/regenerate",
+            format!("{org}/robots/ci/regenerate"),
+            Some(json!({})),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}/robots/{robot_shortname}",
+            format!("{org}/robots/gone"),
+            None,
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/organization/{orgname}/team/{teamname}",
+            format!("{org}/team/fresh"),
+            Some(json!({"role": "creator"})),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/organization/{orgname}/team/{teamname}/members/{membername}",
+            format!("{org}/team/extras/members/dave"),
+            Some(json!({})),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}/team/{teamname}/members/{membername}",
+            format!("{org}/team/extras/members/dave"),
+            None,
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/organization/{orgname}/team/{teamname}/invite/{email}",
+            format!("{org}/team/extras/invite/new@example.com"),
+            Some(json!({})),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}/team/{teamname}/invite/{email}",
+            format!("{org}/team/extras/invite/gone@example.com"),
+            None,
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/team/{teamname}/permissions",
+            format!("{org}/team/extras/permissions"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}/team/{teamname}",
+            format!("{org}/team/gone"),
+            None,
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository",
+            "/api/v1/repository".into(),
+            Some(
+                json!({"namespace": "acme", "repository": "made", "visibility": "private", "description": ""}),
+            ),
+            Admin,
+            &[201],
+            Scope::Repo,
+        ),
+        // The private repository: read.
+        r(
+            "GET",
+            "/api/v1/repository/{repository}",
+            repo.into(),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/tag/",
+            format!("{repo}/tag/"),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/tag/{tag}/images",
+            format!("{repo}/tag/v1/images"),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/image/",
+            format!("{repo}/image/"),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/image/{imageid}",
+            format!("{repo}/image/{}", f.image_id),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/image/{imageid}/security",
+            format!("{repo}/image/{}/security", f.image_id),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/manifest/{manifestref}",
+            m.clone(),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/manifest/{manifestref}/labels",
+            format!("{m}/labels"),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/manifest/{manifestref}/labels/{labelid}",
+            format!("{m}/labels/{}", f.label_keep),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/manifest/{manifestref}/security",
+            format!("{m}/security"),
+            None,
+            Reader,
+            &[200],
+            Scope::Repo,
+        ),
+        // ... write.
+        r(
+            "PUT",
+            "/api/v1/repository/{repository}",
+            repo.into(),
+            Some(json!({"description": "d"})),
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "PUT",
+            "/api/v1/repository/{repository}/tag/{tag}",
+            format!("{repo}/tag/v2"),
+            Some(json!({"manifest_digest": f.digest})),
+            Admin,
+            &[201, 200],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/repository/{repository}/tag/{tag}",
+            format!("{repo}/tag/v2"),
+            None,
+            Admin,
+            &[204],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/tag/{tag}/restore",
+            format!("{repo}/tag/v2/restore"),
+            Some(json!({"manifest_digest": f.digest})),
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/manifest/{manifestref}/labels",
+            format!("{m}/labels"),
+            Some(json!({"key": "k", "value": "v", "media_type": "text/plain"})),
+            Admin,
+            &[201],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/repository/{repository}/manifest/{manifestref}/labels/{labelid}",
+            format!("{m}/labels/{}", f.label_gone),
+            None,
+            Admin,
+            &[204],
+            Scope::Repo,
+        ),
+        // ... administer.
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/logs",
+            format!("{repo}/logs"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/aggregatelogs",
+            format!("{repo}/aggregatelogs"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/changevisibility",
+            "/api/v1/repository/acme/scratch/changevisibility".into(),
+            Some(json!({"visibility": "private"})),
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "PUT",
+            "/api/v1/repository/{repository}/changestate",
+            "/api/v1/repository/acme/scratch/changestate".into(),
+            Some(json!({"state": "NORMAL"})),
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/permissions/user/",
+            format!("{repo}/permissions/user/"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/permissions/user/{username}",
+            format!("{repo}/permissions/user/admin"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/permissions/user/{username}/transitive",
+            format!("{repo}/permissions/user/admin/transitive"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "PUT",
+            "/api/v1/repository/{repository}/permissions/user/{username}",
+            format!("{repo}/permissions/user/dave"),
+            Some(json!({"role": "read"})),
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/repository/{repository}/permissions/user/{username}",
+            format!("{repo}/permissions/user/dave"),
+            None,
+            Admin,
+            &[204],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/permissions/team/",
+            format!("{repo}/permissions/team/"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/permissions/team/{teamname}",
+            format!("{repo}/permissions/team/extras"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "PUT",
+            "/api/v1/repository/{repository}/permissions/team/{teamname}",
+            format!("{repo}/permissions/team/extras"),
+            Some(json!({"role": "write"})),
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/repository/{repository}/permissions/team/{teamname}",
+            format!("{repo}/permissions/team/extras"),
+            None,
+            Admin,
+            &[204],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/tokens/",
+            format!("{repo}/tokens/"),
+            None,
+            Admin,
+            &[410],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/tokens/",
+            format!("{repo}/tokens/"),
+            Some(json!({"friendlyName": "x"})),
+            Admin,
+            &[410],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/tokens/{code}",
+            format!("{repo}/tokens/abc"),
+            None,
+            Admin,
+            &[410],
+            Scope::Repo,
+        ),
+        r(
+            "PUT",
+            "/api/v1/repository/{repository}/tokens/{code}",
+            format!("{repo}/tokens/abc"),
+            Some(json!({"role": "read"})),
+            Admin,
+            &[410],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/repository/{repository}/tokens/{code}",
+            format!("{repo}/tokens/abc"),
+            None,
+            Admin,
+            &[410],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/repository/{repository}",
+            "/api/v1/repository/acme/doomed".into(),
+            None,
+            Admin,
+            &[204],
+            Scope::Repo,
+        ),
+        // Superuser.
+        r(
+            "GET",
+            "/api/v1/superuser/users/",
+            "/api/v1/superuser/users/".into(),
+            None,
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/superuser/users/",
+            "/api/v1/superuser/users/".into(),
+            Some(json!({"username": "made-by-matrix-user"})),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/superuser/organizations",
+            "/api/v1/superuser/organizations".into(),
+            None,
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/superuser/organizations/{name}",
+            "/api/v1/superuser/organizations/doomed2".into(),
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}",
+            "/api/v1/organization/doomed".into(),
+            None,
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        // DigitalOcean: the caller's own registry (`dreg`, the admin's).
+        r(
+            "GET",
+            "/v2/registry/options",
+            "/v2/registry/options".into(),
+            None,
+            Account,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/v2/registry/validate-name",
+            "/v2/registry/validate-name".into(),
+            Some(json!({"name": "free-name"})),
+            Account,
+            &[204, 422],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/v2/registry",
+            "/v2/registry".into(),
+            None,
+            Registry,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/v2/registry",
+            "/v2/registry".into(),
+            Some(json!({"name": "second", "subscription_tier_slug": "basic"})),
+            Registry,
+            &[409, 422, 400],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/v2/registry/subscription",
+            "/v2/registry/subscription".into(),
+            None,
+            Registry,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/v2/registry/subscription",
+            "/v2/registry/subscription".into(),
+            Some(json!({"tier_slug": "professional"})),
+            Registry,
+            &[200, 400, 422],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/v2/registry/docker-credentials",
+            "/v2/registry/docker-credentials".into(),
+            None,
+            Account,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/v2/registry/{registry_name}/repositories",
+            "/v2/registry/dreg/repositories".into(),
+            None,
+            Registry,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/v2/registry/{registry_name}/repositoriesV2",
+            "/v2/registry/dreg/repositoriesV2".into(),
+            None,
+            Registry,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/v2/registry/{registry_name}/repositories/{repository_name}/tags",
+            "/v2/registry/dreg/repositories/app/tags".into(),
+            None,
+            Registry,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/v2/registry/{registry_name}/repositories/{repository_name}/digests",
+            "/v2/registry/dreg/repositories/app/digests".into(),
+            None,
+            Registry,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/v2/registry/{registry_name}/repositories/{repository_name}/tags/{repository_tag}",
+            "/v2/registry/dreg/repositories/app/tags/gone".into(),
+            None,
+            Registry,
+            &[204],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/v2/registry/{registry_name}/repositories/{repository_name}/digests/{manifest_digest}",
+            format!(
+                "/v2/registry/dreg/repositories/app/digests/{}",
+                f.gone_digest
+            ),
+            None,
+            Registry,
+            &[204, 404],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/v2/registry/{registry_name}/garbage-collections",
+            "/v2/registry/dreg/garbage-collections".into(),
+            None,
+            Registry,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/v2/registry/{registry_name}/garbage-collection",
+            "/v2/registry/dreg/garbage-collection".into(),
+            Some(json!({"type": "untagged manifests only"})),
+            Registry,
+            &[201],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/v2/registry/{registry_name}/garbage-collection",
+            "/v2/registry/dreg/garbage-collection".into(),
+            None,
+            Registry,
+            &[200, 404],
+            Scope::Repo,
+        ),
+        r(
+            "PUT",
+            "/v2/registry/{registry_name}/garbage-collection/{garbage_collection_uuid}",
+            "/v2/registry/dreg/garbage-collection/GC".into(),
+            Some(json!({"cancel": true})),
+            Registry,
+            &[200, 403, 404, 409, 412, 422],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/v2/registry",
+            "/v2/registry".into(),
+            None,
+            Registry,
+            &[204, 403, 409, 412],
+            Scope::Repo,
+        ),
+    ]
+}
+
+/// The registry routes on the private repository, in the order they are walked.
+fn registry_routes(f: &Fixture) -> Vec<Route> {
+    use Class::*;
+    let r = |method, template: &'static str, path: String, body: Option<Value>, class, ok| Route {
+        method,
+        template,
+        path,
+        body,
+        class,
+        ok,
+        scope: Scope::Repo,
+    };
+    let name = "/v2/acme/private";
+    let blob = format!("{name}/blobs/{}", sha256(b"layer"));
+    vec![
+        r(
+            "GET",
+            "/token",
+            "/token?service=annals&scope=repository:acme/private:pull".into(),
+            None,
+            Public,
+            &[200],
+        ),
+        r("GET", "/v2/", "/v2/".into(), None, Account, &[200]),
+        r(
+            "GET",
+            "/v2/_catalog",
+            "/v2/_catalog".into(),
+            None,
+            Account,
+            &[200],
+        ),
+        r(
+            "GET",
+            "/v2/{name}/tags/list",
+            format!("{name}/tags/list"),
+            None,
+            Reader,
+            &[200],
+        ),
+        r(
+            "GET",
+            "/v2/{name}/manifests/{reference}",
+            format!("{name}/manifests/v1"),
+            None,
+            Reader,
+            &[200],
+        ),
+        r(
+            "HEAD",
+            "/v2/{name}/manifests/{reference}",
+            format!("{name}/manifests/v1"),
+            None,
+            Reader,
+            &[200],
+        ),
+        r(
+            "GET",
+            "/v2/{name}/referrers/{digest}",
+            format!("{name}/referrers/{}", f.digest),
+            None,
+            Reader,
+            &[200],
+        ),
+        r(
+            "POST",
+            "/v2/{name}/blobs/uploads/",
+            format!("{name}/blobs/uploads/"),
+            None,
+            Admin,
+            &[202],
+        ),
+        r(
+            "GET",
+            "/v2/{name}/blobs/uploads/{id}",
+            format!("{name}/blobs/uploads/UPLOAD"),
+            None,
+            Admin,
+            &[204],
+        ),
+        r(
+            "PATCH",
+            "/v2/{name}/blobs/uploads/{id}",
+            format!("{name}/blobs/uploads/UPLOAD"),
+            None,
+            Admin,
+            &[202],
+        ),
+        r(
+            "PUT",
+            "/v2/{name}/blobs/uploads/{id}",
+            format!("{name}/blobs/uploads/UPLOAD?digest={}", sha256(b"layer")),
+            None,
+            Admin,
+            &[201],
+        ),
+        r(
+            "DELETE",
+            "/v2/{name}/blobs/uploads/{id}",
+            format!("{name}/blobs/uploads/SPARE"),
+            None,
+            Admin,
+            &[204],
+        ),
+        r(
+            "GET",
+            "/v2/{name}/blobs/{digest}",
+            blob.clone(),
+            None,
+            Reader,
+            &[200],
+        ),
+        r(
+            "HEAD",
+            "/v2/{name}/blobs/{digest}",
+            blob.clone(),
+            None,
+            Reader,
+            &[200],
+        ),
+        r(
+            "DELETE",
+            "/v2/{name}/blobs/{digest}",
+            blob,
+            None,
+            Admin,
+            &[405],
+        ),
+        r(
+            "PUT",
+            "/v2/{name}/manifests/{reference}",
+            format!("{name}/manifests/v3"),
+            None,
+            Admin,
+            &[201],
+        ),
+        r(
+            "DELETE",
+            "/v2/{name}/manifests/{reference}",
+            format!("{name}/manifests/{}", f.gone_digest),
+            None,
+            Admin,
+            &[202],
+        ),
+    ]
+}
+
+/// Who calls, as what.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    Anonymous,
+    WithoutScope,
+    Carol,
+    Bob,
+    Admin,
+}
+
+async fn call(
+    server: &Server,
+    callers: &Callers,
+    route: &Route,
+    path: &str,
+    who: Who,
+    registry: bool,
+) -> (StatusCode, String) {
+    let method = Method::from_bytes(route.method.as_bytes()).unwrap();
+    let base = if registry {
+        &server.registry
+    } else {
+        &server.url("")
+    };
+    let mut req = no_redirects().request(method, format!("{base}{path}"));
+    let scoped = match route.scope {
+        Scope::User => &callers.repo_read_only,
+        _ => &callers.user_read_only,
+    };
+    let token = match who {
+        Who::Anonymous => None,
+        Who::WithoutScope => Some(scoped.as_str()),
+        Who::Carol => Some(callers.carol.as_str()),
+        Who::Bob => Some(callers.bob.as_str()),
+        Who::Admin => Some(callers.admin.as_str()),
+    };
+    if let Some(token) = token {
+        req = if registry {
+            let (user, secret) = match who {
+                Who::Bob => ("bob", callers.bob_password.as_str()),
+                Who::Carol => ("carol", callers.carol_password.as_str()),
+                Who::Admin => ("admin", token),
+                _ => ("$oauthtoken", token),
+            };
+            req.header("Authorization", basic_auth(user, secret))
+        } else {
+            req.bearer_auth(token)
+        };
+    }
+    if let Some(body) = &route.body {
+        req = req.json(body);
+    }
+    if registry {
+        req = match (route.method, route.template) {
+            ("PATCH", _) => req
+                .header("content-type", "application/octet-stream")
+                .body(b"layer".to_vec()),
+            ("PUT", "/v2/{name}/manifests/{reference}") => {
+                let image = Image::new("matrix", 1, 1000);
+                req.header("content-type", "application/vnd.oci.image.manifest.v1+json")
+                    .body(image.manifest.clone())
+            }
+            _ => req,
+        };
+    }
+    let response = req.send().await.unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap_or_default())
+}
+
+/// Starts an upload on the private repository as the admin; answers its id.
+async fn start_upload(server: &Server) -> String {
+    let response = server
+        .registry_request(Method::POST, "/v2/acme/private/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    location.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn every_route_refuses_the_wrong_callers(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (callers, fixture) = fixture(&server).await;
+
+    // The table holds exactly what is served.
+    let (_, doc) = server.get("/api/v1/discovery").await;
+    let mut declared = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            if ["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                declared.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    for (method, path) in annals_api::oci::ROUTES {
+        declared.insert(((*method).to_owned(), (*path).to_owned()));
+    }
+    let management = management_routes(&fixture);
+    let registry = registry_routes(&fixture);
+    let walked: BTreeSet<(String, String)> = management
+        .iter()
+        .chain(&registry)
+        .map(|r| (r.method.to_owned(), r.template.to_owned()))
+        .collect();
+    let missing: Vec<_> = declared.difference(&walked).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from the table: {missing:?}"
+    );
+    let extra: Vec<_> = walked.difference(&declared).collect();
+    assert!(
+        extra.is_empty(),
+        "routes the server does not declare: {extra:?}"
+    );
+
+    let upload = start_upload(&server).await;
+    let spare = start_upload(&server).await;
+    let mut gc_uuid = String::from("none");
+    for (route, on_registry) in management
+        .iter()
+        .map(|r| (r, false))
+        .chain(registry.iter().map(|r| (r, true)))
+    {
+        let path = route
+            .path
+            .replace("UPLOAD", &upload)
+            .replace("SPARE", &spare)
+            .replace("/GC", &format!("/{gc_uuid}"));
+        let what = format!("{} {path}", route.method);
+        let refused = |who: Who, status: StatusCode, body: &str, allowed: &[u16]| {
+            assert!(
+                allowed.contains(&status.as_u16()),
+                "{what} as {who:?}: {status} {body}"
+            );
+        };
+        if route.class != Class::Public {
+            let (s, b) = call(&server, &callers, route, &path, Who::Anonymous, on_registry).await;
+            refused(Who::Anonymous, s, &b, &[401]);
+            let (s, b) = call(
+                &server,
+                &callers,
+                route,
+                &path,
+                Who::WithoutScope,
+                on_registry,
+            )
+            .await;
+            // The registry challenges a token it cannot use with 401 as readily as 403.
+            let allowed: &[u16] = if on_registry { &[401, 403] } else { &[403] };
+            if !(route.template == "/v2/" || route.template == "/v2/_catalog") {
+                refused(Who::WithoutScope, s, &b, allowed);
+            }
+        }
+        match route.class {
+            Class::Admin | Class::Reader | Class::Super => {
+                let (s, b) = call(&server, &callers, route, &path, Who::Carol, on_registry).await;
+                refused(Who::Carol, s, &b, &[403]);
+            }
+            _ => {}
+        }
+        let other: Option<&[u16]> = match route.class {
+            Class::Member | Class::Admin | Class::Reader | Class::Super => Some(&[403, 404]),
+            Class::Registry if route.path.contains("/dreg") || route.method != "POST" => {
+                Some(&[404, 403])
+            }
+            _ => None,
+        };
+        if let Some(allowed) = other {
+            let (s, b) = call(&server, &callers, route, &path, Who::Bob, on_registry).await;
+            refused(Who::Bob, s, &b, allowed);
+            assert!(
+                !b.contains("acme@example.com") && !b.contains("\"dreg\""),
+                "{what} as bob shows another organization's data: {b}"
+            );
+        }
+        let (s, b) = call(&server, &callers, route, &path, Who::Admin, on_registry).await;
+        assert!(route.ok.contains(&s.as_u16()), "{what} as admin: {s} {b}");
+        if route.template == "/v2/registry/{registry_name}/garbage-collection"
+            && route.method == "POST"
+        {
+            let started: Value = serde_json::from_str(&b).unwrap();
+            gc_uuid = started["garbage_collection"]["uuid"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+    }
+}
