@@ -203,6 +203,7 @@ pub async fn serve_until(
         gc_wake: Arc::new(tokio::sync::Notify::new()),
         keys_in_flight: Default::default(),
         refusals: Default::default(),
+        access_cache: Default::default(),
         metrics,
         ready_max_lag: args.ready_max_lag,
         token_key: token_key.into(),

@@ -10,6 +10,7 @@ use annals_store::EventStore;
 use annals_store::blobs::{BlobStore, SessionLimits};
 use annals_workers::ReadModels;
 
+use crate::access::cache::AccessCache;
 use crate::access::refusals::RefusalLimiter;
 use crate::idempotency::KeysInFlight;
 use crate::observe::Metrics;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub keys_in_flight: KeysInFlight,
     /// How many refusals each principal may still have recorded this minute.
     pub refusals: RefusalLimiter,
+    /// Credential and standing answers, valid while the read models stand still.
+    pub access_cache: AccessCache,
 }
 
 impl AppState {

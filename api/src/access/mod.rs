@@ -3,6 +3,7 @@
 //! read from the access read models, and `annals_domain::access::authorize` decides. The
 //! families only map a [`Denial`](annals_domain::access::Denial) to their own error shape.
 
+pub mod cache;
 pub mod caller;
 pub mod guard;
 pub mod password;

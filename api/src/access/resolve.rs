@@ -42,6 +42,21 @@ fn now_micros() -> i64 {
 /// The caller a credential (by the SHA-256 of its secret) stands for now, whatever its kind:
 /// `None` once it has expired or is gone.
 pub async fn by_digest(state: &AppState, digest: &str) -> Result<Option<Caller>, DbError> {
+    let position = state.watch.position();
+    if let Some(known) = state.access_cache.credential(digest, position) {
+        return Ok(known.filter(|c| {
+            c.expires_at
+                .is_none_or(|e| e.saturating_mul(1_000_000) > now_micros())
+        }));
+    }
+    let found = lookup(state, digest).await?;
+    state
+        .access_cache
+        .remember_credential(digest, position, found.clone());
+    Ok(found)
+}
+
+async fn lookup(state: &AppState, digest: &str) -> Result<Option<Caller>, DbError> {
     let db = state.db();
     if let Some(view) = access::credential(db.as_ref(), digest).await? {
         return Ok(Caller::from_credential(view, now_micros()));

@@ -2,7 +2,7 @@
 //! model (its teams' strongest role, its strongest repository grant).
 
 use annals_domain::access::{NamespaceStanding, Principal, RepositoryStanding};
-use annals_projections::queries::access;
+use annals_projections::queries::access::{self, Holdings};
 use annals_projections::queries::repositories::RepositoryView;
 use annals_projections::sql::DbError;
 use uuid::Uuid;
@@ -12,6 +12,29 @@ use crate::state::AppState;
 
 fn owns(caller: &Caller, namespace_id: Uuid) -> bool {
     matches!(caller.subject.principal, Principal::User { id } if id == namespace_id)
+}
+
+/// What the principal holds, from the cache while the read models stand still.
+async fn holdings(
+    state: &AppState,
+    namespace_id: Uuid,
+    repository_id: Option<Uuid>,
+    principal_id: Uuid,
+) -> Result<Holdings, DbError> {
+    let key = (namespace_id, repository_id, principal_id);
+    let position = state.watch.position();
+    if let Some(held) = state.access_cache.holdings(key, position) {
+        return Ok(held);
+    }
+    let held = access::holdings(
+        state.db().as_ref(),
+        namespace_id,
+        repository_id,
+        principal_id,
+    )
+    .await?;
+    state.access_cache.remember_holdings(key, position, held);
+    Ok(held)
 }
 
 /// The caller's standing in the namespace `namespace_id`.
@@ -26,7 +49,7 @@ pub async fn namespace(
             team_role: None,
         });
     }
-    let held = access::holdings(state.db().as_ref(), namespace_id, None, caller.user_id).await?;
+    let held = holdings(state, namespace_id, None, caller.user_id).await?;
     Ok(NamespaceStanding {
         owns: false,
         team_role: held.team_role,
@@ -56,13 +79,7 @@ pub async fn repository(
             },
         });
     }
-    let held = access::holdings(
-        state.db().as_ref(),
-        repo.namespace_id,
-        Some(repo.id),
-        caller.user_id,
-    )
-    .await?;
+    let held = holdings(state, repo.namespace_id, Some(repo.id), caller.user_id).await?;
     Ok(RepositoryStanding {
         public,
         role: held.repo_role,

@@ -12,12 +12,24 @@ use crate::config::ServeArgs;
 
 const TOKEN: &str = "bench-token";
 
-pub async fn measure(
-    postgres: Option<&str>,
-    requests: u64,
-    table: &mut Table,
-) -> anyhow::Result<()> {
-    let target = Target::create(postgres).await?;
+/// A running `annals serve` for a benchmark, with the organization `benchorg`.
+pub(super) struct Running {
+    pub base: String,
+    pub client: reqwest::Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.server.await?
+    }
+}
+
+pub(super) const BENCH_TOKEN: &str = TOKEN;
+
+pub(super) async fn start(target: &Target) -> anyhow::Result<Running> {
     let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = probe.local_addr()?;
     drop(probe);
@@ -44,7 +56,22 @@ pub async fn measure(
         "creating the organization answered {}",
         org.status()
     );
+    Ok(Running {
+        base,
+        client,
+        stop,
+        server,
+    })
+}
 
+pub async fn measure(
+    postgres: Option<&str>,
+    requests: u64,
+    table: &mut Table,
+) -> anyhow::Result<()> {
+    let target = Target::create(postgres).await?;
+    let running = start(&target).await?;
+    let (base, client) = (running.base.clone(), running.client.clone());
     let counter = Arc::new(AtomicU64::new(0));
     for clients in [1usize, 16, 64] {
         let started = Instant::now();
@@ -84,8 +111,7 @@ pub async fn measure(
             format!("{:.2}", quantile_ms(&all, 0.99)),
         ]);
     }
-    let _ = stop.send(());
-    server.await??;
+    running.stop().await?;
     target.drop().await
 }
 

@@ -11,6 +11,7 @@
 //! | registry | OCI push and pull of small images and a 100 MB image at 1 and 8 clients, beside Debian's `docker-registry` (distribution 2.8), as ratios |
 
 mod append;
+mod auth;
 mod events;
 mod http;
 mod registry;
@@ -37,7 +38,7 @@ pub struct BenchArgs {
     /// Requests per HTTP client-count level.
     #[arg(long, default_value_t = 2_000)]
     pub requests: u64,
-    /// Only these sections (append, http, replay, registry); all when empty.
+    /// Only these sections (append, http, auth, replay, registry); all when empty.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -153,6 +154,24 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         );
         for pg in &backends {
             http::measure(*pg, args.requests, &mut t).await?;
+        }
+        t.print();
+    }
+    if wants("auth") {
+        let mut t = Table::new(
+            "GET /api/v1/repository/{public}/tag/: anonymous vs bearer token (lookup + standing + rules)",
+            &[
+                "backend",
+                "clients",
+                "anon req/s",
+                "anon p50 ms",
+                "token req/s",
+                "token p50 ms",
+                "cost of the check",
+            ],
+        );
+        for pg in &backends {
+            auth::measure(*pg, args.requests, &mut t).await?;
         }
         t.print();
     }
