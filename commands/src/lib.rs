@@ -12,6 +12,7 @@ mod envelope;
 mod error;
 mod facts;
 mod load;
+mod messages;
 mod metadata;
 mod namespaces;
 mod organizations;

@@ -19,6 +19,7 @@ pub mod event;
 pub mod gc;
 pub mod log_kind;
 pub mod manifest;
+pub mod message;
 pub mod names;
 pub mod organization;
 pub mod prototype;

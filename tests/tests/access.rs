@@ -773,6 +773,43 @@ async fn prototypes_search_and_retired_routes(backend: Backend) {
         400
     );
 
+    // Global messages: a superuser posts, anyone reads; the whole log shows it.
+    let (s, _) = server
+        .post(
+            "/api/v1/messages",
+            json!({"message": {"content": "maintenance at noon", "severity": "warning", "media_type": "text/plain"}}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (_, messages) = server
+        .request(Method::GET, "/api/v1/messages", None, Some(""))
+        .await;
+    assert_eq!(
+        messages["messages"][0]["content"], "maintenance at noon",
+        "{messages}"
+    );
+    assert_eq!(
+        server
+            .request(
+                Method::POST,
+                "/api/v1/messages",
+                Some(json!({"message": {"content": "x", "severity": "info"}})),
+                Some(&bob)
+            )
+            .await
+            .0,
+        403
+    );
+    let (_, all) = server.get("/api/v1/superuser/logs").await;
+    let kinds: Vec<&str> = all["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"create_global_message"), "{kinds:?}");
+    assert!(kinds.contains(&"access_denied"), "{kinds:?}");
+
     let (s, described) = server
         .request(
             Method::GET,

@@ -226,6 +226,14 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
     server.push_image("dreg/app", "v1", &image).await;
     server.push_image("dreg/app", "gone", &gone).await;
 
+    post(
+        "/api/v1/messages",
+        json!({"message": {"content": "gone soon", "severity": "info", "media_type": "text/plain"}}),
+    )
+    .await;
+    let (_, messages) = server.get("/api/v1/messages").await;
+    let message_gone = messages["messages"][0]["uuid"].as_str().unwrap().to_owned();
+
     let admin_bearer = format!("Bearer {}", server.token);
     let callers = Callers {
         admin: server.token.clone(),
@@ -260,6 +268,7 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
         prototype_gone,
         apptoken_keep,
         apptoken_gone,
+        message_gone,
     };
     (callers, fixture)
 }
@@ -276,6 +285,7 @@ struct Fixture {
     prototype_gone: String,
     apptoken_keep: String,
     apptoken_gone: String,
+    message_gone: String,
 }
 
 /// The management routes, in the order they are walked (what a route destroys is its own).
@@ -1184,6 +1194,53 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             Scope::Repo,
         ),
         // Superuser.
+        r(
+            "GET",
+            "/api/v1/messages",
+            "/api/v1/messages".into(),
+            None,
+            Public,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/messages",
+            "/api/v1/messages".into(),
+            Some(
+                json!({"message": {"content": "hello", "severity": "warning", "media_type": "text/markdown"}}),
+            ),
+            Super,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/message/{uuid}",
+            format!("/api/v1/message/{}", f.message_gone),
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/superuser/logs",
+            "/api/v1/superuser/logs".into(),
+            None,
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/superuser/organizations/{name}",
+            "/api/v1/superuser/organizations/doomed2".into(),
+            Some(json!({"email": "doomed@example.com"})),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
         r(
             "GET",
             "/api/v1/superuser/users/",

@@ -15,7 +15,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use super::error::QuayErrorBody;
 use super::{
-    applications, apptokens, images, logs, manifests, oauth, organizations, permissions,
+    applications, apptokens, images, logs, manifests, messages, oauth, organizations, permissions,
     prototypes, repo_tokens, repositories, robots, search, superuser, tags, teams, users,
 };
 use crate::docr;
@@ -32,7 +32,7 @@ use crate::state::AppState;
         repositories::create, repositories::list, repositories::get, repositories::update,
         repositories::change_visibility, repositories::change_state, repositories::delete,
         logs::repository_logs, logs::repository_aggregate, logs::organization_logs,
-        logs::organization_aggregate, logs::user_logs, logs::user_aggregate,
+        logs::organization_aggregate, logs::user_logs, logs::user_aggregate, logs::superuser_logs,
         tags::list, tags::put, tags::delete, tags::restore, tags::images,
         manifests::get, manifests::labels, manifests::add_label, manifests::get_label,
         manifests::delete_label, manifests::security,
@@ -46,6 +46,7 @@ use crate::state::AppState;
         applications::list, applications::create, applications::get, applications::update,
         applications::delete, applications::reset_secret, applications::public,
         oauth::authorize,
+        messages::list, messages::create, messages::delete,
         search::entities, search::find_repositories, search::find_all, search::error_description,
         prototypes::list, prototypes::create, prototypes::update, prototypes::delete,
         repo_tokens::list, repo_tokens::create, repo_tokens::get, repo_tokens::change,
@@ -57,7 +58,7 @@ use crate::state::AppState;
         permissions::remove, permissions::transitive, permissions::get_team,
         permissions::set_team, permissions::remove_team,
         superuser::users, superuser::create_user, superuser::organizations,
-        superuser::delete_organization,
+        superuser::delete_organization, superuser::change_organization,
         docr::registry::create, docr::registry::get, docr::registry::delete,
         docr::registry::options, docr::registry::validate_name,
         docr::subscription::get, docr::subscription::update,

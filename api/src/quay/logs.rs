@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::error::QuayError;
 use super::extract::QuayQuery;
-use super::guard::{Account, InOrg, OrgAdmin};
+use super::guard::{Account, InOrg, OrgAdmin, Super};
 use super::log_entry::{self, LogEntryBody};
 use super::log_range::{LogRange, format_datetime};
 use super::repositories::{self, RepoPath};
@@ -248,4 +248,18 @@ pub async fn user_aggregate(
     QuayQuery(params): QuayQuery<LogParams>,
 ) -> Result<Json<AggregatedLogs>, QuayError> {
     aggregate(&state, LogScope::User(ctx.caller.user_id), params).await
+}
+
+/// List the usage logs for the current system: every entry (superusers only).
+#[utoipa::path(get, path = "/api/v1/superuser/logs", operation_id = "listAllLogs", tag = "superuser", description = LOG_PARAMS_DOC,
+    params(("starttime" = Option<String>, Query), ("endtime" = Option<String>, Query),
+        ("performer" = Option<String>, Query), ("next_page" = Option<String>, Query)),
+    responses((status = 200, description = "`{start_time, end_time, logs, next_page?}`", body = LogPage),
+        (status = 400, description = "Invalid time window or next_page token")))]
+pub async fn superuser_logs(
+    State(state): State<AppState>,
+    _su: Super,
+    QuayQuery(params): QuayQuery<LogParams>,
+) -> Result<Json<LogPage>, QuayError> {
+    list(&state, LogScope::All, params, true).await
 }

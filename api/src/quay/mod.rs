@@ -12,6 +12,7 @@ pub mod log_entry;
 pub mod log_range;
 pub mod logs;
 pub mod manifests;
+pub mod messages;
 pub mod oauth;
 pub mod organizations;
 pub mod permissions;
@@ -130,7 +131,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/api/v1/superuser/organizations/{name}",
-            delete(superuser::delete_organization),
+            delete(superuser::delete_organization).put(superuser::change_organization),
         )
         .route(
             "/api/v1/organization/{orgname}/team/{teamname}",
@@ -176,6 +177,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/find/repositories", get(search::find_repositories))
         .route("/api/v1/find/all", get(search::find_all))
         .route("/api/v1/error/{error_type}", get(search::error_description))
+        .route("/api/v1/superuser/logs", get(logs::superuser_logs))
+        .route(
+            "/api/v1/messages",
+            get(messages::list).post(messages::create),
+        )
+        .route("/api/v1/message/{uuid}", delete(messages::delete))
         .route("/api/v1/user/logs", get(logs::user_logs))
         .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))
         .fallback(|| async { error::QuayError::not_found("No such API route") })

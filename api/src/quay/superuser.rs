@@ -167,3 +167,53 @@ pub async fn delete_organization(
     state.settle(&done).await;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct OrganizationChange {
+    /// The organization's name: renaming is refused (names are namespaces, and their history
+    /// stays under the name it was made with).
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub invoice_email: Option<bool>,
+    pub invoice_email_address: Option<String>,
+    #[schema(minimum = 0, maximum = 31_536_000)]
+    pub tag_expiration_s: Option<i64>,
+}
+
+/// Updates information about the specified organization.
+#[utoipa::path(put, path = "/api/v1/superuser/organizations/{name}", operation_id = "changeOrganization", tag = "superuser",
+    request_body = OrganizationChange, params(("name" = String, Path)),
+    responses((status = 200, description = "The organization", body = SuperUserOrganization),
+        (status = 400, description = "Invalid change, or a rename")))]
+pub async fn change_organization(
+    State(state): State<AppState>,
+    Super(ctx): Super,
+    Path(name): Path<String>,
+    QuayJson(body): QuayJson<OrganizationChange>,
+) -> Result<Json<SuperUserOrganization>, QuayError> {
+    if body.name.as_ref().is_some_and(|n| *n != name) {
+        return Err(QuayError::invalid_request(
+            "Renaming an organization is not supported",
+        ));
+    }
+    let update = annals_commands::UpdateOrganization {
+        email: body.email,
+        invoice_email: body.invoice_email,
+        invoice_email_address: body.invoice_email_address,
+        tag_expiration_s: body.tag_expiration_s,
+    };
+    let done = state
+        .commands
+        .update_organization(&ctx.envelope, &name, update)
+        .await?;
+    state.settle(&done).await;
+    let org = namespaces::by_name(state.db().as_ref(), &name)
+        .await?
+        .filter(|n| n.is_organization())
+        .ok_or_else(|| QuayError::not_found(format!("Organization {name} not found")))?;
+    Ok(Json(SuperUserOrganization {
+        avatar: avatar(&org.name, "org"),
+        name: org.name,
+        email: org.email.unwrap_or_default(),
+    }))
+}

@@ -19,6 +19,8 @@ pub enum LogScope {
     Repository(Uuid),
     /// What a user did, and what happened in the user's own namespace.
     User(Uuid),
+    /// Everything (a superuser's view).
+    All,
 }
 
 /// A query over the log: `[start, end)` in microseconds since the epoch, optionally one performer.
@@ -70,11 +72,14 @@ async fn position_range(db: &dyn ReadDb, start: i64, end: i64) -> DbResult<Optio
     })
 }
 
+/// The condition on `$1` that selects the scope's entries, and the value bound to it.
 fn scope_column(scope: LogScope) -> (&'static str, Uuid) {
     match scope {
-        LogScope::Namespace(id) => ("namespace_id", id),
-        LogScope::Repository(id) => ("repository_id", id),
-        LogScope::User(id) => ("performer_id", id),
+        LogScope::Namespace(id) => ("namespace_id = $1", id),
+        LogScope::Repository(id) => ("repository_id = $1", id),
+        LogScope::User(id) => ("performer_id = $1", id),
+        // Always true; `$1` is still bound.
+        LogScope::All => ("CAST($1 AS TEXT) IS NOT NULL", Uuid::nil()),
     }
 }
 
@@ -101,7 +106,7 @@ pub async fn page(
     let select = |column: &str| {
         format!(
             "SELECT position, kind FROM log_index
-             WHERE {column} = $1 AND position BETWEEN $2 AND $3 AND (CAST($4 AS TEXT) IS NULL OR performer = $4)
+             WHERE {column} AND position BETWEEN $2 AND $3 AND (CAST($4 AS TEXT) IS NULL OR performer = $4)
              ORDER BY position DESC LIMIT $5"
         )
     };
@@ -110,8 +115,8 @@ pub async fn page(
         LogScope::User(_) => format!(
             "SELECT position, kind FROM ({}) AS performed UNION SELECT position, kind FROM ({}) AS owned
              ORDER BY position DESC LIMIT $5",
-            select("performer_id"),
-            select("namespace_id")
+            select("performer_id = $1"),
+            select("namespace_id = $1")
         ),
         _ => select(column),
     };
@@ -170,15 +175,15 @@ pub async fn aggregate(db: &dyn ReadDb, query: &LogQuery) -> DbResult<Vec<KindCo
     let (column, id) = scope_column(query.scope);
     let filter = |column: &str| {
         format!(
-            "{column} = $1 AND position BETWEEN $2 AND $3 AND (CAST($4 AS TEXT) IS NULL OR performer = $4)"
+            "{column} AND position BETWEEN $2 AND $3 AND (CAST($4 AS TEXT) IS NULL OR performer = $4)"
         )
     };
     let sql = match query.scope {
         LogScope::User(_) => format!(
             "SELECT kind, day, COUNT(*) AS n FROM log_index
              WHERE ({}) OR ({}) GROUP BY kind, day ORDER BY day, kind",
-            filter("performer_id"),
-            filter("namespace_id")
+            filter("performer_id = $1"),
+            filter("namespace_id = $1")
         ),
         _ => format!(
             "SELECT kind, day, COUNT(*) AS n FROM log_index WHERE {} GROUP BY kind, day ORDER BY day, kind",

@@ -7,6 +7,7 @@ pub mod content;
 pub mod docr;
 pub mod grants;
 pub mod logs;
+pub mod messages;
 pub mod namespaces;
 pub mod prototypes;
 pub mod registries;
