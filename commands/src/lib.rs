@@ -21,6 +21,7 @@ mod registries;
 mod repositories;
 mod robots;
 mod service;
+mod service_keys;
 mod teams;
 mod users;
 

@@ -540,6 +540,34 @@ pub enum DomainEvent {
     },
     #[serde(rename = "message.deleted.v1")]
     MessageDeleted { message_id: Uuid },
+
+    /// A service key (a public key other services sign with), by its JWK thumbprint `kid`.
+    #[serde(rename = "service_key.created.v1")]
+    ServiceKeyCreated {
+        kid: String,
+        name: String,
+        service: String,
+        #[serde(default)]
+        metadata: serde_json::Value,
+        expiration: Option<chrono::DateTime<chrono::Utc>>,
+        jwk: serde_json::Value,
+    },
+    #[serde(rename = "service_key.updated.v1")]
+    ServiceKeyUpdated {
+        kid: String,
+        name: String,
+        #[serde(default)]
+        metadata: serde_json::Value,
+        expiration: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    #[serde(rename = "service_key.approved.v1")]
+    ServiceKeyApproved {
+        kid: String,
+        approver: String,
+        notes: String,
+    },
+    #[serde(rename = "service_key.deleted.v1")]
+    ServiceKeyDeleted { kid: String },
 }
 
 impl DomainEvent {
@@ -613,6 +641,10 @@ impl DomainEvent {
             AccessDenied { .. } => "audit.access_denied.v1",
             MessageCreated { .. } => "message.created.v1",
             MessageDeleted { .. } => "message.deleted.v1",
+            ServiceKeyCreated { .. } => "service_key.created.v1",
+            ServiceKeyUpdated { .. } => "service_key.updated.v1",
+            ServiceKeyApproved { .. } => "service_key.approved.v1",
+            ServiceKeyDeleted { .. } => "service_key.deleted.v1",
         }
     }
 }

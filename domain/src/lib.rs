@@ -27,6 +27,7 @@ pub mod registry;
 pub mod repository;
 pub mod reservation;
 pub mod robot;
+pub mod service_key;
 pub mod tag;
 pub mod team;
 pub mod user;

@@ -74,5 +74,9 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         AccessDenied { .. } => "access_denied",
         MessageCreated { .. } => "create_global_message",
         MessageDeleted { .. } => "delete_global_message",
+        ServiceKeyCreated { .. } => "service_key_create",
+        ServiceKeyUpdated { .. } => "service_key_modify",
+        ServiceKeyApproved { .. } => "service_key_approve",
+        ServiceKeyDeleted { .. } => "service_key_delete",
     })
 }

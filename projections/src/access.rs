@@ -108,6 +108,18 @@ const SCHEMA: &[&str] = &[
         created_at BIGINT NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS applications_by_org ON applications (org_id, client_id)",
+    "CREATE TABLE IF NOT EXISTS service_keys (
+        kid TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        service TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        expiration BIGINT,
+        jwk TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        approver TEXT,
+        approval_notes TEXT,
+        approved_at BIGINT
+    )",
     "CREATE TABLE IF NOT EXISTS messages (
         id TEXT PRIMARY KEY,
         content TEXT NOT NULL,
@@ -129,6 +141,7 @@ const TABLES: &[(&str, &str)] = &[
     ("prototypes", "id"),
     ("applications", "client_id"),
     ("messages", "id"),
+    ("service_keys", "kid"),
 ];
 
 impl Projector for Access {
@@ -359,6 +372,25 @@ impl Projector for Access {
                  ON CONFLICT (id) DO NOTHING",
                 params![*message_id, content.as_str(), severity.as_str(), media_type.as_str(), at],
             ),
+            ServiceKeyCreated { kid, name, service, metadata, expiration, jwk } => stmt(
+                "INSERT INTO service_keys (kid, name, service, metadata, expiration, jwk, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (kid) DO NOTHING",
+                params![
+                    kid.as_str(), name.as_str(), service.as_str(), metadata.to_string(),
+                    expiration.map(|e| e.timestamp_micros()), jwk.to_string(), at
+                ],
+            ),
+            ServiceKeyUpdated { kid, name, metadata, expiration } => stmt(
+                "UPDATE service_keys SET name = $2, metadata = $3, expiration = $4 WHERE kid = $1",
+                params![kid.as_str(), name.as_str(), metadata.to_string(), expiration.map(|e| e.timestamp_micros())],
+            ),
+            ServiceKeyApproved { kid, approver, notes } => stmt(
+                "UPDATE service_keys SET approver = $2, approval_notes = $3, approved_at = $4 WHERE kid = $1",
+                params![kid.as_str(), approver.as_str(), notes.as_str(), at],
+            ),
+            ServiceKeyDeleted { kid } => {
+                stmt("DELETE FROM service_keys WHERE kid = $1", params![kid.as_str()])
+            }
             MessageDeleted { message_id } => {
                 stmt("DELETE FROM messages WHERE id = $1", params![*message_id])
             }

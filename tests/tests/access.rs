@@ -810,6 +810,39 @@ async fn prototypes_search_and_retired_routes(backend: Backend) {
     assert!(kinds.contains(&"create_global_message"), "{kinds:?}");
     assert!(kinds.contains(&"access_denied"), "{kinds:?}");
 
+    // Service keys: the private half once, the public half as a JWK named by its thumbprint.
+    let (s, key) = server
+        .post(
+            "/api/v1/superuser/keys",
+            json!({"service": "builder", "name": "ci", "expiration": null}),
+        )
+        .await;
+    assert_eq!(s, 200, "{key}");
+    assert!(
+        key["private_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    let kid = key["kid"].as_str().unwrap().to_owned();
+    assert_eq!(key["public_key"]["kid"], kid.as_str());
+    let (_, got) = server.get(&format!("/api/v1/superuser/keys/{kid}")).await;
+    assert!(got.get("private_key").is_none(), "{got}");
+    assert_eq!(got["approval"]["approver"], "admin", "{got}");
+    assert_eq!(
+        server
+            .post("/api/v1/superuser/keys", json!({"service": "Not Valid"}))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        as_(&server, &bob, Method::GET, "/api/v1/superuser/keys")
+            .await
+            .0,
+        403
+    );
+
     let (s, described) = server
         .request(
             Method::GET,

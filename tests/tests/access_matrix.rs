@@ -234,6 +234,19 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
     let (_, messages) = server.get("/api/v1/messages").await;
     let message_gone = messages["messages"][0]["uuid"].as_str().unwrap().to_owned();
 
+    let key = |name: &'static str| async move {
+        post(
+            "/api/v1/superuser/keys",
+            json!({"service": "builder", "name": name}),
+        )
+        .await["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let key_keep = key("keep").await;
+    let key_gone = key("gone").await;
+
     let admin_bearer = format!("Bearer {}", server.token);
     let callers = Callers {
         admin: server.token.clone(),
@@ -269,6 +282,8 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
         apptoken_keep,
         apptoken_gone,
         message_gone,
+        key_keep,
+        key_gone,
     };
     (callers, fixture)
 }
@@ -286,6 +301,8 @@ struct Fixture {
     apptoken_keep: String,
     apptoken_gone: String,
     message_gone: String,
+    key_keep: String,
+    key_gone: String,
 }
 
 /// The management routes, in the order they are walked (what a route destroys is its own).
@@ -1218,6 +1235,61 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             "DELETE",
             "/api/v1/message/{uuid}",
             format!("/api/v1/message/{}", f.message_gone),
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/superuser/keys",
+            "/api/v1/superuser/keys".into(),
+            None,
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/superuser/keys",
+            "/api/v1/superuser/keys".into(),
+            Some(json!({"service": "builder", "name": "more"})),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/superuser/keys/{kid}",
+            format!("/api/v1/superuser/keys/{}", f.key_keep),
+            None,
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/superuser/keys/{kid}",
+            format!("/api/v1/superuser/keys/{}", f.key_keep),
+            Some(json!({"name": "renamed"})),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/superuser/approvedkeys/{kid}",
+            format!("/api/v1/superuser/approvedkeys/{}", f.key_keep),
+            Some(json!({"notes": "again"})),
+            Super,
+            // Made by a superuser, the key is approved already.
+            &[400],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/superuser/keys/{kid}",
+            format!("/api/v1/superuser/keys/{}", f.key_gone),
             None,
             Super,
             &[204],

@@ -16,7 +16,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use super::error::QuayErrorBody;
 use super::{
     applications, apptokens, images, logs, manifests, messages, oauth, organizations, permissions,
-    prototypes, repo_tokens, repositories, robots, search, superuser, tags, teams, users,
+    prototypes, repo_tokens, repositories, robots, search, service_keys, superuser, tags, teams,
+    users,
 };
 use crate::docr;
 use crate::docr::error::DoErrorBody;
@@ -46,6 +47,8 @@ use crate::state::AppState;
         applications::list, applications::create, applications::get, applications::update,
         applications::delete, applications::reset_secret, applications::public,
         oauth::authorize,
+        service_keys::list, service_keys::create, service_keys::get, service_keys::update,
+        service_keys::delete, service_keys::approve,
         messages::list, messages::create, messages::delete,
         search::entities, search::find_repositories, search::find_all, search::error_description,
         prototypes::list, prototypes::create, prototypes::update, prototypes::delete,

@@ -374,6 +374,12 @@ fn metadata(entry: &LogEntry) -> Value {
             json!({"uuid": message_id, "content": content, "severity": severity})
         }
         MessageDeleted { message_id } => json!({"uuid": message_id}),
+        ServiceKeyCreated {
+            kid, name, service, ..
+        } => json!({"kid": kid, "name": name, "service": service}),
+        ServiceKeyUpdated { kid, name, .. } => json!({"kid": kid, "name": name}),
+        ServiceKeyApproved { kid, approver, .. } => json!({"kid": kid, "approver": approver}),
+        ServiceKeyDeleted { kid } => json!({"kid": kid}),
         NameReserved { .. }
         | NameReleased { .. }
         | OrganizationRegistryAttached { .. }

@@ -21,6 +21,7 @@ pub mod repo_tokens;
 pub mod repositories;
 pub mod robots;
 pub mod search;
+pub mod service_keys;
 pub mod superuser;
 pub mod tags;
 pub mod teams;
@@ -178,6 +179,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/find/all", get(search::find_all))
         .route("/api/v1/error/{error_type}", get(search::error_description))
         .route("/api/v1/superuser/logs", get(logs::superuser_logs))
+        .route(
+            "/api/v1/superuser/keys",
+            get(service_keys::list).post(service_keys::create),
+        )
+        .route(
+            "/api/v1/superuser/keys/{kid}",
+            get(service_keys::get)
+                .put(service_keys::update)
+                .delete(service_keys::delete),
+        )
+        .route(
+            "/api/v1/superuser/approvedkeys/{kid}",
+            post(service_keys::approve),
+        )
         .route(
             "/api/v1/messages",
             get(messages::list).post(messages::create),

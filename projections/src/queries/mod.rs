@@ -13,6 +13,7 @@ pub mod prototypes;
 pub mod registries;
 pub mod repositories;
 pub mod robots;
+pub mod service_keys;
 pub mod stars;
 pub mod tags;
 pub mod teams;
