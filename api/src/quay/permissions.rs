@@ -230,8 +230,9 @@ async fn grant_of(
         .find(|g| of_kind(g, p.kind) && g.name == name_of(p)))
 }
 
-/// The entry answered for a grant.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// The entry answered for a grant: a user's on the `user/` routes, a team's on the `team/`
+/// routes (each route documents its own shape).
+#[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum PermissionEntry {
     User(UserPermission),
@@ -255,7 +256,7 @@ async fn entry(
 /// Get the permission of a user, robot or team on the repository.
 #[utoipa::path(get, path = "/api/v1/repository/{repository}/permissions/user/{username}", operation_id = "getUserPermissions", tag = "permission",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"), ("username" = String, Path)),
-    responses((status = 200, description = "The entry (a team's under `.../permissions/team/{teamname}`)", body = PermissionEntry)))]
+    responses((status = 200, description = "The entry", body = UserPermission)))]
 pub async fn get(
     State(state): State<AppState>,
     Extension(path): Extension<RepoPath>,
@@ -313,7 +314,7 @@ async fn delegate(
 #[utoipa::path(put, path = "/api/v1/repository/{repository}/permissions/user/{username}", operation_id = "changeUserPermissions", tag = "permission",
     request_body = PermissionChange,
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name"), ("username" = String, Path)),
-    responses((status = 200, description = "The entry", body = PermissionEntry), (status = 400, description = "Unknown user or team, or an invalid role")))]
+    responses((status = 200, description = "The entry", body = UserPermission), (status = 400, description = "Unknown user or team, or an invalid role")))]
 pub async fn set(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -66,7 +66,9 @@ fn view(robot: &RobotView, token: Option<String>) -> Robot {
         description: robot.description.clone(),
         token,
         unstructured_metadata: serde_json::from_str(&robot.metadata)
-            .unwrap_or(serde_json::Value::Null),
+            .ok()
+            .filter(serde_json::Value::is_object)
+            .unwrap_or_else(|| serde_json::json!({})),
         repositories: None,
         teams: None,
     }

@@ -62,8 +62,11 @@ fn view(k: ServiceKeyView) -> ServiceKey {
     ServiceKey {
         created_date: time(k.created_at),
         expiration_date: k.expiration.map(time),
-        metadata: serde_json::from_str(&k.metadata).unwrap_or(serde_json::Value::Null),
-        jwk: serde_json::from_str(&k.jwk).unwrap_or(serde_json::Value::Null),
+        metadata: serde_json::from_str(&k.metadata)
+            .ok()
+            .filter(serde_json::Value::is_object)
+            .unwrap_or_else(|| serde_json::json!({})),
+        jwk: serde_json::from_str(&k.jwk).unwrap_or_else(|_| serde_json::json!({})),
         approval: k.approver.map(|approver| Approval {
             approval_type: "ServiceKeyApprovalType.SUPERUSER".into(),
             approver: Some(approver),
