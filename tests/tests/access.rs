@@ -374,6 +374,38 @@ async fn robots_and_app_tokens_hold_only_what_they_were_given(backend: Backend) 
         registry_get(&server, "/v2/acme/private/tags/list", robot_auth()).await,
         200
     );
+    // The Docker token says what was granted: pull, not push.
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/token?service=x&scope=repository:acme/private:pull,push&scope=repository:acme/nothere:pull",
+            server.registry
+        ))
+        .header("Authorization", robot_auth().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let payload = body["token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        claims["access"],
+        json!([
+            {"type": "repository", "name": "acme/private", "actions": ["pull"]},
+            {"type": "repository", "name": "acme/nothere", "actions": []}
+        ]),
+        "{claims}"
+    );
     let (_, perms) = server
         .get("/api/v1/organization/acme/robots/ci/permissions")
         .await;

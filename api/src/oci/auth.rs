@@ -51,6 +51,19 @@ struct Claims {
     /// The SHA-256 of the credential the token was made from.
     #[serde(default)]
     src: String,
+    /// What the holder may do, as Docker's token specification says it: each request is still
+    /// checked against the holder's permissions as they are then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    access: Vec<Grant>,
+}
+
+/// One entry of a token's `access` claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub actions: Vec<String>,
 }
 
 fn sign(state: &AppState, payload: &str) -> String {
@@ -62,7 +75,11 @@ fn sign(state: &AppState, payload: &str) -> String {
 
 /// A bearer token for `who`, and how many seconds it is valid: the token's lifetime, or less
 /// when the credential it is made from expires sooner.
-pub fn issue_token(state: &AppState, who: Option<&RegistryCaller>) -> (String, i64) {
+pub fn issue_token(
+    state: &AppState,
+    who: Option<&RegistryCaller>,
+    access: Vec<Grant>,
+) -> (String, i64) {
     let now = chrono::Utc::now().timestamp();
     let exp = who
         .and_then(|w| w.caller.expires_at)
@@ -72,6 +89,7 @@ pub fn issue_token(state: &AppState, who: Option<&RegistryCaller>) -> (String, i
         name: who.map(|w| w.caller.username.clone()).unwrap_or_default(),
         exp,
         src: who.map(|w| w.source.clone()).unwrap_or_default(),
+        access,
     };
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
     let signature = sign(state, &payload);

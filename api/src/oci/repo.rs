@@ -4,7 +4,7 @@
 //! command service's; this module only asks.
 
 use annals_commands::{Envelope, PushTarget, RepositoryRef, Scope};
-use annals_domain::access::{Denial, Need};
+use annals_domain::access::{Denial, Need, Subject, allows};
 use annals_domain::{NamespaceKind, NamespaceName, RepositoryName};
 use annals_projections::queries::namespaces::{self, NamespaceView};
 use annals_projections::queries::repositories::{self, RepositoryView};
@@ -198,4 +198,49 @@ pub async fn open_push(state: &AppState, parts: &Parts, name: &str) -> Result<Pu
         push,
         envelope,
     })
+}
+
+/// Which of `asked` (`pull`, `push`, `delete`) `caller` may do on the repository `name` now:
+/// what a token's `access` claim says. Asking is not acting, so nothing is recorded.
+pub async fn granted_actions(
+    state: &AppState,
+    caller: Option<&crate::access::Caller>,
+    name: &str,
+    asked: &[String],
+) -> Result<Vec<String>, OciError> {
+    let Ok(target) = parse_name(name) else {
+        return Ok(Vec::new());
+    };
+    let db = state.db();
+    let (namespace, found) = tokio::try_join!(
+        namespaces::by_name(db.as_ref(), target.namespace.as_str()),
+        repositories::get(db.as_ref(), target.namespace.as_str(), target.name.as_str()),
+    )?;
+    let Some(namespace) = namespace else {
+        return Ok(Vec::new());
+    };
+    let subject = caller.map_or_else(Subject::anonymous, |c| c.subject);
+    let (read, write) = match (&found, caller) {
+        (Some(repo), _) => {
+            let standing = standing::repository(state, caller, repo).await?;
+            (
+                allows(&subject, &Need::ReadRepository(standing)),
+                allows(&subject, &Need::WriteRepository(standing)),
+            )
+        }
+        (None, Some(c)) => {
+            let standing = standing::namespace(state, c, namespace.id).await?;
+            (false, allows(&subject, &Need::CreateRepository(standing)))
+        }
+        (None, None) => (false, false),
+    };
+    Ok(asked
+        .iter()
+        .filter(|a| match a.as_str() {
+            "pull" => read,
+            "push" | "delete" => write,
+            _ => false,
+        })
+        .cloned()
+        .collect())
 }
