@@ -224,6 +224,43 @@ async fn a_robot_pushes_and_pulls_only_what_it_was_granted(backend: Backend) {
     );
     assert_eq!(out.stdout, image.manifest);
 
+    // An app token is a registry password for `skopeo login`.
+    let (s, made) = server
+        .post("/api/v1/user/apptoken", json!({"title": "skopeo"}))
+        .await;
+    assert_eq!(s, 200, "{made}");
+    let code = made["token"]["token_code"].as_str().unwrap().to_owned();
+    let app_auth = work.path().join("app-auth.json");
+    let login = Command::new("skopeo")
+        .args(["login", "--tls-verify=false", "--authfile"])
+        .arg(&app_auth)
+        .args(["-u", ADMIN, "-p", &code, &host])
+        .output()
+        .unwrap();
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", "--authfile"])
+        .arg(&app_auth)
+        .arg(format!("docker://{host}/acme/app:v1"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = Command::new("skopeo")
+        .args(["login", "--tls-verify=false", "--authfile"])
+        .arg(work.path().join("bad.json"))
+        .args(["-u", ADMIN, "-p", "not-a-token", &host])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success(), "a wrong app token logs in");
+
     let (_, logs) = server.get("/api/v1/repository/acme/app/logs").await;
     assert!(
         logs["logs"]
