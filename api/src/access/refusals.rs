@@ -114,3 +114,17 @@ pub async fn login_failed(
         tracing::warn!("could not record a failed login: {e}");
     }
 }
+
+/// Records a failed login under the name `username` when it names a live user (anything else
+/// is noise, only counted).
+pub async fn login_failed_as(state: &AppState, envelope: &Envelope, username: &str, method: &str) {
+    if username.is_empty() || username.len() > 255 {
+        state.metrics.count_refusal();
+        return;
+    }
+    match annals_projections::queries::access::password(state.db().as_ref(), username).await {
+        Ok(Some((user_id, _, _))) => login_failed(state, envelope, user_id, username, method).await,
+        Ok(None) => state.metrics.count_refusal(),
+        Err(e) => tracing::warn!("could not look up a failed login: {e}"),
+    }
+}

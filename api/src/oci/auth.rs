@@ -7,11 +7,11 @@
 //! `/token`, and may pull public repositories.
 
 use annals_domain::access::Scope;
-use annals_projections::queries::{access, namespaces};
+use annals_projections::queries::namespaces;
 use axum::http::header;
 use axum::http::request::Parts;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -157,19 +157,18 @@ pub async fn identify(
     let value = value.to_str().map_err(|_| refused())?;
     let (scheme, rest) = value.split_once(' ').ok_or_else(refused)?;
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = STANDARD.decode(rest.trim()).map_err(|_| refused())?;
-        let decoded = String::from_utf8(decoded).map_err(|_| refused())?;
-        let (user, secret) = decoded.split_once(':').ok_or_else(refused)?;
-        if let Some(caller) = resolve::basic(state, user, secret).await? {
+        let (user, secret) = resolve::basic_pair(value).ok_or_else(refused)?;
+        if let Some(caller) = resolve::basic(state, &user, &secret).await? {
             // A token issued for a password login is checked against the account; any other
             // against its credential.
             let source = match caller.kind {
                 CredentialKind::Password => format!("{PASSWORD_SOURCE}{}", caller.user_id),
-                _ => token_digest(secret),
+                _ => token_digest(&secret),
             };
             return Ok(Some(RegistryCaller { caller, source }));
         }
-        record_failed_login(state, parts, user).await?;
+        let envelope = super::repo::envelope(None, parts);
+        refusals::login_failed_as(state, &envelope, &user, "registry").await;
         return Err(refused());
     }
     if scheme.eq_ignore_ascii_case("bearer") {
@@ -186,16 +185,4 @@ pub async fn identify(
             .ok_or_else(refused);
     }
     Err(refused())
-}
-
-/// A refused basic login that names a live user is a `login_failure` in that user's log.
-async fn record_failed_login(state: &AppState, parts: &Parts, user: &str) -> Result<(), OciError> {
-    if user.is_empty() || user.len() > 255 {
-        return Ok(());
-    }
-    if let Some((user_id, _, _)) = access::password(state.db().as_ref(), user).await? {
-        let envelope = super::repo::envelope(None, parts);
-        refusals::login_failed(state, &envelope, user_id, user, "registry").await;
-    }
-    Ok(())
 }

@@ -164,14 +164,7 @@ pub async fn open_push(state: &AppState, parts: &Parts, name: &str) -> Result<Pu
         repositories::get(db.as_ref(), target.namespace.as_str(), target.name.as_str()),
     )?;
     let namespace = namespace.ok_or_else(|| OciError::name_unknown(name))?;
-    let need = match &found {
-        Some(repo) => {
-            Need::WriteRepository(standing::repository(state, Some(&caller.caller), repo).await?)
-        }
-        None => {
-            Need::CreateRepository(standing::namespace(state, &caller.caller, namespace.id).await?)
-        }
-    };
+    let need = push_need(state, &caller.caller, &namespace, found.as_ref()).await?;
     check(
         state,
         parts,
@@ -200,6 +193,20 @@ pub async fn open_push(state: &AppState, parts: &Parts, name: &str) -> Result<Pu
     })
 }
 
+/// What a push to `found` (or, when it does not exist yet, a push that creates it in
+/// `namespace`) asks of `caller`.
+async fn push_need(
+    state: &AppState,
+    caller: &crate::access::Caller,
+    namespace: &NamespaceView,
+    found: Option<&RepositoryView>,
+) -> Result<Need, annals_projections::sql::DbError> {
+    Ok(match found {
+        Some(repo) => Need::WriteRepository(standing::repository(state, Some(caller), repo).await?),
+        None => Need::CreateRepository(standing::namespace(state, caller, namespace.id).await?),
+    })
+}
+
 /// Which of `asked` (`pull`, `push`, `delete`) `caller` may do on the repository `name` now:
 /// what a token's `access` claim says. Asking is not acting, so nothing is recorded.
 pub async fn granted_actions(
@@ -220,19 +227,19 @@ pub async fn granted_actions(
         return Ok(Vec::new());
     };
     let subject = caller.map_or_else(Subject::anonymous, |c| c.subject);
-    let (read, write) = match (&found, caller) {
-        (Some(repo), _) => {
-            let standing = standing::repository(state, caller, repo).await?;
-            (
-                allows(&subject, &Need::ReadRepository(standing)),
-                allows(&subject, &Need::WriteRepository(standing)),
-            )
-        }
-        (None, Some(c)) => {
-            let standing = standing::namespace(state, c, namespace.id).await?;
-            (false, allows(&subject, &Need::CreateRepository(standing)))
-        }
-        (None, None) => (false, false),
+    let read = match &found {
+        Some(repo) => allows(
+            &subject,
+            &Need::ReadRepository(standing::repository(state, caller, repo).await?),
+        ),
+        None => false,
+    };
+    let write = match caller {
+        Some(c) => allows(
+            &subject,
+            &push_need(state, c, &namespace, found.as_ref()).await?,
+        ),
+        None => false,
     };
     Ok(asked
         .iter()

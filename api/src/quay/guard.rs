@@ -124,6 +124,27 @@ impl<N> InOrg<N> {
     }
 }
 
+/// The authenticated caller, once the rules allow it `need` (concerning `resource`).
+async fn checked(
+    parts: &mut Parts,
+    state: &AppState,
+    need: Need,
+    resource: Option<&str>,
+) -> Result<Ctx, QuayError> {
+    let ctx = Ctx::from_request_parts(parts, state).await?;
+    let action = action(parts);
+    let resource = resource.unwrap_or(&ctx.caller.username);
+    guard::plain(
+        state,
+        parts,
+        Some(&ctx.caller),
+        need,
+        Attempt::new(&action, resource),
+    )
+    .await?;
+    Ok(ctx)
+}
+
 /// A request on the caller's own account: reading it (`GET`) needs `user:read`, changing it
 /// `user:admin`; robots have no account.
 pub struct Account(pub Ctx);
@@ -132,22 +153,12 @@ impl FromRequestParts<AppState> for Account {
     type Rejection = QuayError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, QuayError> {
-        let ctx = Ctx::from_request_parts(parts, state).await?;
         let need = if parts.method == axum::http::Method::GET {
             Need::ReadSelf
         } else {
             Need::AdminSelf
         };
-        let action = action(parts);
-        guard::plain(
-            state,
-            parts,
-            Some(&ctx.caller),
-            need,
-            Attempt::new(&action, &ctx.caller.username),
-        )
-        .await?;
-        Ok(Account(ctx))
+        Ok(Account(checked(parts, state, need, None).await?))
     }
 }
 
@@ -158,17 +169,9 @@ impl FromRequestParts<AppState> for Super {
     type Rejection = QuayError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, QuayError> {
-        let ctx = Ctx::from_request_parts(parts, state).await?;
-        let action = action(parts);
-        guard::plain(
-            state,
-            parts,
-            Some(&ctx.caller),
-            Need::SuperUser,
-            Attempt::new(&action, "superuser"),
-        )
-        .await?;
-        Ok(Super(ctx))
+        Ok(Super(
+            checked(parts, state, Need::SuperUser, Some("superuser")).await?,
+        ))
     }
 }
 
@@ -179,17 +182,10 @@ impl FromRequestParts<AppState> for OrgCreator {
     type Rejection = QuayError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, QuayError> {
-        let ctx = Ctx::from_request_parts(parts, state).await?;
-        let action = action(parts);
-        guard::plain(
-            state,
-            parts,
-            Some(&ctx.caller),
-            Need::CreateOrganization,
-            Attempt::new(&action, "organization"),
-        )
-        .await?;
-        Ok(OrgCreator(ctx))
+        let need = Need::CreateOrganization;
+        Ok(OrgCreator(
+            checked(parts, state, need, Some("organization")).await?,
+        ))
     }
 }
 

@@ -68,12 +68,8 @@ async fn caller(state: &AppState, parts: &mut Parts) -> Result<Caller, Response>
         {
             return Ok(c);
         }
-        if let Ok(Some((user_id, _, _))) =
-            annals_projections::queries::access::password(state.db().as_ref(), &user).await
-        {
-            let envelope = context::anonymous_envelope(parts);
-            refusals::login_failed(state, &envelope, user_id, &user, "oauth").await;
-        }
+        let envelope = context::anonymous_envelope(parts);
+        refusals::login_failed_as(state, &envelope, &user, "oauth").await;
         return Err(challenge());
     }
     match resolve::request_caller(state, parts).await {

@@ -3,7 +3,7 @@
 //! robots are granted under `user/` (a robot by its full name `namespace+short`), teams of the
 //! repository's organization under `team/`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use annals_domain::access::RepoRole;
 use annals_domain::delegate::{Delegate, DelegateKind};
@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson};
@@ -145,23 +146,26 @@ pub struct PermissionChange {
     pub role: String,
 }
 
-async fn user_entry(
-    state: &AppState,
-    repo: &RepositoryView,
-    grant: &GrantView,
-) -> Result<UserPermission, QuayError> {
-    let is_robot = grant.kind == "robot";
-    let is_org_member = !is_robot
-        && !robots::teams_of(state.db().as_ref(), repo.namespace_id, grant.delegate_id)
+/// The users of the repository's organization's teams, read once per answer.
+async fn org_members(state: &AppState, repo: &RepositoryView) -> Result<HashSet<Uuid>, QuayError> {
+    Ok(
+        teams::organization_members(state.db().as_ref(), repo.namespace_id)
             .await?
-            .is_empty();
-    Ok(UserPermission {
+            .into_iter()
+            .map(|(m, _)| m.id)
+            .collect(),
+    )
+}
+
+fn user_entry(grant: &GrantView, org_members: &HashSet<Uuid>) -> UserPermission {
+    let is_robot = grant.kind == "robot";
+    UserPermission {
         role: grant.role.clone(),
         name: grant.name.clone(),
         is_robot,
         avatar: avatar(&grant.name, "user"),
-        is_org_member,
-    })
+        is_org_member: !is_robot && org_members.contains(&grant.delegate_id),
+    }
 }
 
 fn team_entry(grant: &GrantView) -> TeamPermission {
@@ -188,12 +192,13 @@ pub async fn list_users(
     Extension(path): Extension<RepoPath>,
 ) -> Result<Json<UserPermissions>, QuayError> {
     let repo = repositories::find(&state, &path).await?;
-    let mut permissions = BTreeMap::new();
-    for g in grants::of_repository(state.db().as_ref(), repo.id).await? {
-        if of_kind(&g, DelegateKindPath::User) {
-            permissions.insert(g.name.clone(), user_entry(&state, &repo, &g).await?);
-        }
-    }
+    let members = org_members(&state, &repo).await?;
+    let permissions = grants::of_repository(state.db().as_ref(), repo.id)
+        .await?
+        .iter()
+        .filter(|g| of_kind(g, DelegateKindPath::User))
+        .map(|g| (g.name.clone(), user_entry(g, &members)))
+        .collect();
     Ok(Json(UserPermissions { permissions }))
 }
 
@@ -248,7 +253,9 @@ async fn entry(
         .await?
         .ok_or_else(|| QuayError::not_found(format!("No permission found for {}", name_of(p))))?;
     Ok(match p.kind {
-        DelegateKindPath::User => PermissionEntry::User(user_entry(state, repo, &grant).await?),
+        DelegateKindPath::User => {
+            PermissionEntry::User(user_entry(&grant, &org_members(state, repo).await?))
+        }
         DelegateKindPath::Team => PermissionEntry::Team(team_entry(&grant)),
     })
 }

@@ -6,8 +6,9 @@
 
 use annals_commands::{CreateRepository, RepositoryRef};
 use annals_projections::queries::access::Viewer;
+use annals_projections::queries::namespaces::{self, NamespaceView};
 use annals_projections::queries::repositories::{self, ListFilter, RepositoryView};
-use annals_projections::queries::{namespaces, stars};
+use annals_projections::queries::stars;
 use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
@@ -202,6 +203,19 @@ impl Checked {
     }
 }
 
+/// The live repository `target` and its namespace.
+pub async fn located(
+    state: &AppState,
+    target: &RepositoryRef,
+) -> Result<Option<(NamespaceView, RepositoryView)>, QuayError> {
+    let db = state.db();
+    let (namespace, repo) = tokio::try_join!(
+        namespaces::by_name(db.as_ref(), target.namespace.as_str()),
+        repositories::get(db.as_ref(), target.namespace.as_str(), target.name.as_str()),
+    )?;
+    Ok(namespace.zip(repo))
+}
+
 /// Asks whether the request's caller may do `access` to the repository `path`. A repository
 /// that does not exist passes (its handler answers 404) unless the caller is anonymous, who
 /// learns nothing of what exists.
@@ -222,12 +236,7 @@ async fn check(
     let Ok(target) = RepoPath(path.to_owned()).parse() else {
         return unknown(caller);
     };
-    let db = state.db();
-    let (namespace, repo) = tokio::try_join!(
-        namespaces::by_name(db.as_ref(), target.namespace.as_str()),
-        repositories::get(db.as_ref(), target.namespace.as_str(), target.name.as_str()),
-    )?;
-    let (Some(namespace), Some(repo)) = (namespace, repo) else {
+    let Some((namespace, repo)) = located(state, &target).await? else {
         return unknown(caller);
     };
     let action = format!("{} {}", parts.method, parts.uri.path());

@@ -1,6 +1,7 @@
 //! `/api/v1/user/`, `/api/v1/users/{username}` and the caller's starred repositories.
 
 use annals_commands::RepositoryRef;
+use annals_domain::access::{NamespaceStanding, TeamRole};
 use annals_domain::user::UserCommand;
 use annals_projections::queries::namespaces::{self, NamespaceView};
 use annals_projections::queries::repositories::{self, ListFilter};
@@ -64,13 +65,19 @@ pub async fn me(
     let account = account.ok_or_else(|| QuayError::not_found("No such user"))?;
     let organizations = memberships
         .into_iter()
-        .map(|m| UserOrganization {
-            avatar: avatar(&m.org_name, "org"),
-            can_create_repo: m.role != "member",
-            is_org_admin: m.role == "admin",
-            name: m.org_name,
-            public: false,
-            preferred_namespace: false,
+        .map(|m| {
+            let standing = NamespaceStanding {
+                owns: false,
+                team_role: TeamRole::parse(&m.role).ok(),
+            };
+            UserOrganization {
+                avatar: avatar(&m.org_name, "org"),
+                can_create_repo: standing.can_create(),
+                is_org_admin: standing.is_admin(),
+                name: m.org_name,
+                public: false,
+                preferred_namespace: false,
+            }
         })
         .collect();
     Ok(Json(User {
@@ -256,15 +263,9 @@ async fn readable(
     path: &RepoPath,
 ) -> Result<(RepositoryRef, uuid::Uuid), QuayError> {
     let target = path.parse()?;
-    let db = state.db();
-    let not_found = || QuayError::not_found(format!("Repository {} not found", path.0));
-    let (namespace, repo) = tokio::try_join!(
-        namespaces::by_name(db.as_ref(), target.namespace.as_str()),
-        repositories::get(db.as_ref(), target.namespace.as_str(), target.name.as_str()),
-    )?;
-    let (Some(namespace), Some(repo)) = (namespace, repo) else {
-        return Err(not_found());
-    };
+    let (namespace, repo) = super::repositories::located(state, &target)
+        .await?
+        .ok_or_else(|| QuayError::not_found(format!("Repository {} not found", path.0)))?;
     let action = format!("{} {}", parts.method, parts.uri.path());
     guard::repository(
         state,
