@@ -17,4 +17,8 @@ pub enum DomainError {
     /// collection); the same command may succeed later.
     #[error("{0}")]
     Unavailable(String),
+    /// The command conflicts with the target's state in a way only a different command
+    /// resolves (a plugin whose jar is gone cannot be reloaded).
+    #[error("{0}")]
+    Conflict(String),
 }

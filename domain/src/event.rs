@@ -13,8 +13,10 @@ use crate::access::{RepoRole, TeamRole};
 use crate::delegate::Delegate;
 use crate::digest::Digest;
 use crate::gc::{GcStatus, GcType};
+use crate::gerrit_plugin::Jar;
 use crate::manifest::Descriptor;
 use crate::names::{Email, NamespaceName, RepositoryName};
+use crate::spaceone_plugin::{PluginChanges, PluginSpec};
 use crate::tag::TagName;
 use crate::values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};
 
@@ -568,6 +570,48 @@ pub enum DomainEvent {
     },
     #[serde(rename = "service_key.deleted.v1")]
     ServiceKeyDeleted { kid: String },
+
+    /// A SpaceONE repository plugin was registered in the domain (organization)
+    /// `organization_id`; it starts enabled.
+    #[serde(rename = "spaceone_plugin.registered.v1")]
+    SpacePluginRegistered {
+        plugin_id: String,
+        organization_id: Uuid,
+        spec: PluginSpec,
+    },
+    /// The fields of `changes` that are set replaced the plugin's.
+    #[serde(rename = "spaceone_plugin.updated.v1")]
+    SpacePluginUpdated {
+        plugin_id: String,
+        changes: PluginChanges,
+    },
+    #[serde(rename = "spaceone_plugin.enabled.v1")]
+    SpacePluginEnabled { plugin_id: String },
+    #[serde(rename = "spaceone_plugin.disabled.v1")]
+    SpacePluginDisabled { plugin_id: String },
+    #[serde(rename = "spaceone_plugin.deregistered.v1")]
+    SpacePluginDeregistered { plugin_id: String },
+
+    /// A Gerrit plugin's jar was installed (or overwrote the one before), from `source`; an
+    /// install enables the plugin. `revision` counts installs and reloads.
+    #[serde(rename = "gerrit_plugin.installed.v1")]
+    GerritPluginInstalled {
+        plugin_id: String,
+        jar: Jar,
+        source: String,
+        revision: u64,
+    },
+    /// The plugin was loaded again from its stored jar.
+    #[serde(rename = "gerrit_plugin.reloaded.v1")]
+    GerritPluginReloaded {
+        plugin_id: String,
+        jar: Jar,
+        revision: u64,
+    },
+    #[serde(rename = "gerrit_plugin.enabled.v1")]
+    GerritPluginEnabled { plugin_id: String },
+    #[serde(rename = "gerrit_plugin.disabled.v1")]
+    GerritPluginDisabled { plugin_id: String },
 }
 
 impl DomainEvent {
@@ -645,6 +689,15 @@ impl DomainEvent {
             ServiceKeyUpdated { .. } => "service_key.updated.v1",
             ServiceKeyApproved { .. } => "service_key.approved.v1",
             ServiceKeyDeleted { .. } => "service_key.deleted.v1",
+            SpacePluginRegistered { .. } => "spaceone_plugin.registered.v1",
+            SpacePluginUpdated { .. } => "spaceone_plugin.updated.v1",
+            SpacePluginEnabled { .. } => "spaceone_plugin.enabled.v1",
+            SpacePluginDisabled { .. } => "spaceone_plugin.disabled.v1",
+            SpacePluginDeregistered { .. } => "spaceone_plugin.deregistered.v1",
+            GerritPluginInstalled { .. } => "gerrit_plugin.installed.v1",
+            GerritPluginReloaded { .. } => "gerrit_plugin.reloaded.v1",
+            GerritPluginEnabled { .. } => "gerrit_plugin.enabled.v1",
+            GerritPluginDisabled { .. } => "gerrit_plugin.disabled.v1",
         }
     }
 }

@@ -78,5 +78,14 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         ServiceKeyUpdated { .. } => "service_key_modify",
         ServiceKeyApproved { .. } => "service_key_approve",
         ServiceKeyDeleted { .. } => "service_key_delete",
+        SpacePluginRegistered { .. } => "plugin_register",
+        SpacePluginUpdated { .. } => "plugin_update",
+        SpacePluginEnabled { .. } => "plugin_enable",
+        SpacePluginDisabled { .. } => "plugin_disable",
+        SpacePluginDeregistered { .. } => "plugin_deregister",
+        GerritPluginInstalled { .. } => "gerrit_plugin_install",
+        GerritPluginReloaded { .. } => "gerrit_plugin_reload",
+        GerritPluginEnabled { .. } => "gerrit_plugin_enable",
+        GerritPluginDisabled { .. } => "gerrit_plugin_disable",
     })
 }

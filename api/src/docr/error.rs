@@ -86,6 +86,7 @@ impl From<DomainError> for DoError {
             DomainError::AlreadyExists(m) => DoError::conflict(m),
             DomainError::NotFound(m) => DoError::not_found(m),
             DomainError::Forbidden(m) => DoError::new(StatusCode::FORBIDDEN, "forbidden", m),
+            DomainError::Conflict(m) => DoError::new(StatusCode::CONFLICT, "conflict", m),
             DomainError::Unavailable(m) => {
                 DoError::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", m)
             }

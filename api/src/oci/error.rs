@@ -140,6 +140,7 @@ impl From<DomainError> for OciError {
             }
             DomainError::AlreadyExists(m) => OciError::denied(m),
             DomainError::Forbidden(m) => OciError::denied(m),
+            DomainError::Conflict(m) => OciError::new(StatusCode::CONFLICT, "DENIED", m),
             DomainError::Unavailable(m) => {
                 OciError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", m)
                     .with_header(axum::http::header::RETRY_AFTER, "10")

@@ -109,6 +109,7 @@ impl From<DomainError> for QuayError {
             DomainError::Forbidden(m) => {
                 QuayError::new(StatusCode::FORBIDDEN, "insufficient_scope", m)
             }
+            DomainError::Conflict(m) => QuayError::new(StatusCode::CONFLICT, "conflict", m),
             DomainError::Unavailable(m) => {
                 QuayError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
             }

@@ -380,6 +380,40 @@ fn metadata(entry: &LogEntry) -> Value {
         ServiceKeyUpdated { kid, name, .. } => json!({"kid": kid, "name": name}),
         ServiceKeyApproved { kid, approver, .. } => json!({"kid": kid, "approver": approver}),
         ServiceKeyDeleted { kid } => json!({"kid": kid}),
+        SpacePluginRegistered {
+            plugin_id, spec, ..
+        } => json!({
+            "plugin_id": plugin_id, "name": spec.name, "image": spec.image.to_string(),
+            "service_type": spec.service_type, "domain_id": namespace,
+        }),
+        SpacePluginUpdated { plugin_id, changes } => {
+            json!({"plugin_id": plugin_id, "changes": changes, "domain_id": namespace})
+        }
+        SpacePluginEnabled { plugin_id }
+        | SpacePluginDisabled { plugin_id }
+        | SpacePluginDeregistered { plugin_id } => {
+            json!({"plugin_id": plugin_id, "domain_id": namespace})
+        }
+        GerritPluginInstalled {
+            plugin_id,
+            jar,
+            source,
+            revision,
+        } => json!({
+            "plugin": plugin_id, "version": jar.version, "api_version": jar.api_version,
+            "jar": jar.digest.to_string(), "size": jar.size, "source": source, "revision": revision,
+        }),
+        GerritPluginReloaded {
+            plugin_id,
+            jar,
+            revision,
+        } => json!({
+            "plugin": plugin_id, "version": jar.version, "jar": jar.digest.to_string(),
+            "revision": revision,
+        }),
+        GerritPluginEnabled { plugin_id } | GerritPluginDisabled { plugin_id } => {
+            json!({"plugin": plugin_id})
+        }
         NameReserved { .. }
         | NameReleased { .. }
         | OrganizationRegistryAttached { .. }

@@ -246,6 +246,8 @@ pub async fn referenced_digests(db: &dyn ReadDb) -> DbResult<BTreeSet<String>> {
     for sql in [
         "SELECT DISTINCT digest AS d FROM manifests",
         "SELECT DISTINCT ref_digest AS d FROM manifest_refs",
+        // Gerrit plugin jars live in the blob store too.
+        "SELECT DISTINCT jar_digest AS d FROM gerrit_plugins",
     ] {
         for row in db.query(sql, vec![]).await? {
             out.insert(row.string("d")?);
