@@ -33,6 +33,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_REGISTRY_LISTEN", default_value = "127.0.0.1:5000")]
     pub registry_listen: SocketAddr,
 
+    /// Address of the gRPC listener (SpaceONE's `spaceone.api.repository.v1.Plugin`, with
+    /// server reflection). Port 0 picks a free port; the address bound is printed as
+    /// `grpc listening on http://...`.
+    #[arg(long, env = "ANNALS_GRPC_LISTEN", default_value = "127.0.0.1:50051")]
+    pub grpc_listen: SocketAddr,
+
     /// `host[:port]` under which clients reach the registry (in docker credentials and the token
     /// realm); defaults to the registry's bound address.
     #[arg(long, env = "ANNALS_REGISTRY_HOST")]
@@ -125,6 +131,7 @@ impl ServeArgs {
         args.storage = storage;
         args.listen = listen;
         args.registry_listen = registry_listen;
+        args.grpc_listen = SocketAddr::from(([127, 0, 0, 1], 0));
         args.quiet = true;
         Ok(args)
     }

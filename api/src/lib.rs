@@ -13,6 +13,7 @@
 //! - [`quay`]: the Red Hat Quay API v1 family.
 //! - [`docr`]: the DigitalOcean Container Registry API.
 //! - [`oci`]: the OCI distribution API (the registry listener).
+//! - [`spaceone`]: the SpaceONE repository Plugin API, over REST and gRPC (its own listener).
 //! - [`secrets`]: the token-signing key (configured, or a private file made on first start).
 //! - [`bench`]: `annals bench`, the benchmark that prints a table of figures.
 
@@ -31,4 +32,5 @@ pub mod oci;
 pub mod quay;
 pub mod secrets;
 pub mod server;
+pub mod spaceone;
 pub mod state;

@@ -19,7 +19,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::{backends, bootstrap, docr, idempotency, listener, observe, oci, quay, secrets};
+use crate::{
+    backends, bootstrap, docr, idempotency, listener, observe, oci, quay, secrets, spaceone,
+};
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
 /// The management APIs (Quay v1, DigitalOcean, ...) and the operator's routes.
@@ -41,8 +43,12 @@ pub fn app(state: AppState) -> Router {
             quay::error::render,
         ));
     let docr = docr::router().layer(axum::middleware::from_fn_with_state(
-        keys,
+        keys.clone(),
         idempotency::fingerprint::<docr::error::DoError>,
+    ));
+    let spaceone = spaceone::router().layer(axum::middleware::from_fn_with_state(
+        keys,
+        idempotency::fingerprint::<spaceone::error::SpaceError>,
     ));
     let operator = Router::new()
         .route("/healthz", get(observe::healthz))
@@ -51,6 +57,7 @@ pub fn app(state: AppState) -> Router {
     with_request_ids(
         family("quay", quay)
             .merge(family("digitalocean", docr))
+            .merge(family("spaceone", spaceone))
             .merge(operator),
     )
     .with_state(state)
@@ -168,6 +175,10 @@ pub async fn serve_until(
         .await
         .with_context(|| format!("binding the registry to {}", args.registry_listen))?;
     let registry_local = registry_listener.local_addr()?;
+    let grpc_listener = TcpListener::bind(args.grpc_listen)
+        .await
+        .with_context(|| format!("binding the gRPC listener to {}", args.grpc_listen))?;
+    let grpc_local = grpc_listener.local_addr()?;
     let blobs = annals_store::blobs::BlobStore::open(args.storage.data_dir.join("blobs"))
         .with_context(|| {
             format!(
@@ -234,6 +245,7 @@ pub async fn serve_until(
     ));
     if !args.quiet {
         println!("listening on http://{local}");
+        println!("grpc listening on http://{grpc_local}");
         println!("registry listening on http://{registry_local}");
     }
     let stopping = {
@@ -255,6 +267,7 @@ pub async fn serve_until(
         shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
     };
     tokio::join!(
+        spaceone::grpc::serve(grpc_listener, state.clone(), stop_rx.clone()),
         listener::serve(
             listener,
             listener::app(app(state.clone()), &limits),

@@ -43,10 +43,26 @@ pub fn plugin_id_for(command_id: Uuid) -> String {
     format!("plugin-{}", &id.simple().to_string()[..12])
 }
 
+/// Words that name the REST API's actions, which no plugin id may be.
+pub const RESERVED_IDS: [&str; 10] = [
+    "register",
+    "update",
+    "deregister",
+    "enable",
+    "disable",
+    "get-versions",
+    "get",
+    "list",
+    "stat",
+    "search",
+];
+
 /// Whether `s` has the shape of a plugin id: lower-case letters, digits, `-`, `_` and `.`,
-/// starting with a letter or digit (generated ids and those today's clients may choose).
+/// starting with a letter or digit (generated ids and those today's clients may choose), and
+/// none of [`RESERVED_IDS`].
 pub fn is_plugin_id(s: &str) -> bool {
-    !s.is_empty()
+    !RESERVED_IDS.contains(&s)
+        && !s.is_empty()
         && s.len() <= MAX_ID_CHARS
         && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
         && s.bytes().all(|b| {
@@ -431,6 +447,7 @@ mod tests {
         assert!(is_plugin_id("plugin-aws-ec2-inven-collector"));
         assert!(!is_plugin_id("Plugin-X"));
         assert!(!is_plugin_id("-x"));
+        assert!(!is_plugin_id("stat"));
         assert!(!is_plugin_id(&"a".repeat(101)));
     }
 

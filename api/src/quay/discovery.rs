@@ -21,12 +21,14 @@ use super::{
 };
 use crate::docr;
 use crate::docr::error::DoErrorBody;
+use crate::spaceone;
+use crate::spaceone::error::SpaceErrorBody;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Annals — Quay API v1 and DigitalOcean Container Registry API",
-        description = "The Red Hat Quay API v1 (`/api/v1`) and the DigitalOcean Container Registry API (`/v2/registry`) as served by Annals. Every change is an event."),
+    info(title = "Annals — Quay API v1, DigitalOcean Container Registry API, SpaceONE Plugin API",
+        description = "The Red Hat Quay API v1 (`/api/v1`), the DigitalOcean Container Registry API (`/v2/registry`) and the SpaceONE repository Plugin API (`/repository/v1`) as served by Annals. Every change is an event."),
     paths(
         discovery, crate::observe::healthz, crate::observe::readyz, crate::observe::metrics,
         organizations::create, organizations::get, organizations::update, organizations::delete,
@@ -71,8 +73,14 @@ use crate::state::AppState;
         docr::repositories::delete_manifest,
         docr::garbage_collection::start, docr::garbage_collection::active,
         docr::garbage_collection::update, docr::garbage_collection::list,
+        spaceone::rest::register, spaceone::rest::update, spaceone::rest::deregister,
+        spaceone::rest::enable, spaceone::rest::disable, spaceone::rest::versions,
+        spaceone::rest::get, spaceone::rest::list, spaceone::rest::search, spaceone::rest::stat,
+        spaceone::rest::v2_register, spaceone::rest::v2_update, spaceone::rest::v2_deregister,
+        spaceone::rest::v2_enable, spaceone::rest::v2_disable, spaceone::rest::v2_versions,
+        spaceone::rest::v2_get, spaceone::rest::v2_list, spaceone::rest::v2_stat,
     ),
-    components(schemas(QuayErrorBody, DoErrorBody)),
+    components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody)),
     modifiers(&BearerAuth, &ErrorResponses),
     security(("bearer" = []))
 )]
@@ -121,6 +129,8 @@ impl utoipa::Modify for ErrorResponses {
             }
             let schema = if path.starts_with("/v2/") {
                 "DoErrorBody"
+            } else if path.starts_with("/repository/v1/") {
+                "SpaceErrorBody"
             } else {
                 "QuayErrorBody"
             };
