@@ -71,6 +71,8 @@ pub struct Server {
     pub base: String,
     /// `http://host:port` of the OCI registry listener.
     pub registry: String,
+    /// `http://host:port` of the gRPC listener.
+    pub grpc: String,
     pub token: String,
     data: tempfile::TempDir,
     database: Option<(String, String)>,
@@ -116,6 +118,7 @@ impl Server {
             backend,
             base: String::new(),
             registry: String::new(),
+            grpc: String::new(),
             token: format!("token-{}", Uuid::new_v4().simple()),
             data,
             database,
@@ -154,6 +157,7 @@ impl Server {
         let mut cmd = self.command(&["serve"]);
         cmd.env("ANNALS_LISTEN", "127.0.0.1:0")
             .env("ANNALS_REGISTRY_LISTEN", "127.0.0.1:0")
+            .env("ANNALS_GRPC_LISTEN", "127.0.0.1:0")
             .env("ANNALS_BOOTSTRAP_USER", ADMIN)
             .env("ANNALS_BOOTSTRAP_TOKEN", &self.token)
             .env("RUST_LOG", "warn")
@@ -164,24 +168,29 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut base = None;
+            let (mut base, mut grpc) = (None, None);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("listening on ") {
                     base = Some(addr.to_owned());
-                } else if let (Some(addr), Some(base)) =
-                    (line.strip_prefix("registry listening on "), base.take())
-                {
-                    let _ = tx.send((base, addr.to_owned()));
+                } else if let Some(addr) = line.strip_prefix("grpc listening on ") {
+                    grpc = Some(addr.to_owned());
+                } else if let (Some(addr), Some(base), Some(grpc)) = (
+                    line.strip_prefix("registry listening on "),
+                    base.take(),
+                    grpc.take(),
+                ) {
+                    let _ = tx.send((base, addr.to_owned(), grpc));
                 }
             }
         });
-        let (base, registry) =
+        let (base, registry, grpc) =
             tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
                 .await
                 .expect("join")
                 .expect("annals serve did not start listening within 120s");
         self.base = base;
         self.registry = registry;
+        self.grpc = grpc;
         self.child = Some(child);
     }
 
@@ -307,6 +316,48 @@ impl Server {
             .expect("request");
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Makes the user `username` (as the superuser) and answers a token of its with `scope`,
+    /// minted through Quay's OAuth implicit grant with an application of `org`.
+    pub async fn user_token(&self, org: &str, username: &str, scope: &str) -> String {
+        let (s, made) = self
+            .post(
+                "/api/v1/superuser/users/",
+                serde_json::json!({"username": username}),
+            )
+            .await;
+        assert!(s.is_success(), "{s} {made}");
+        let password = made["password"].as_str().expect("password").to_owned();
+        let (s, app) = self
+            .post(
+                &format!("/api/v1/organization/{org}/applications"),
+                serde_json::json!({"name": format!("app-{username}"), "redirect_uri": "http://localhost/cb"}),
+            )
+            .await;
+        assert!(s.is_success(), "{s} {app}");
+        let client_id = app["client_id"].as_str().expect("client_id");
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+            .get(self.url("/oauth/authorize"))
+            .query(&[
+                ("response_type", "token"),
+                ("client_id", client_id),
+                ("scope", scope),
+            ])
+            .header("Authorization", basic_auth(username, &password))
+            .send()
+            .await
+            .expect("authorize");
+        assert_eq!(response.status(), 302, "{:?}", response.text().await);
+        let location = response.headers()["location"].to_str().expect("location");
+        let fragment = location.split_once('#').expect("fragment").1;
+        form_urlencoded::parse(fragment.as_bytes())
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
+            .expect("access_token")
     }
 
     /// How many events the store holds, read straight from its tables.

@@ -83,7 +83,10 @@ fn registry_type_name(t: i32) -> Option<String> {
         .map(|t| t.as_str_name().to_owned())
 }
 
-pub fn register(r: pb::RegisterPluginRequest, domain: Option<String>) -> model::RegisterPluginRequest {
+pub fn register(
+    r: pb::RegisterPluginRequest,
+    domain: Option<String>,
+) -> model::RegisterPluginRequest {
     model::RegisterPluginRequest {
         name: given(r.name),
         service_type: None,
@@ -261,7 +264,10 @@ mod tests {
             ..Default::default()
         };
         let j = query(&q);
-        assert_eq!(j["filter"][0], json!({"k": "state", "v": "ENABLED", "o": "eq"}));
+        assert_eq!(
+            j["filter"][0],
+            json!({"k": "state", "v": "ENABLED", "o": "eq"})
+        );
         assert_eq!(j["page"], json!({"start": 1, "limit": 5}));
     }
 }

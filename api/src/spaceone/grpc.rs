@@ -64,13 +64,13 @@ impl PluginService {
             })
         });
         let mut headers = HeaderMap::new();
-        if let Some(agent) = metadata(request, "user-agent")
-            .and_then(|a| HeaderValue::from_str(&a).ok())
+        if let Some(agent) =
+            metadata(request, "user-agent").and_then(|a| HeaderValue::from_str(&a).ok())
         {
             headers.insert(header::USER_AGENT, agent);
         }
-        if let Some(id) = metadata(request, "x-request-id")
-            .and_then(|a| HeaderValue::from_str(&a).ok())
+        if let Some(id) =
+            metadata(request, "x-request-id").and_then(|a| HeaderValue::from_str(&a).ok())
         {
             headers.insert("x-request-id", id);
         }
@@ -113,7 +113,10 @@ impl Context {
     }
 }
 
-fn answered(info: Option<super::model::PluginInfo>, plugin_id: &str) -> Result<pb::PluginInfo, Status> {
+fn answered(
+    info: Option<super::model::PluginInfo>,
+    plugin_id: &str,
+) -> Result<pb::PluginInfo, Status> {
     info.map(|i| convert::plugin_info_of(&i))
         .ok_or_else(|| SpaceError::not_found("plugin_id", plugin_id).into())
 }
@@ -140,7 +143,10 @@ impl plugin_server::Plugin for PluginService {
         Ok(Response::new(convert::plugin_info_of(&info)))
     }
 
-    async fn deregister(&self, request: Request<pb::PluginRequest>) -> Result<Response<()>, Status> {
+    async fn deregister(
+        &self,
+        request: Request<pb::PluginRequest>,
+    ) -> Result<Response<()>, Status> {
         let ctx = self.context(&request, "deregister").await?;
         let r = request.into_inner();
         let req = convert::plugin_request(r.plugin_id, String::new(), ctx.domain.clone());

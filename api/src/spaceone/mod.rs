@@ -24,7 +24,10 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/repository/v1/plugins", post(rest::register).get(rest::list))
+        .route(
+            "/repository/v1/plugins",
+            post(rest::register).get(rest::list),
+        )
         .route("/repository/v1/plugins/search", post(rest::search))
         .route("/repository/v1/plugins/stat", post(rest::stat))
         .route("/repository/v1/plugins/{plugin_id}", get(rest::get))
@@ -36,17 +39,26 @@ pub fn router() -> Router<AppState> {
             "/repository/v1/plugin/{plugin_id}",
             put(rest::update).delete(rest::deregister),
         )
-        .route("/repository/v1/plugin/{plugin_id}/enable", put(rest::enable))
+        .route(
+            "/repository/v1/plugin/{plugin_id}/enable",
+            put(rest::enable),
+        )
         .route(
             "/repository/v1/plugin/{plugin_id}/disable",
             put(rest::disable),
         )
         .route("/repository/v1/plugin/register", post(rest::v2_register))
         .route("/repository/v1/plugin/update", post(rest::v2_update))
-        .route("/repository/v1/plugin/deregister", post(rest::v2_deregister))
+        .route(
+            "/repository/v1/plugin/deregister",
+            post(rest::v2_deregister),
+        )
         .route("/repository/v1/plugin/enable", post(rest::v2_enable))
         .route("/repository/v1/plugin/disable", post(rest::v2_disable))
-        .route("/repository/v1/plugin/get-versions", post(rest::v2_versions))
+        .route(
+            "/repository/v1/plugin/get-versions",
+            post(rest::v2_versions),
+        )
         .route("/repository/v1/plugin/get", post(rest::v2_get))
         .route("/repository/v1/plugin/list", post(rest::v2_list))
         .route("/repository/v1/plugin/stat", post(rest::v2_stat))

@@ -247,7 +247,11 @@ fn conditions(q: &Map<String, Value>, name: &str) -> Result<Vec<Condition>, Spac
 }
 
 /// The documents `filter` (all must hold), `filter_or` (one must) and `keyword` keep.
-fn select(docs: Vec<Value>, q: &Map<String, Value>, keyword_keys: &[&str]) -> Result<Vec<Value>, SpaceError> {
+fn select(
+    docs: Vec<Value>,
+    q: &Map<String, Value>,
+    keyword_keys: &[&str],
+) -> Result<Vec<Value>, SpaceError> {
     let all = conditions(q, "filter")?;
     let any = conditions(q, "filter_or")?;
     if all.len() + any.len() > MAX_CONDITIONS {
@@ -279,7 +283,9 @@ fn sort_keys(sort: &Value) -> Result<Vec<(String, bool)>, SpaceError> {
     let one = |v: &Value| -> Result<(String, bool), SpaceError> {
         let m = object(v, "a sort key")?;
         let key = key_of(&m, &["key", "k"], "a sort key")?;
-        let desc = field(&m, &["desc"]).and_then(Value::as_bool).unwrap_or(false);
+        let desc = field(&m, &["desc"])
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         Ok((key, desc))
     };
     match sort {
@@ -308,7 +314,10 @@ fn sort(docs: &mut [Value], keys: &[(String, bool)]) {
 fn number(v: Option<&Value>, what: &str, max: u64) -> Result<Option<u64>, SpaceError> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
+        Some(v) => match v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        {
             Some(n) if n <= max => Ok(Some(n)),
             _ => Err(invalid(format!(
                 "{what} must be a whole number from 0 to {max}"
@@ -323,7 +332,9 @@ fn page(docs: Vec<Value>, page: Option<&Value>) -> Result<Vec<Value>, SpaceError
         return Ok(docs);
     };
     let p = object(p, "page")?;
-    let start = number(p.get("start"), "page.start", MAX_PAGE)?.unwrap_or(1).max(1);
+    let start = number(p.get("start"), "page.start", MAX_PAGE)?
+        .unwrap_or(1)
+        .max(1);
     let limit = number(p.get("limit"), "page.limit", MAX_PAGE)?.unwrap_or(0);
     let rest = docs.into_iter().skip((start - 1) as usize);
     Ok(if limit == 0 {
@@ -377,14 +388,21 @@ pub fn only_of(q: &Value) -> Result<Option<Vec<String>>, SpaceError> {
 }
 
 /// A list query: the page of matching documents and how many match in all.
-pub fn list(docs: Vec<Value>, query: &Value, keyword_keys: &[&str]) -> Result<(Vec<Value>, usize), SpaceError> {
+pub fn list(
+    docs: Vec<Value>,
+    query: &Value,
+    keyword_keys: &[&str],
+) -> Result<(Vec<Value>, usize), SpaceError> {
     let q = object(query, "query")?;
     let mut docs = select(docs, &q, keyword_keys)?;
     let total = docs.len();
     if field(&q, &["count_only"]).and_then(Value::as_bool) == Some(true) {
         return Ok((vec![], total));
     }
-    sort(&mut docs, &sort_keys(q.get("sort").unwrap_or(&Value::Null))?);
+    sort(
+        &mut docs,
+        &sort_keys(q.get("sort").unwrap_or(&Value::Null))?,
+    );
     let docs = page(docs, q.get("page"))?;
     let docs = match only_of(&Value::Object(q))? {
         Some(only) => docs.iter().map(|d| project(d, &only)).collect(),
@@ -441,7 +459,11 @@ fn apply_stage(rows: Vec<Value>, stage: &Value) -> Result<Vec<Value>, SpaceError
     let m = object(stage, "an aggregate stage")?;
     let (name, body) = match m.iter().find(|(_, v)| !v.is_null()) {
         Some((k, v)) if m.values().filter(|v| !v.is_null()).count() == 1 => (k.as_str(), v),
-        _ => return Err(invalid("an aggregate stage holds exactly one of unwind, group, count, sort, skip, limit")),
+        _ => {
+            return Err(invalid(
+                "an aggregate stage holds exactly one of unwind, group, count, sort, skip, limit",
+            ));
+        }
     };
     match name {
         "unwind" => {
@@ -578,8 +600,16 @@ fn group(rows: Vec<Value>, body: &Value) -> Result<Vec<Value>, SpaceError> {
                     "sum" => json!(total),
                     "avg" if numbers.is_empty() => Value::Null,
                     "avg" => json!(total / numbers.len() as f64),
-                    "min" => values.iter().min_by(|a, b| compare(a, b)).cloned().unwrap_or(Value::Null),
-                    "max" => values.iter().max_by(|a, b| compare(a, b)).cloned().unwrap_or(Value::Null),
+                    "min" => values
+                        .iter()
+                        .min_by(|a, b| compare(a, b))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                    "max" => values
+                        .iter()
+                        .max_by(|a, b| compare(a, b))
+                        .cloned()
+                        .unwrap_or(Value::Null),
                     "add_to_set" => {
                         let mut set: Vec<Value> = Vec::new();
                         for v in values {
@@ -611,22 +641,42 @@ mod tests {
     }
 
     fn ids(docs: &[Value]) -> Vec<&str> {
-        docs.iter().map(|d| d["plugin_id"].as_str().unwrap()).collect()
+        docs.iter()
+            .map(|d| d["plugin_id"].as_str().unwrap())
+            .collect()
     }
 
     #[test]
     fn filters_follow_spaceone_operators() {
         let q = |f: Value| list(docs(), &json!({"filter": [f]}), &[]).unwrap().0;
-        assert_eq!(ids(&q(json!({"k": "provider", "v": "aws", "o": "eq"}))), ["p1", "p2"]);
+        assert_eq!(
+            ids(&q(json!({"k": "provider", "v": "aws", "o": "eq"}))),
+            ["p1", "p2"]
+        );
         assert_eq!(ids(&q(json!({"key": "labels", "value": "ec2"}))), ["p1"]);
-        assert_eq!(ids(&q(json!({"k": "name", "v": "AWS", "o": "contain"}))), ["p1", "p2"]);
-        assert_eq!(ids(&q(json!({"k": "provider", "v": ["google"], "o": "not_in"}))), ["p1", "p2"]);
+        assert_eq!(
+            ids(&q(json!({"k": "name", "v": "AWS", "o": "contain"}))),
+            ["p1", "p2"]
+        );
+        assert_eq!(
+            ids(&q(json!({"k": "provider", "v": ["google"], "o": "not_in"}))),
+            ["p1", "p2"]
+        );
         assert_eq!(ids(&q(json!({"k": "n", "v": 2, "o": "gte"}))), ["p1", "p3"]);
         assert_eq!(
-            ids(&q(json!({"k": "created_at", "v": "2026-01-15T00:00:00Z", "o": "datetime_gt"}))),
+            ids(&q(
+                json!({"k": "created_at", "v": "2026-01-15T00:00:00Z", "o": "datetime_gt"})
+            )),
             ["p2", "p3"]
         );
-        assert!(list(docs(), &json!({"filter": [{"k": "n", "v": 1, "o": "in"}]}), &[]).is_err());
+        assert!(
+            list(
+                docs(),
+                &json!({"filter": [{"k": "n", "v": 1, "o": "in"}]}),
+                &[]
+            )
+            .is_err()
+        );
         assert!(list(docs(), &json!({"filter": [{"k": "n", "o": "regex"}]}), &[]).is_err());
         assert!(list(docs(), &json!({"filter": "x"}), &[]).is_err());
         let or = list(
@@ -689,7 +739,13 @@ mod tests {
             &json!({"aggregate": {"unwind": {"path": "labels"}, "group": {"keys": [{"k": "labels", "n": "label"}], "fields": [{"o": "count", "n": "c"}]}}}),
         )
         .unwrap();
-        assert_eq!(rows, vec![json!({"label": "aws", "c": 2}), json!({"label": "ec2", "c": 1})]);
+        assert_eq!(
+            rows,
+            vec![
+                json!({"label": "aws", "c": 2}),
+                json!({"label": "ec2", "c": 1})
+            ]
+        );
         assert!(stat(docs(), &json!({})).is_err());
         assert!(stat(docs(), &json!({"aggregate": [{"lookup": {}}]})).is_err());
     }

@@ -154,7 +154,10 @@ async fn switch_by_path(
     switch: Switch,
 ) -> Answer<PluginInfo> {
     req.plugin_id = Some(plugin_id.clone());
-    answered(service::switch(&space.call(&state), req, switch).await?, &plugin_id)
+    answered(
+        service::switch(&space.call(&state), req, switch).await?,
+        &plugin_id,
+    )
 }
 
 /// Enables a plugin (`enable`).
@@ -281,7 +284,10 @@ async fn v2_switch(
     switch: Switch,
 ) -> Answer<PluginInfo> {
     let plugin_id = req.plugin_id.clone().unwrap_or_default();
-    answered(service::switch(&space.call(&state), req, switch).await?, &plugin_id)
+    answered(
+        service::switch(&space.call(&state), req, switch).await?,
+        &plugin_id,
+    )
 }
 
 /// `deregister` as today's releases call it.

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::error::SpaceError;
 use super::model::*;
 use super::query;
-use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess, Refused};
+use crate::access::guard::{self, Attempt, NamespaceAccess, Refused, RepoAccess};
 use crate::access::{Caller, standing};
 use crate::state::AppState;
 
@@ -226,7 +226,10 @@ fn object_or_empty(v: Option<Value>) -> Value {
     v.filter(|v| !v.is_null()).unwrap_or_else(|| json!({}))
 }
 
-pub async fn register(call: &Call<'_>, req: RegisterPluginRequest) -> Result<PluginInfo, SpaceError> {
+pub async fn register(
+    call: &Call<'_>,
+    req: RegisterPluginRequest,
+) -> Result<PluginInfo, SpaceError> {
     let domain = call
         .domain_of(&req.domain_id)
         .ok_or_else(|| SpaceError::required("domain_id"))?;
@@ -289,7 +292,10 @@ pub async fn register(call: &Call<'_>, req: RegisterPluginRequest) -> Result<Plu
         capability: object_or_empty(req.capability),
         template: object_or_empty(req.template),
         docs: object_or_empty(req.docs),
-        labels: req.labels.filter(|l| !l.is_null()).unwrap_or_else(|| json!([])),
+        labels: req
+            .labels
+            .filter(|l| !l.is_null())
+            .unwrap_or_else(|| json!([])),
         tags: object_or_empty(req.tags),
         project_id: req.project_id.unwrap_or_default(),
     };
@@ -460,7 +466,8 @@ pub async fn list(call: &Call<'_>, q: PluginQuery) -> Result<PluginsInfo, SpaceE
         ("provider", q.provider),
         (
             "registry_type",
-            q.registry_type.filter(|r| r != spaceone_plugin::REGISTRY_TYPES[0]),
+            q.registry_type
+                .filter(|r| r != spaceone_plugin::REGISTRY_TYPES[0]),
         ),
     ];
     let docs: Vec<Value> = call
