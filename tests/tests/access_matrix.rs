@@ -247,6 +247,20 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
     let key_keep = key("keep").await;
     let key_gone = key("gone").await;
 
+    let plugin = |name: &'static str| async move {
+        post(
+            "/repository/v1/plugins",
+            json!({"name": name, "service_type": "inventory.Collector", "image": "acme/private", "domain_id": "acme"}),
+        )
+        .await["plugin_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let plugin_keep = plugin("keep").await;
+    let plugin_gone = plugin("gone").await;
+    let plugin_gone2 = plugin("gone2").await;
+
     let admin_bearer = format!("Bearer {}", server.token);
     let callers = Callers {
         admin: server.token.clone(),
@@ -284,6 +298,9 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
         message_gone,
         key_keep,
         key_gone,
+        plugin_keep,
+        plugin_gone,
+        plugin_gone2,
     };
     (callers, fixture)
 }
@@ -303,6 +320,9 @@ struct Fixture {
     message_gone: String,
     key_keep: String,
     key_gone: String,
+    plugin_keep: String,
+    plugin_gone: String,
+    plugin_gone2: String,
 }
 
 /// The management routes, in the order they are walked (what a route destroys is its own).
@@ -1527,6 +1547,170 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
     ]
 }
 
+/// The SpaceONE plugin routes, on plugins of `acme` whose image is `acme/private`: members
+/// read, administrators change.
+fn spaceone_routes(f: &Fixture) -> Vec<Route> {
+    use Class::*;
+    let r = |method, template: &'static str, path: String, body: Option<Value>, class| Route {
+        method,
+        template,
+        path,
+        body,
+        class,
+        ok: &[200],
+        scope: if class == Member {
+            Scope::User
+        } else {
+            Scope::Other
+        },
+    };
+    let keep = &f.plugin_keep;
+    let ask = || Some(json!({"plugin_id": keep, "domain_id": "acme"}));
+    let acme = || Some(json!({"domain_id": "acme"}));
+    let register = || {
+        Some(
+            json!({"name": "matrix", "resource_type": "inventory.Collector",
+                    "image": "acme/private", "domain_id": "acme"}),
+        )
+    };
+    let stat = || Some(json!({"domain_id": "acme", "query": {"distinct": "name"}}));
+    vec![
+        r(
+            "GET",
+            "/repository/v1/plugins/{plugin_id}",
+            format!("/repository/v1/plugins/{keep}"),
+            None,
+            Member,
+        ),
+        r(
+            "GET",
+            "/repository/v1/plugins/{plugin_id}/versions",
+            format!("/repository/v1/plugins/{keep}/versions"),
+            None,
+            Member,
+        ),
+        r(
+            "GET",
+            "/repository/v1/plugins",
+            "/repository/v1/plugins?domain_id=acme".into(),
+            None,
+            Member,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugins/search",
+            "/repository/v1/plugins/search".into(),
+            acme(),
+            Member,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugins/stat",
+            "/repository/v1/plugins/stat".into(),
+            stat(),
+            Member,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugin/get",
+            "/repository/v1/plugin/get".into(),
+            ask(),
+            Member,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugin/get-versions",
+            "/repository/v1/plugin/get-versions".into(),
+            ask(),
+            Member,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugin/list",
+            "/repository/v1/plugin/list".into(),
+            acme(),
+            Member,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugin/stat",
+            "/repository/v1/plugin/stat".into(),
+            stat(),
+            Member,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugins",
+            "/repository/v1/plugins".into(),
+            register(),
+            Admin,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugin/register",
+            "/repository/v1/plugin/register".into(),
+            register(),
+            Admin,
+        ),
+        r(
+            "PUT",
+            "/repository/v1/plugin/{plugin_id}",
+            format!("/repository/v1/plugin/{keep}"),
+            Some(json!({"name": "renamed"})),
+            Admin,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugin/update",
+            "/repository/v1/plugin/update".into(),
+            Some(json!({"plugin_id": keep, "name": "again"})),
+            Admin,
+        ),
+        r(
+            "PUT",
+            "/repository/v1/plugin/{plugin_id}/disable",
+            format!("/repository/v1/plugin/{keep}/disable"),
+            acme(),
+            Admin,
+        ),
+        r(
+            "PUT",
+            "/repository/v1/plugin/{plugin_id}/enable",
+            format!("/repository/v1/plugin/{keep}/enable"),
+            acme(),
+            Admin,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugin/disable",
+            "/repository/v1/plugin/disable".into(),
+            ask(),
+            Admin,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugin/enable",
+            "/repository/v1/plugin/enable".into(),
+            ask(),
+            Admin,
+        ),
+        r(
+            "DELETE",
+            "/repository/v1/plugin/{plugin_id}",
+            format!("/repository/v1/plugin/{}?domain_id=acme", f.plugin_gone),
+            None,
+            Admin,
+        ),
+        r(
+            "POST",
+            "/repository/v1/plugin/deregister",
+            "/repository/v1/plugin/deregister".into(),
+            Some(json!({"plugin_id": f.plugin_gone2})),
+            Admin,
+        ),
+    ]
+}
+
 /// The registry routes on the private repository, in the order they are walked.
 fn registry_routes(f: &Fixture) -> Vec<Route> {
     use Class::*;
@@ -1773,7 +1957,8 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
     for (method, path) in annals_api::oci::ROUTES {
         declared.insert(((*method).to_owned(), (*path).to_owned()));
     }
-    let management = management_routes(&fixture);
+    let mut management = management_routes(&fixture);
+    management.extend(spaceone_routes(&fixture));
     let registry = registry_routes(&fixture);
     let walked: BTreeSet<(String, String)> = management
         .iter()

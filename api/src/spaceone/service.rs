@@ -8,7 +8,7 @@
 //! domain the caller cannot see is answered as not found.
 
 use annals_commands::{Envelope, SpacePluginAction};
-use annals_domain::access::{NamespaceStanding, Need, TeamRole, allows};
+use annals_domain::access::{Denial, NamespaceStanding, Need, TeamRole, allows, authorize};
 use annals_domain::spaceone_plugin::{self, ImageRef, PluginChanges, PluginSpec};
 use annals_projections::queries::namespaces::{self, NamespaceView};
 use annals_projections::queries::spaceone_plugins::{self, SpacePluginView};
@@ -103,8 +103,11 @@ impl Call<'_> {
         let org = namespaces::by_id(db.as_ref(), view.organization_id)
             .await?
             .ok_or_else(not_found)?;
+        // A caller whose roles do not let it see the domain learns nothing of the plugin; one
+        // that lacks only the scope is refused as such by the check below.
         let standing = standing::namespace(self.state, self.caller, org.id).await?;
-        if !allows(&self.caller.subject, &Need::ViewNamespace(standing)) {
+        if authorize(&self.caller.subject, &Need::ViewNamespace(standing)) == Err(Denial::Forbidden)
+        {
             return Err(not_found());
         }
         self.check_domain(&org, access, action).await?;
@@ -399,6 +402,8 @@ pub async fn versions(call: &Call<'_>, req: PluginRequest) -> Result<VersionsInf
             "spaceone plugin.get_versions",
         )
         .await?;
+    // Registering a plugin (which needs read access to its image) publishes the image's tags
+    // to the domain as the plugin's versions.
     let image = ImageRef::parse(&view.image)?;
     let db = call.state.db();
     let mut versions = Vec::new();
@@ -409,19 +414,6 @@ pub async fn versions(call: &Call<'_>, req: PluginRequest) -> Result<VersionsInf
     )
     .await?
     {
-        let ns = namespaces::by_id(db.as_ref(), repo.namespace_id)
-            .await?
-            .ok_or_else(|| SpaceError::not_found("image", &view.image))?;
-        guard::repository(
-            call.state,
-            call.parts,
-            Some(call.caller),
-            &ns,
-            &repo,
-            RepoAccess::Read,
-            Attempt::new("spaceone plugin.get_versions", &view.image),
-        )
-        .await?;
         versions = tags::live(db.as_ref(), repo.id, MAX_VERSIONS)
             .await?
             .into_iter()
