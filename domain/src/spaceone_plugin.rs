@@ -158,6 +158,9 @@ impl SpacePlugin {
     }
 }
 
+// `Register` carries the whole spec; commands are decided one at a time, so boxing it would
+// only make every pattern on it noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SpacePluginCommand {
     /// Register a plugin of `organization_id`; `image_exists` is whether the image's

@@ -79,7 +79,7 @@ impl PluginService {
             .map_err(|_| SpaceError::unauthenticated("token is invalid"))?;
         let mut parts = HttpRequest::post(format!("/spaceone.api.repository.v1.Plugin/{method}"))
             .body(())
-            .map_err(|e| SpaceError::internal(e))?
+            .map_err(SpaceError::internal)?
             .into_parts()
             .0;
         if let Some(addr) = request.remote_addr() {

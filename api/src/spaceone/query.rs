@@ -224,7 +224,7 @@ impl Condition {
             "not_contain" => !any(&|v| contains(v, &self.value)),
             "contain_in" => any(&|v| list().iter().any(|n| contains(v, n))),
             "not_contain_in" => !any(&|v| list().iter().any(|n| contains(v, n))),
-            "exists" => (!found.is_null()) == self.value.as_bool().unwrap_or(true),
+            "exists" => found.is_null() != self.value.as_bool().unwrap_or(true),
             "datetime_lt" => timed(&[Ordering::Less]),
             "datetime_lte" => timed(&[Ordering::Less, Ordering::Equal]),
             "datetime_gt" => timed(&[Ordering::Greater]),
