@@ -10,9 +10,10 @@ COPY --from=build /src/target/release/annals /usr/local/bin/annals
 WORKDIR /var/lib/annals
 ENV ANNALS_DATA_DIR=/var/lib/annals/data \
     ANNALS_LISTEN=0.0.0.0:8080 \
-    ANNALS_REGISTRY_LISTEN=0.0.0.0:5000
+    ANNALS_REGISTRY_LISTEN=0.0.0.0:5000 \
+    ANNALS_GRPC_LISTEN=0.0.0.0:50051
 RUN mkdir -p /var/lib/annals/data && chown annals /var/lib/annals/data
 USER annals
-EXPOSE 8080 5000
+EXPOSE 8080 5000 50051
 ENTRYPOINT ["annals"]
 CMD ["serve"]
