@@ -13,6 +13,7 @@ use tonic::{Code, Request};
 
 on_both_backends! {
     the_plugin_service_over_grpc => the_plugin_service_over_grpc;
+    every_method_refuses_the_wrong_callers => every_method_refuses_the_wrong_callers;
     reflection_lists_and_describes_the_service => reflection_lists_and_describes_the_service;
 }
 
@@ -419,4 +420,166 @@ async fn reflection_lists_and_describes_the_service(backend: Backend) {
             .iter()
             .any(|s| s.name == "spaceone.api.repository.v1.Plugin")
     );
+}
+
+/// Every method of the service, walked with five callers, as the access matrix walks the HTTP
+/// routes: nobody (`UNAUTHENTICATED`), an administrator's token without the scope, a member of
+/// the domain on the changing methods, a stranger (`NOT_FOUND` or `PERMISSION_DENIED`, never
+/// the plugin) and the administrator (success).
+async fn every_method_refuses_the_wrong_callers(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (s, b) = server
+        .post("/api/v1/organization/", json!({"name": "acme"}))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    server
+        .push_image("acme/collector", "1.0.0", &Image::new("m", 1, 100))
+        .await;
+    let all = "repo:read repo:write repo:admin repo:create user:read user:admin org:admin";
+    let carol = server.user_token("acme", "carol", all).await;
+    let bob = server.user_token("acme", "bob", all).await;
+    let dave = server.user_token("acme", "dave", "repo:read").await;
+    for (team, member) in [("readers", "carol"), ("owners", "dave")] {
+        let (s, b) = server
+            .put(
+                &format!("/api/v1/organization/acme/team/{team}"),
+                json!({"role": if team == "owners" { "admin" } else { "member" }}),
+            )
+            .await;
+        assert!(s.is_success(), "{b}");
+        let (s, b) = server
+            .put(
+                &format!("/api/v1/organization/acme/team/{team}/members/{member}"),
+                json!({}),
+            )
+            .await;
+        assert!(s.is_success(), "{b}");
+    }
+    let mut admin = client(&server).await;
+    let admin_token = server.token.clone();
+    let register = pb::RegisterPluginRequest {
+        name: "m".into(),
+        resource_type: "inventory.Collector".into(),
+        image: "acme/collector".into(),
+        ..Default::default()
+    };
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        let info = admin
+            .register(call(register.clone(), &admin_token, Some("acme")))
+            .await
+            .expect("register")
+            .into_inner();
+        made.push(info.plugin_id);
+    }
+    let (keep, gone) = (made[0].clone(), made[1].clone());
+
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum Method {
+        Register,
+        Get,
+        Versions,
+        List,
+        Stat,
+        Update,
+        Enable,
+        Disable,
+        Deregister,
+    }
+    let invoke = |method: Method, token: String| {
+        let (server, register, keep, gone) =
+            (&server, register.clone(), keep.clone(), gone.clone());
+        async move {
+            let mut c = client(server).await;
+            let domain = Some("acme");
+            let ask = |id: &str| pb::RepositoryPluginRequest {
+                plugin_id: id.into(),
+                repository_id: String::new(),
+            };
+            match method {
+                Method::Register => c.register(call(register, &token, domain)).await.map(|_| ()),
+                Method::Get => c.get(call(ask(&keep), &token, None)).await.map(|_| ()),
+                Method::Versions => c
+                    .get_versions(call(ask(&keep), &token, None))
+                    .await
+                    .map(|_| ()),
+                Method::List => c
+                    .list(call(pb::PluginQuery::default(), &token, domain))
+                    .await
+                    .map(|_| ()),
+                Method::Stat => c
+                    .stat(call(
+                        pb::PluginStatQuery {
+                            query: Some(structure(json!({"distinct": "name"}))),
+                            repository_id: String::new(),
+                        },
+                        &token,
+                        domain,
+                    ))
+                    .await
+                    .map(|_| ()),
+                Method::Update => c
+                    .update(call(
+                        pb::UpdatePluginRequest {
+                            plugin_id: keep,
+                            name: "renamed".into(),
+                            ..Default::default()
+                        },
+                        &token,
+                        None,
+                    ))
+                    .await
+                    .map(|_| ()),
+                Method::Enable => c
+                    .enable(call(pb::PluginRequest { plugin_id: keep }, &token, None))
+                    .await
+                    .map(|_| ()),
+                Method::Disable => c
+                    .disable(call(pb::PluginRequest { plugin_id: keep }, &token, None))
+                    .await
+                    .map(|_| ()),
+                Method::Deregister => c
+                    .deregister(call(pb::PluginRequest { plugin_id: gone }, &token, None))
+                    .await
+                    .map(|_| ()),
+            }
+        }
+    };
+    use Method::*;
+    for method in [
+        Register, Get, Versions, List, Stat, Update, Enable, Disable, Deregister,
+    ] {
+        let reads = matches!(method, Get | Versions | List | Stat);
+        let status = |r: Result<(), tonic::Status>| r.err().map(|s| s.code());
+        assert_eq!(
+            status(invoke(method, String::new()).await),
+            Some(Code::Unauthenticated),
+            "{method:?} anonymous"
+        );
+        assert_eq!(
+            status(invoke(method, dave.clone()).await),
+            Some(Code::PermissionDenied),
+            "{method:?} without the scope"
+        );
+        let as_carol = status(invoke(method, carol.clone()).await);
+        if reads {
+            assert_eq!(as_carol, None, "{method:?} as a member");
+        } else {
+            assert_eq!(
+                as_carol,
+                Some(Code::PermissionDenied),
+                "{method:?} as a member"
+            );
+        }
+        let as_bob = status(invoke(method, bob.clone()).await);
+        assert!(
+            matches!(as_bob, Some(Code::NotFound | Code::PermissionDenied)),
+            "{method:?} as a stranger: {as_bob:?}"
+        );
+        assert_eq!(
+            status(invoke(method, admin_token.clone()).await),
+            None,
+            "{method:?} as admin"
+        );
+    }
 }
