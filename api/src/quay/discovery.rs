@@ -21,12 +21,14 @@ use super::{
 };
 use crate::docr;
 use crate::docr::error::DoErrorBody;
+use crate::gerrit;
+use crate::gerrit::docs::{AuthenticatedPaths, GerritErrorBody};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Annals — Quay API v1 and DigitalOcean Container Registry API",
-        description = "The Red Hat Quay API v1 (`/api/v1`) and the DigitalOcean Container Registry API (`/v2/registry`) as served by Annals. Every change is an event."),
+    info(title = "Annals — Quay API v1, DigitalOcean Container Registry API, Gerrit plugins API",
+        description = "The Red Hat Quay API v1 (`/api/v1`), the DigitalOcean Container Registry API (`/v2/registry`) and the Gerrit plugins REST API (`/plugins/`, `/a/plugins/`; JSON answers start with Gerrit's `)]}'` line) as served by Annals. Every change is an event."),
     paths(
         discovery, crate::observe::healthz, crate::observe::readyz, crate::observe::metrics,
         organizations::create, organizations::get, organizations::update, organizations::delete,
@@ -71,9 +73,12 @@ use crate::state::AppState;
         docr::repositories::delete_manifest,
         docr::garbage_collection::start, docr::garbage_collection::active,
         docr::garbage_collection::update, docr::garbage_collection::list,
+        gerrit::list::list, gerrit::install::install, gerrit::actions::status,
+        gerrit::actions::enable, gerrit::actions::disable, gerrit::actions::delete,
+        gerrit::actions::reload,
     ),
-    components(schemas(QuayErrorBody, DoErrorBody)),
-    modifiers(&BearerAuth, &ErrorResponses),
+    components(schemas(QuayErrorBody, DoErrorBody, GerritErrorBody)),
+    modifiers(&BearerAuth, &AuthenticatedPaths, &ErrorResponses),
     security(("bearer" = []))
 )]
 pub struct QuayApi;
@@ -119,10 +124,13 @@ impl utoipa::Modify for ErrorResponses {
             if PUBLIC.contains(&path.as_str()) {
                 continue;
             }
-            let schema = if path.starts_with("/v2/") {
-                "DoErrorBody"
+            let gerrit = gerrit::docs::is_gerrit(path);
+            let (schema, media_type) = if path.starts_with("/v2/") {
+                ("DoErrorBody", "application/json")
+            } else if gerrit {
+                ("GerritErrorBody", "text/plain")
             } else {
-                "QuayErrorBody"
+                ("QuayErrorBody", "application/json")
             };
             for (mutation, op) in Self::operations(item) {
                 let has_input = op.request_body.is_some()
@@ -135,7 +143,10 @@ impl utoipa::Modify for ErrorResponses {
                 if has_input || mutation {
                     needed.push(("400", "Malformed request"));
                 }
-                if mutation {
+                if mutation && gerrit {
+                    // Gerrit takes no Idempotency-Key.
+                    needed.push(("409", "Conflict"));
+                } else if mutation {
                     needed.push((
                         "409",
                         "Conflict, or the same Idempotency-Key still in flight",
@@ -156,7 +167,7 @@ impl utoipa::Modify for ErrorResponses {
                         && response.content.is_empty()
                     {
                         response.content.insert(
-                            "application/json".to_owned(),
+                            media_type.to_owned(),
                             ContentBuilder::new()
                                 .schema(Some(Ref::from_schema_name(schema)))
                                 .build(),
