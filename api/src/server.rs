@@ -19,7 +19,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::ServeArgs;
 use crate::state::AppState;
-use crate::{backends, bootstrap, docr, gerrit, idempotency, listener, observe, oci, quay, secrets};
+use crate::{
+    backends, bootstrap, docr, gerrit, idempotency, listener, observe, oci, quay, secrets,
+};
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
 /// The management APIs (Quay v1, DigitalOcean, ...) and the operator's routes.

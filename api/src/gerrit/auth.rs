@@ -85,10 +85,7 @@ async fn basic_caller(state: &AppState, parts: &Parts) -> Result<Caller, GerritE
 }
 
 /// The caller of a request on the anonymous path: a bearer token if one is sent.
-async fn bearer_caller(
-    state: &AppState,
-    parts: &mut Parts,
-) -> Result<Option<Caller>, GerritError> {
+async fn bearer_caller(state: &AppState, parts: &mut Parts) -> Result<Option<Caller>, GerritError> {
     match resolve::request_caller(state, parts).await {
         Ok(caller) => Ok(caller),
         Err(AuthFailure::Missing | AuthFailure::Invalid) => Err(GerritError::unauthorized()),
@@ -99,10 +96,7 @@ async fn bearer_caller(
 impl<C: Capability> FromRequestParts<AppState> for Capable<C> {
     type Rejection = GerritError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, GerritError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, GerritError> {
         let caller = if authenticated_path(parts) {
             Some(basic_caller(state, parts).await?)
         } else {
@@ -121,10 +115,9 @@ impl<C: Capability> FromRequestParts<AppState> for Capable<C> {
             Denial::Unauthenticated => {
                 GerritError::new(StatusCode::FORBIDDEN, "Authentication required")
             }
-            Denial::InsufficientScope(_) | Denial::Forbidden => GerritError::new(
-                StatusCode::FORBIDDEN,
-                format!("{} not permitted", C::NAME),
-            ),
+            Denial::InsufficientScope(_) | Denial::Forbidden => {
+                GerritError::new(StatusCode::FORBIDDEN, format!("{} not permitted", C::NAME))
+            }
         })?;
         let caller = caller.ok_or_else(GerritError::unauthorized)?;
         let envelope = context::envelope(&caller, parts);
@@ -135,4 +128,3 @@ impl<C: Capability> FromRequestParts<AppState> for Capable<C> {
         })
     }
 }
-

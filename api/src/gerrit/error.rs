@@ -133,6 +133,9 @@ mod tests {
         let e: GerritError = DomainError::Forbidden("Plugin x is mandatory".into()).into();
         assert_eq!(e.status, StatusCode::METHOD_NOT_ALLOWED);
         let e: GerritError = DomainError::NotFound("whatever".into()).into();
-        assert_eq!((e.status, e.message.as_str()), (StatusCode::NOT_FOUND, "Not found"));
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (StatusCode::NOT_FOUND, "Not found")
+        );
     }
 }

@@ -56,9 +56,7 @@ pub async fn resolve(settings: &Settings, url: &str) -> Result<Source, GerritErr
             let path = tokio::fs::canonicalize(&path)
                 .await
                 .map_err(|_| outside())?;
-            let is_file = tokio::fs::metadata(&path)
-                .await
-                .is_ok_and(|m| m.is_file());
+            let is_file = tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file());
             if !path.starts_with(&settings.plugin_dir) || !is_file {
                 return Err(outside());
             }

@@ -27,8 +27,8 @@ pub enum JarError {
 
 fn read_manifest_sync(path: &std::path::Path) -> Result<JarManifest, JarError> {
     let file = std::fs::File::open(path).map_err(|e| JarError::Io(e.to_string()))?;
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(|_| JarError::NotAJar)?;
+    let mut archive =
+        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|_| JarError::NotAJar)?;
     let entry = match archive.by_name(MANIFEST) {
         Ok(entry) => entry,
         Err(zip::result::ZipError::FileNotFound) => return Err(JarError::NoManifest),

@@ -84,30 +84,28 @@ pub fn strip_jar(id: &str) -> &str {
 pub const PREFIXES: [&str; 2] = ["", "/a"];
 
 pub fn router() -> Router<AppState> {
-    PREFIXES
-        .iter()
-        .fold(Router::new(), |router, prefix| {
-            router
-                .route(&format!("{prefix}/plugins/"), get(list::list))
-                .route(
-                    &format!("{prefix}/plugins/{{plugin_id}}"),
-                    put(install::install).delete(actions::delete),
-                )
-                .route(
-                    &format!("{prefix}/plugins/{{plugin_id}}/gerrit~status"),
-                    get(actions::status),
-                )
-                .route(
-                    &format!("{prefix}/plugins/{{plugin_id}}/gerrit~enable"),
-                    post(actions::enable),
-                )
-                .route(
-                    &format!("{prefix}/plugins/{{plugin_id}}/gerrit~disable"),
-                    post(actions::disable),
-                )
-                .route(
-                    &format!("{prefix}/plugins/{{plugin_id}}/gerrit~reload"),
-                    post(actions::reload),
-                )
-        })
+    PREFIXES.iter().fold(Router::new(), |router, prefix| {
+        router
+            .route(&format!("{prefix}/plugins/"), get(list::list))
+            .route(
+                &format!("{prefix}/plugins/{{plugin_id}}"),
+                put(install::install).delete(actions::delete),
+            )
+            .route(
+                &format!("{prefix}/plugins/{{plugin_id}}/gerrit~status"),
+                get(actions::status),
+            )
+            .route(
+                &format!("{prefix}/plugins/{{plugin_id}}/gerrit~enable"),
+                post(actions::enable),
+            )
+            .route(
+                &format!("{prefix}/plugins/{{plugin_id}}/gerrit~disable"),
+                post(actions::disable),
+            )
+            .route(
+                &format!("{prefix}/plugins/{{plugin_id}}/gerrit~reload"),
+                post(actions::reload),
+            )
+    })
 }
