@@ -109,6 +109,25 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_READY_MAX_LAG", default_value_t = 1000)]
     pub ready_max_lag: u64,
 
+    /// Gerrit plugins: the directory `file:` URLs of `PUT /plugins/{id}` may name jars in
+    /// (canonicalized; anything outside it is refused). Default `<data dir>/gerrit-plugins`,
+    /// made at start when missing.
+    #[arg(long, env = "ANNALS_GERRIT_PLUGIN_DIR")]
+    pub gerrit_plugin_dir: Option<PathBuf>,
+
+    /// Gerrit plugins: the largest jar an install may send or fetch, in bytes (a larger one is
+    /// refused with 413 and nothing of it is kept).
+    #[arg(long, env = "ANNALS_GERRIT_MAX_JAR_BYTES", default_value_t = 256 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub gerrit_max_jar_bytes: u64,
+
+    /// Gerrit plugins that may not be disabled (Gerrit's `plugins.mandatory`), comma-separated.
+    #[arg(long, env = "ANNALS_GERRIT_MANDATORY_PLUGINS", value_delimiter = ',')]
+    pub gerrit_mandatory_plugins: Vec<String>,
+
+    /// Gerrit plugins: seconds an install may take to fetch a jar from an `http(s):` URL.
+    #[arg(long, env = "ANNALS_GERRIT_FETCH_TIMEOUT_S", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub gerrit_fetch_timeout_s: u64,
+
     /// Print nothing on stdout (for embedding the server, as the benchmark does).
     #[arg(skip)]
     pub quiet: bool,

@@ -12,6 +12,7 @@
 //! - [`idempotency`]: `Idempotency-Key`: a key names one request of one caller.
 //! - [`quay`]: the Red Hat Quay API v1 family.
 //! - [`docr`]: the DigitalOcean Container Registry API.
+//! - [`gerrit`]: the Gerrit plugins REST API (`/plugins/`, `/a/plugins/`).
 //! - [`oci`]: the OCI distribution API (the registry listener).
 //! - [`spaceone`]: the SpaceONE repository Plugin API, over REST and gRPC (its own listener).
 //! - [`secrets`]: the token-signing key (configured, or a private file made on first start).
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod docr;
+pub mod gerrit;
 pub mod idempotency;
 pub mod listener;
 pub mod observe;

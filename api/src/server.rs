@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::ServeArgs;
 use crate::state::AppState;
 use crate::{
-    backends, bootstrap, docr, idempotency, listener, observe, oci, quay, secrets, spaceone,
+    backends, bootstrap, docr, gerrit, idempotency, listener, observe, oci, quay, secrets, spaceone,
 };
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
@@ -58,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         family("quay", quay)
             .merge(family("digitalocean", docr))
             .merge(family("spaceone", spaceone))
+            .merge(family("gerrit", gerrit::router()))
             .merge(operator),
     )
     .with_state(state)
@@ -218,6 +219,7 @@ pub async fn serve_until(
         metrics,
         ready_max_lag: args.ready_max_lag,
         token_key: token_key.into(),
+        gerrit: Arc::new(gerrit::Settings::from_args(&args)?),
     };
     let gc_task = tokio::spawn(annals_workers::gc::run(
         annals_workers::gc::GcWorker {

@@ -48,6 +48,8 @@ pub struct AppState {
     pub refusals: RefusalLimiter,
     /// Credential and standing answers, valid while the read models stand still.
     pub access_cache: AccessCache,
+    /// What the Gerrit plugins routes are configured with.
+    pub gerrit: Arc<crate::gerrit::Settings>,
 }
 
 impl AppState {

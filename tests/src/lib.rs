@@ -3,6 +3,7 @@
 //! HTTP to it. Tests never reach into the server; they only count rows in the event log to
 //! prove that refused requests appended nothing.
 
+pub mod gerrit;
 pub mod oci;
 pub mod raw;
 pub mod skopeo;

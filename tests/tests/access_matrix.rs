@@ -1858,6 +1858,119 @@ fn registry_routes(f: &Fixture) -> Vec<Route> {
     ]
 }
 
+/// The Gerrit plugins routes, under the anonymous path (with the bearer token) and the
+/// authenticated one (`/a/`, basic auth), in the order they are walked: the install first, so
+/// the others find the plugin. 'View Plugins' routes are for any user with `user:read`;
+/// 'Administrate Server' ones for a superuser with `super:user`.
+fn gerrit_routes(server: &Server) -> Vec<Route> {
+    use Class::*;
+    let dir = server.data_dir().join("gerrit-plugins");
+    std::fs::write(
+        dir.join("matrix.jar"),
+        annals_tests::gerrit::jar(Some("matrix"), "1.0", None),
+    )
+    .unwrap();
+    let url = format!("file://{}", dir.join("matrix.jar").to_str().unwrap());
+    let mut routes = Vec::new();
+    for prefix in ["", "/a"] {
+        let r = |method, template: &'static str, rest: &str, class, ok, scope| Route {
+            method,
+            template,
+            path: format!("{prefix}/plugins/{rest}"),
+            body: None,
+            class,
+            ok,
+            scope,
+        };
+        let t = |plain: &'static str, authenticated: &'static str| {
+            if prefix.is_empty() {
+                plain
+            } else {
+                authenticated
+            }
+        };
+        let mut install = r(
+            "PUT",
+            t("/plugins/{plugin_id}", "/a/plugins/{plugin_id}"),
+            "matrix",
+            Super,
+            &[200, 201],
+            Scope::Other,
+        );
+        install.body = Some(json!({ "url": url }));
+        routes.extend([
+            install,
+            r(
+                "GET",
+                t("/plugins/", "/a/plugins/"),
+                "",
+                Account,
+                &[200],
+                Scope::User,
+            ),
+            r(
+                "GET",
+                t(
+                    "/plugins/{plugin_id}/gerrit~status",
+                    "/a/plugins/{plugin_id}/gerrit~status",
+                ),
+                "matrix/gerrit~status",
+                Account,
+                &[200],
+                Scope::User,
+            ),
+            r(
+                "POST",
+                t(
+                    "/plugins/{plugin_id}/gerrit~disable",
+                    "/a/plugins/{plugin_id}/gerrit~disable",
+                ),
+                "matrix/gerrit~disable",
+                Super,
+                &[200],
+                Scope::Other,
+            ),
+            r(
+                "POST",
+                t(
+                    "/plugins/{plugin_id}/gerrit~enable",
+                    "/a/plugins/{plugin_id}/gerrit~enable",
+                ),
+                "matrix/gerrit~enable",
+                Super,
+                &[200],
+                Scope::Other,
+            ),
+            r(
+                "POST",
+                t(
+                    "/plugins/{plugin_id}/gerrit~reload",
+                    "/a/plugins/{plugin_id}/gerrit~reload",
+                ),
+                "matrix/gerrit~reload",
+                Super,
+                &[200],
+                Scope::Other,
+            ),
+            r(
+                "DELETE",
+                t("/plugins/{plugin_id}", "/a/plugins/{plugin_id}"),
+                "matrix",
+                Super,
+                &[200],
+                Scope::Other,
+            ),
+        ]);
+    }
+    routes
+}
+
+/// Gerrit's anonymous path refuses nobody with 403 `Authentication required`, as Gerrit
+/// answers an anonymous user; its authenticated path (`/a/`) challenges with 401.
+fn gerrit_anonymous_path(template: &str) -> bool {
+    template.starts_with("/plugins/")
+}
+
 /// Who calls, as what.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Who {
@@ -1903,6 +2016,14 @@ async fn call(
                 _ => ("$oauthtoken", token),
             };
             req.header("Authorization", basic_auth(user, secret))
+        } else if path.starts_with("/a/") {
+            // Gerrit's authenticated path: the user name and a token as the HTTP password.
+            let user = match who {
+                Who::Bob => "bob",
+                Who::Carol => "carol",
+                _ => "admin",
+            };
+            req.header("Authorization", basic_auth(user, token))
         } else {
             req.bearer_auth(token)
         };
@@ -1960,9 +2081,11 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
     let mut management = management_routes(&fixture);
     management.extend(spaceone_routes(&fixture));
     let registry = registry_routes(&fixture);
+    let gerrit = gerrit_routes(&server);
     let walked: BTreeSet<(String, String)> = management
         .iter()
         .chain(&registry)
+        .chain(&gerrit)
         .map(|r| (r.method.to_owned(), r.template.to_owned()))
         .collect();
     let missing: Vec<_> = declared.difference(&walked).collect();
@@ -1983,6 +2106,7 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
         .iter()
         .map(|r| (r, false))
         .chain(registry.iter().map(|r| (r, true)))
+        .chain(gerrit.iter().map(|r| (r, false)))
     {
         let path = route
             .path
@@ -1998,7 +2122,12 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
         };
         if route.class != Class::Public {
             let (s, b) = call(&server, &callers, route, &path, Who::Anonymous, on_registry).await;
-            refused(Who::Anonymous, s, &b, &[401]);
+            let anonymous: &[u16] = if gerrit_anonymous_path(route.template) {
+                &[403]
+            } else {
+                &[401]
+            };
+            refused(Who::Anonymous, s, &b, anonymous);
             let (s, b) = call(
                 &server,
                 &callers,

@@ -269,6 +269,8 @@ async fn discovery_declares_what_the_server_does(backend: Backend) {
         "/v2/registry/{registry_name}/repositoriesV2",
         "/v2/registry/{registry_name}/repositories/{repository_name}/digests/{manifest_digest}",
         "/v2/registry/{registry_name}/garbage-collection/{garbage_collection_uuid}",
+        "/plugins/",
+        "/a/plugins/{plugin_id}/gerrit~reload",
     ] {
         assert!(paths.contains_key(expected), "{expected} missing");
     }
@@ -294,8 +296,12 @@ async fn discovery_declares_what_the_server_does(backend: Backend) {
                 );
             }
             for (status, response) in responses {
+                let gerrit = path.starts_with("/plugins/") || path.starts_with("/a/plugins/");
                 let media = if path == "/metrics" {
                     "application/openmetrics-text"
+                } else if gerrit && status.starts_with('4') {
+                    // Gerrit's errors are plain text.
+                    "text/plain"
                 } else {
                     "application/json"
                 };
@@ -334,6 +340,8 @@ async fn discovery_declares_what_the_server_does(backend: Backend) {
         bounds("/v2/registry/{registry_name}/repositories", "per_page"),
         (json!(1), json!(200))
     );
+    assert_eq!(bounds("/a/plugins/", "n"), (json!(0), json!(1000000)));
+    assert_eq!(bounds("/plugins/", "S"), (json!(0), json!(1000000)));
     assert_eq!(
         bounds("/v2/registry/docker-credentials", "expiry_seconds"),
         (json!(0), json!(2147483647))

@@ -21,14 +21,16 @@ use super::{
 };
 use crate::docr;
 use crate::docr::error::DoErrorBody;
+use crate::gerrit;
+use crate::gerrit::docs::{AuthenticatedPaths, GerritErrorBody};
 use crate::spaceone;
 use crate::spaceone::error::SpaceErrorBody;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Annals — Quay API v1, DigitalOcean Container Registry API, SpaceONE Plugin API",
-        description = "The Red Hat Quay API v1 (`/api/v1`), the DigitalOcean Container Registry API (`/v2/registry`) and the SpaceONE repository Plugin API (`/repository/v1`) as served by Annals. Every change is an event."),
+    info(title = "Annals — Quay API v1, DigitalOcean Container Registry API, SpaceONE Plugin API, Gerrit plugins API",
+        description = "The Red Hat Quay API v1 (`/api/v1`), the DigitalOcean Container Registry API (`/v2/registry`), the SpaceONE repository Plugin API (`/repository/v1`) and the Gerrit plugins REST API (`/plugins/`, `/a/plugins/`; JSON answers start with Gerrit's `)]}'` line) as served by Annals. Every change is an event."),
     paths(
         discovery, crate::observe::healthz, crate::observe::readyz, crate::observe::metrics,
         organizations::create, organizations::get, organizations::update, organizations::delete,
@@ -79,9 +81,12 @@ use crate::state::AppState;
         spaceone::rest::v2_register, spaceone::rest::v2_update, spaceone::rest::v2_deregister,
         spaceone::rest::v2_enable, spaceone::rest::v2_disable, spaceone::rest::v2_versions,
         spaceone::rest::v2_get, spaceone::rest::v2_list, spaceone::rest::v2_stat,
+        gerrit::list::list, gerrit::install::install, gerrit::actions::status,
+        gerrit::actions::enable, gerrit::actions::disable, gerrit::actions::delete,
+        gerrit::actions::reload,
     ),
-    components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody)),
-    modifiers(&BearerAuth, &ErrorResponses),
+    components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody)),
+    modifiers(&BearerAuth, &AuthenticatedPaths, &ErrorResponses),
     security(("bearer" = []))
 )]
 pub struct QuayApi;
@@ -127,12 +132,15 @@ impl utoipa::Modify for ErrorResponses {
             if PUBLIC.contains(&path.as_str()) {
                 continue;
             }
-            let schema = if path.starts_with("/v2/") {
-                "DoErrorBody"
+            let gerrit = gerrit::docs::is_gerrit(path);
+            let (schema, media_type) = if path.starts_with("/v2/") {
+                ("DoErrorBody", "application/json")
             } else if path.starts_with("/repository/v1/") {
-                "SpaceErrorBody"
+                ("SpaceErrorBody", "application/json")
+            } else if gerrit {
+                ("GerritErrorBody", "text/plain")
             } else {
-                "QuayErrorBody"
+                ("QuayErrorBody", "application/json")
             };
             for (mutation, op) in Self::operations(item) {
                 let has_input = op.request_body.is_some()
@@ -145,7 +153,10 @@ impl utoipa::Modify for ErrorResponses {
                 if has_input || mutation {
                     needed.push(("400", "Malformed request"));
                 }
-                if mutation {
+                if mutation && gerrit {
+                    // Gerrit takes no Idempotency-Key.
+                    needed.push(("409", "Conflict"));
+                } else if mutation {
                     needed.push((
                         "409",
                         "Conflict, or the same Idempotency-Key still in flight",
@@ -166,7 +177,7 @@ impl utoipa::Modify for ErrorResponses {
                         && response.content.is_empty()
                     {
                         response.content.insert(
-                            "application/json".to_owned(),
+                            media_type.to_owned(),
                             ContentBuilder::new()
                                 .schema(Some(Ref::from_schema_name(schema)))
                                 .build(),

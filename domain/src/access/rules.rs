@@ -126,8 +126,13 @@ pub enum Need {
     /// Act on a DigitalOcean registry; `owns` when the caller is its owner; `write` for
     /// changes.
     Registry { owns: bool, write: bool },
-    /// Superuser routes.
+    /// Superuser routes; also Gerrit's 'Administrate Server' capability (install, enable,
+    /// disable, reload plugins).
     SuperUser,
+    /// Gerrit's 'View Plugins' capability (list plugins, read a plugin's status): any
+    /// authenticated user whose credential may read user information. Robots hold only their
+    /// repository grants, so they may not.
+    ViewPlugins,
 }
 
 /// Why a request is refused.
@@ -149,7 +154,7 @@ impl Need {
             Need::WriteRepository(_) => Scope::RepoWrite,
             Need::AdminRepository(_) => Scope::RepoAdmin,
             Need::CreateRepository(_) => Scope::RepoCreate,
-            Need::ViewNamespace(_) | Need::ReadSelf => Scope::UserRead,
+            Need::ViewNamespace(_) | Need::ReadSelf | Need::ViewPlugins => Scope::UserRead,
             Need::AdminNamespace(ns) if ns.owns => Scope::UserAdmin,
             Need::AdminNamespace(_) => Scope::OrgAdmin,
             Need::AdminSelf | Need::CreateOrganization => Scope::UserAdmin,
@@ -169,7 +174,9 @@ impl Need {
             Need::CreateRepository(ns) => ns.can_create(),
             Need::ViewNamespace(ns) => ns.is_member(),
             Need::AdminNamespace(ns) => ns.is_admin(),
-            Need::ReadSelf | Need::AdminSelf | Need::CreateOrganization => is_user,
+            Need::ReadSelf | Need::AdminSelf | Need::CreateOrganization | Need::ViewPlugins => {
+                is_user
+            }
             Need::Registry { owns, .. } => is_user && *owns,
             Need::SuperUser => false,
         }
@@ -425,6 +432,40 @@ mod tests {
             ),
             Err(Denial::InsufficientScope(Scope::RepoWrite))
         );
+    }
+
+    #[test]
+    fn gerrit_capabilities_map_onto_roles_and_scopes() {
+        // 'View Plugins': any user whose credential reads user information.
+        let reader = user(Scopes::from_iter([Scope::UserRead]));
+        assert_eq!(authorize(&reader, &Need::ViewPlugins), Ok(()));
+        assert_eq!(
+            authorize(
+                &user(Scopes::from_iter([Scope::RepoRead])),
+                &Need::ViewPlugins
+            ),
+            Err(Denial::InsufficientScope(Scope::UserRead))
+        );
+        assert_eq!(
+            authorize(&Subject::anonymous(), &Need::ViewPlugins),
+            Err(Denial::Unauthenticated)
+        );
+        let mut bot = robot();
+        bot.scopes = Scopes::all();
+        assert_eq!(authorize(&bot, &Need::ViewPlugins), Err(Denial::Forbidden));
+        // 'Administrate Server': a superuser acting with super:user, which also grants viewing.
+        assert_eq!(
+            authorize(&reader, &Need::SuperUser),
+            Err(Denial::InsufficientScope(Scope::SuperUser))
+        );
+        assert_eq!(
+            authorize(&user(Scopes::all()), &Need::SuperUser),
+            Err(Denial::Forbidden)
+        );
+        let mut su = user(Scopes::from_iter([Scope::SuperUser]));
+        su.super_user = true;
+        assert_eq!(authorize(&su, &Need::SuperUser), Ok(()));
+        assert_eq!(authorize(&su, &Need::ViewPlugins), Ok(()));
     }
 
     #[test]

@@ -376,6 +376,32 @@ impl BlobStore {
         Ok(info.size)
     }
 
+    /// The file the upload's bytes so far are in, for a caller that reads them before it decides
+    /// to complete the upload (say, to look inside an archive). Only read it; bytes are added
+    /// through [`BlobStore::append_upload`].
+    pub async fn upload_data_path(&self, id: Uuid) -> Result<PathBuf, UploadError> {
+        self.upload_status(id).await?;
+        Ok(self.upload_dir(id).join("data"))
+    }
+
+    /// The SHA-256 digest of the upload's bytes so far, and their length: from the hash kept
+    /// while they arrived in order, else read again from disk.
+    pub async fn upload_sha256(&self, id: Uuid) -> Result<(Digest, u64), UploadError> {
+        let info = self.upload_status(id).await?;
+        let kept = self
+            .hashers()
+            .get(&id)
+            .filter(|(len, _)| *len == info.size)
+            .map(|(_, h)| h.clone());
+        let digest = match kept {
+            Some(h) => {
+                Digest::from_hash(DigestAlgorithm::Sha256, &h.finalize()).expect("sha256 length")
+            }
+            None => hash_file(&self.upload_dir(id).join("data"), DigestAlgorithm::Sha256).await?,
+        };
+        Ok((digest, info.size))
+    }
+
     /// Verifies the upload against `digest` and moves it into the store. Answers its size.
     /// On a mismatch the session is left as it was, so nothing half-stored becomes visible.
     pub async fn complete_upload(&self, id: Uuid, digest: &Digest) -> Result<u64, UploadError> {
@@ -489,6 +515,43 @@ mod tests {
         let d = digest_of(DigestAlgorithm::Sha256, b"hello world");
         assert_eq!(store.delete(&d).await.unwrap(), 11);
         assert_eq!(store.delete(&d).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_upload_can_be_read_and_hashed_before_it_completes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let up = store
+            .start_upload("gerrit:plugins", "u", SessionLimits::default())
+            .await
+            .unwrap();
+        store
+            .append_upload(up.id, None, None, chunks(&[b"hello ", b"world"]))
+            .await
+            .unwrap();
+        let path = store.upload_data_path(up.id).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
+        let expected = digest_of(DigestAlgorithm::Sha256, b"hello world");
+        assert_eq!(
+            store.upload_sha256(up.id).await.unwrap(),
+            (expected.clone(), 11)
+        );
+        // After a restart the hash is read from disk, and agrees.
+        let reopened = BlobStore::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened.upload_sha256(up.id).await.unwrap(),
+            (expected.clone(), 11)
+        );
+        // Hashing does not consume the kept state: completing still works under the digest.
+        assert_eq!(store.complete_upload(up.id, &expected).await.unwrap(), 11);
+        assert!(matches!(
+            store.upload_data_path(up.id).await,
+            Err(UploadError::Unknown)
+        ));
+        assert!(matches!(
+            store.upload_sha256(up.id).await,
+            Err(UploadError::Unknown)
+        ));
     }
 
     #[tokio::test]
