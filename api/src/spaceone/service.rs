@@ -114,6 +114,24 @@ impl Call<'_> {
         Ok((view, org))
     }
 
+    /// [`Self::plugin`] for the plugin a request names.
+    async fn requested(
+        &self,
+        req: &PluginRequest,
+        access: NamespaceAccess,
+        action: &str,
+    ) -> Result<(SpacePluginView, NamespaceView), SpaceError> {
+        let domain = self.domain_of(&req.domain_id);
+        self.plugin(
+            req.plugin_id.as_deref(),
+            domain.as_deref(),
+            req.repository_id.as_deref(),
+            access,
+            action,
+        )
+        .await
+    }
+
     /// The organizations a list or statistics query covers: the one named, or every one the
     /// caller may see (`None`: all, for a superuser).
     async fn scope(&self, domain: Option<String>) -> Result<Option<Vec<Uuid>>, SpaceError> {
@@ -315,15 +333,13 @@ pub async fn register(
 }
 
 pub async fn update(call: &Call<'_>, req: UpdatePluginRequest) -> Result<PluginInfo, SpaceError> {
-    let domain = call.domain_of(&req.domain_id);
+    let asked = PluginRequest {
+        plugin_id: req.plugin_id.clone(),
+        domain_id: req.domain_id.clone(),
+        ..Default::default()
+    };
     let (view, org) = call
-        .plugin(
-            req.plugin_id.as_deref(),
-            domain.as_deref(),
-            None,
-            NamespaceAccess::Admin,
-            "spaceone plugin.update",
-        )
+        .requested(&asked, NamespaceAccess::Admin, "spaceone plugin.update")
         .await?;
     let changes = PluginChanges {
         name: req.name,
@@ -353,35 +369,19 @@ pub async fn switch(
     req: PluginRequest,
     switch: Switch,
 ) -> Result<Option<PluginInfo>, SpaceError> {
-    let domain = call.domain_of(&req.domain_id);
     let (action, name) = match switch {
         Switch::Enable => (SpacePluginAction::Enable, "spaceone plugin.enable"),
         Switch::Disable => (SpacePluginAction::Disable, "spaceone plugin.disable"),
         Switch::Deregister => (SpacePluginAction::Deregister, "spaceone plugin.deregister"),
     };
-    let (view, org) = call
-        .plugin(
-            req.plugin_id.as_deref(),
-            domain.as_deref(),
-            req.repository_id.as_deref(),
-            NamespaceAccess::Admin,
-            name,
-        )
-        .await?;
+    let (view, org) = call.requested(&req, NamespaceAccess::Admin, name).await?;
     call.command(&org.name, &view.plugin_id, action).await
 }
 
 /// `get`: the plugin, limited to `only` when asked.
 pub async fn get(call: &Call<'_>, req: PluginRequest) -> Result<Value, SpaceError> {
-    let domain = call.domain_of(&req.domain_id);
     let (view, _) = call
-        .plugin(
-            req.plugin_id.as_deref(),
-            domain.as_deref(),
-            req.repository_id.as_deref(),
-            NamespaceAccess::View,
-            "spaceone plugin.get",
-        )
+        .requested(&req, NamespaceAccess::View, "spaceone plugin.get")
         .await?;
     let doc = serde_json::to_value(info(call.state, &view)?).unwrap_or_default();
     Ok(match req.only.filter(|o| !o.is_empty()) {
@@ -392,15 +392,8 @@ pub async fn get(call: &Call<'_>, req: PluginRequest) -> Result<Value, SpaceErro
 
 /// `get_versions`: the tags of the plugin's image, newest first.
 pub async fn versions(call: &Call<'_>, req: PluginRequest) -> Result<VersionsInfo, SpaceError> {
-    let domain = call.domain_of(&req.domain_id);
     let (view, _) = call
-        .plugin(
-            req.plugin_id.as_deref(),
-            domain.as_deref(),
-            req.repository_id.as_deref(),
-            NamespaceAccess::View,
-            "spaceone plugin.get_versions",
-        )
+        .requested(&req, NamespaceAccess::View, "spaceone plugin.get_versions")
         .await?;
     // Registering a plugin (which needs read access to its image) publishes the image's tags
     // to the domain as the plugin's versions.
