@@ -69,6 +69,17 @@ async fn push_and_pull_round_trip(backend: Backend) {
             .unwrap();
         assert_eq!(ranged.status(), 206);
         assert_eq!(ranged.bytes().await.unwrap().as_ref(), &blob[10..20]);
+        let suffix = server
+            .registry_request(Method::GET, &url)
+            .header("range", "bytes=-7")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(suffix.status(), 206, "a suffix range is the last bytes");
+        assert_eq!(
+            suffix.bytes().await.unwrap().as_ref(),
+            &blob[blob.len() - 7..]
+        );
     }
     // A blob of another repository is not served from this one.
     let other = format!("/v2/acme/other/blobs/{}", sha256(&image.layers[0]));
@@ -454,6 +465,11 @@ async fn tags_referrers_catalog_and_deletes(backend: Backend) {
         .unwrap();
     assert_eq!(put.status(), 201);
     assert_eq!(put.headers()["oci-subject"], image.digest.as_str());
+    assert_eq!(
+        put.headers()["oci-tag"],
+        "sig",
+        "each tag of ?tag= is answered"
+    );
     let refs = server
         .registry_request(
             Method::GET,

@@ -23,10 +23,15 @@ pub fn parse_digest(s: &str) -> Result<Digest, OciError> {
     })
 }
 
-/// `bytes=start-end` (or `start-`), checked against the blob's size.
+/// `bytes=start-end`, `start-` or the suffix `-length` (the last `length` bytes), checked
+/// against the blob's size.
 fn parse_range(value: &str, size: u64) -> Option<(u64, u64)> {
     let spec = value.strip_prefix("bytes=")?;
     let (start, end) = spec.split_once('-')?;
+    if start.trim().is_empty() {
+        let length: u64 = end.trim().parse().ok()?;
+        return (length > 0 && size > 0).then(|| (size - length.min(size), size - 1));
+    }
     let start: u64 = start.trim().parse().ok()?;
     let end: u64 = match end.trim() {
         "" => size.checked_sub(1)?,
@@ -129,5 +134,10 @@ mod tests {
         assert_eq!(parse_range("bytes=100-", 100), None);
         assert_eq!(parse_range("bytes=5-4", 100), None);
         assert_eq!(parse_range("items=0-1", 100), None);
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-500", 100), Some((0, 99)));
+        assert_eq!(parse_range("bytes=-0", 100), None);
+        assert_eq!(parse_range("bytes=-1", 0), None);
+        assert_eq!(parse_range("bytes=-", 100), None);
     }
 }

@@ -214,11 +214,14 @@ pub async fn put(
         }
         Reference::Tag(tag) => (digest_of(DigestAlgorithm::Sha256, &bytes), vec![tag]),
     };
+    // `?tag=` names more tags; each one applied is answered in an `OCI-Tag` header.
+    let mut queried = Vec::new();
     for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
         if key == "tag" {
-            tags.push(
-                TagName::parse(&value).map_err(|e| OciError::manifest_invalid(e.to_string()))?,
-            );
+            let tag =
+                TagName::parse(&value).map_err(|e| OciError::manifest_invalid(e.to_string()))?;
+            queried.push(tag.to_string());
+            tags.push(tag);
         }
     }
     let mut tags = tags.into_iter();
@@ -260,6 +263,9 @@ pub async fn put(
         .header(header::CONTENT_LENGTH, 0);
     if let Some(subject) = &summary.subject {
         builder = builder.header("oci-subject", subject.digest.to_string());
+    }
+    for tag in queried {
+        builder = builder.header("oci-tag", tag);
     }
     Ok(builder.body(Body::empty()).expect("valid response"))
 }
