@@ -220,7 +220,10 @@ pub fn decide(
             tag,
             present_blobs,
         } => {
-            if let Some(missing) = summary.blobs().find(|b| !present_blobs.contains(&b.digest)) {
+            if let Some(missing) = summary
+                .required_blobs()
+                .find(|b| !present_blobs.contains(&b.digest))
+            {
                 return Err(DomainError::NotFound(format!(
                     "{BLOB_UNKNOWN}: {}",
                     missing.digest

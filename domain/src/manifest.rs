@@ -35,6 +35,29 @@ pub struct Descriptor {
     /// The platform an index gives for one of its manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
+    /// Where a non-distributable layer is fetched from instead of this registry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+}
+
+/// Media types of layers that are never pushed to a registry (OCI's non-distributable layers,
+/// Docker's foreign ones).
+const FOREIGN_LAYERS: [&str; 2] = [
+    "application/vnd.oci.image.layer.nondistributable.",
+    "application/vnd.docker.image.rootfs.foreign.",
+];
+/// The most `urls` one descriptor may give, and the longest.
+pub const MAX_URLS: usize = 16;
+pub const MAX_URL_CHARS: usize = 2048;
+
+impl Descriptor {
+    /// A layer the registry need not hold: non-distributable, or fetched from its `urls`.
+    pub fn is_foreign(&self) -> bool {
+        !self.urls.is_empty()
+            || FOREIGN_LAYERS
+                .iter()
+                .any(|p| self.media_type.starts_with(p))
+    }
 }
 
 /// The operating system and architecture a manifest in an index is built for.
@@ -79,6 +102,11 @@ impl ManifestSummary {
         self.config.iter().chain(self.layers.iter())
     }
 
+    /// The blobs the registry must hold before it accepts the manifest: all but foreign layers.
+    pub fn required_blobs(&self) -> impl Iterator<Item = &Descriptor> {
+        self.blobs().filter(|b| !b.is_foreign())
+    }
+
     /// The artifact type the referrers API reports: `artifactType`, else the config's media type.
     pub fn effective_artifact_type(&self) -> Option<&str> {
         self.artifact_type
@@ -119,6 +147,7 @@ struct RawDescriptor {
     size: Option<i64>,
     artifact_type: Option<String>,
     platform: Option<serde_json::Value>,
+    urls: Option<Vec<String>>,
 }
 
 /// A platform is informative: one missing its os or architecture is dropped, not refused.
@@ -156,7 +185,18 @@ fn descriptor(raw: RawDescriptor, what: &str) -> Result<Descriptor, ManifestErro
         .size
         .filter(|s| *s >= 0)
         .ok_or_else(|| invalid("size must be a non-negative integer".into()))?;
+    let urls = raw.urls.unwrap_or_default();
+    if urls.len() > MAX_URLS
+        || urls.iter().any(|u| {
+            u.len() > MAX_URL_CHARS || !(u.starts_with("http://") || u.starts_with("https://"))
+        })
+    {
+        return Err(invalid(format!(
+            "urls must be at most {MAX_URLS} http(s) URLs of at most {MAX_URL_CHARS} characters"
+        )));
+    }
     Ok(Descriptor {
+        urls,
         media_type,
         digest,
         size: size as u64,
@@ -265,6 +305,27 @@ mod tests {
             m["mediaType"] = t.into();
         }
         serde_json::to_vec(&m).unwrap()
+    }
+
+    #[test]
+    fn foreign_layers_need_not_be_held() {
+        let m = serde_json::json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d('a'), "size": 2},
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d('b'), "size": 10},
+                {"mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", "digest": d('c'), "size": 10},
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d('e'), "size": 10,
+                 "urls": ["https://example.com/layer"]},
+            ],
+        });
+        let s = parse(&serde_json::to_vec(&m).unwrap(), Some(OCI_MANIFEST)).unwrap();
+        assert_eq!(s.blobs().count(), 4);
+        let required: Vec<String> = s.required_blobs().map(|b| b.digest.to_string()).collect();
+        assert_eq!(required, [d('a'), d('b')]);
+        let mut bad = m.clone();
+        bad["layers"][2]["urls"] = serde_json::json!(["file:///etc/passwd"]);
+        assert!(parse(&serde_json::to_vec(&bad).unwrap(), Some(OCI_MANIFEST)).is_err());
     }
 
     #[test]
