@@ -26,6 +26,7 @@ pub mod config;
 pub mod context;
 pub mod docr;
 pub mod idempotency;
+pub mod ledger;
 pub mod listener;
 pub mod observe;
 pub mod oci;

@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::ServeArgs;
 use crate::state::AppState;
 use crate::{
-    backends, bootstrap, docr, idempotency, listener, observe, oci, quay, secrets, spaceone,
+    backends, bootstrap, docr, idempotency, ledger, listener, observe, oci, quay, secrets, spaceone,
 };
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
@@ -50,6 +50,8 @@ pub fn app(state: AppState) -> Router {
         keys,
         idempotency::fingerprint::<spaceone::error::SpaceError>,
     ));
+    // The ledger's routes are public and read-only: no idempotency, no family error shape.
+    let ledger = ledger::routes::router();
     let operator = Router::new()
         .route("/healthz", get(observe::healthz))
         .route("/readyz", get(observe::readyz))
@@ -58,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         family("quay", quay)
             .merge(family("digitalocean", docr))
             .merge(family("spaceone", spaceone))
+            .merge(family("ledger", ledger))
             .merge(operator),
     )
     .with_state(state)
@@ -188,6 +191,8 @@ pub async fn serve_until(
         })?;
     let token_key =
         secrets::token_signing_key(&args.storage.data_dir, args.token_signing_key.as_deref())?;
+    let ledger_db = ledger::open_db(&args.storage).await?;
+    let ledger_signer = ledger::signer(&args.storage.data_dir, &args.ledger)?;
     let public_url = args
         .public_url
         .clone()
@@ -218,6 +223,19 @@ pub async fn serve_until(
         metrics,
         ready_max_lag: args.ready_max_lag,
         token_key: token_key.into(),
+        ledger: ledger::LedgerState {
+            db: ledger_db.clone(),
+            verifier_key: ledger_signer.verifier_key().into(),
+        },
+    };
+    let ledger_task = {
+        let worker = annals_workers::ledger::LedgerWorker::new(
+            state.store.clone(),
+            ledger_db,
+            ledger_signer,
+        );
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { worker.run(stop).await })
     };
     let gc_task = tokio::spawn(annals_workers::gc::run(
         annals_workers::gc::GcWorker {
@@ -286,6 +304,7 @@ pub async fn serve_until(
     let _ = swap_task.await;
     let _ = gc_task.await;
     let _ = uploads_task.await;
+    let _ = ledger_task.await;
     Ok(())
 }
 

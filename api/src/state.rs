@@ -48,6 +48,8 @@ pub struct AppState {
     pub refusals: RefusalLimiter,
     /// Credential and standing answers, valid while the read models stand still.
     pub access_cache: AccessCache,
+    /// The ledger's tables and verifier key (`api/src/ledger/`).
+    pub ledger: crate::ledger::LedgerState,
 }
 
 impl AppState {

@@ -76,7 +76,8 @@ impl NoteSigner {
             .trim()
             .strip_prefix("PRIVATE+KEY+")
             .ok_or_else(|| bad("not PRIVATE+KEY+..."))?;
-        let parts: Vec<&str> = rest.split('+').collect();
+        // The base64 key may itself hold `+`: name and hash come first.
+        let parts: Vec<&str> = rest.splitn(3, '+').collect();
         let [name, hash, key] = parts.as_slice() else {
             return Err(bad("expected name+hash+key"));
         };
@@ -165,7 +166,7 @@ pub struct NoteVerifier {
 impl NoteVerifier {
     pub fn parse(text: &str) -> Result<Self, NoteError> {
         let bad = |m: &str| NoteError::Key(m.to_owned());
-        let parts: Vec<&str> = text.trim().split('+').collect();
+        let parts: Vec<&str> = text.trim().splitn(3, '+').collect();
         let [name, hash, key] = parts.as_slice() else {
             return Err(bad("expected name+hash+key"));
         };
@@ -284,6 +285,21 @@ mod tests {
 
     #[test]
     fn keys_round_trip() {
+        // A key whose base64 holds '+' (this seed's does).
+        let plus = (0u8..=255)
+            .map(|b| NoteSigner::new("n", [b; 32]).unwrap())
+            .find(|s| s.verifier_key().matches('+').count() > 2)
+            .unwrap();
+        assert_eq!(
+            NoteVerifier::parse(&plus.verifier_key()).unwrap(),
+            NoteVerifier::of(&plus)
+        );
+        assert_eq!(
+            NoteSigner::from_private_key(&plus.private_key())
+                .unwrap()
+                .seed(),
+            plus.seed()
+        );
         let s = signer();
         let vkey = s.verifier_key();
         assert!(vkey.starts_with("example.com/annals+"), "{vkey}");
