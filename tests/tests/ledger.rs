@@ -19,6 +19,7 @@ on_both_backends! {
     inserted_event_is_named => inserted_event_is_named;
     swapped_events_are_named => swapped_events_are_named;
     forged_checkpoint_is_named => forged_checkpoint_is_named;
+    go_verifier_checks_a_live_server => go_verifier_checks_a_live_server;
 }
 
 async fn make_events(server: &Server) {
@@ -361,5 +362,85 @@ async fn forged_checkpoint_is_named(backend: Backend) {
     expect(
         &server,
         &format!("forged_checkpoint at position {}", cp.size),
+    );
+}
+
+/// Builds `tests/go-verifier` with Debian's packaged golang.org/x/mod (GOPATH mode). None when
+/// `go` is missing and ANNALS_REQUIRE_GO is not 1.
+fn go_verifier() -> Option<std::path::PathBuf> {
+    let required = std::env::var("ANNALS_REQUIRE_GO").is_ok_and(|v| v == "1");
+    if std::process::Command::new("go")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !required,
+            "ANNALS_REQUIRE_GO=1 but `go` is missing: apt-get install golang-go golang-golang-x-mod-dev"
+        );
+        eprintln!(
+            "skipping the Go verifier: `go` is missing (apt-get install golang-go golang-golang-x-mod-dev)"
+        );
+        return None;
+    }
+    let gopath = std::env::var("ANNALS_GOPATH").unwrap_or_else(|_| "/usr/share/gocode".into());
+    let out_dir = std::env::temp_dir().join(format!("annals-go-verifier-{}", std::process::id()));
+    let exe = out_dir.join("go-verifier");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("go-verifier");
+    let build = std::process::Command::new("go")
+        .args(["build", "-o"])
+        .arg(&exe)
+        .arg(".")
+        .current_dir(&source)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", &gopath)
+        .env("GOFLAGS", "")
+        .env("GOCACHE", std::env::temp_dir().join("annals-go-cache"))
+        .output()
+        .expect("run go build");
+    assert!(
+        build.status.success(),
+        "go build of the verifier failed (is golang-golang-x-mod-dev installed under {gopath}?): {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    Some(exe)
+}
+
+async fn go_verifier_checks_a_live_server(backend: Backend) {
+    let Some(verifier) = go_verifier() else {
+        return;
+    };
+    let server = Server::start(backend).await;
+    make_events(&server).await;
+    let (_, older) = caught_up(&server).await;
+    // Past one full tile of leaves, so level-1 tiles and partial tiles are read.
+    for i in 0..140 {
+        let (s, b) = server
+            .post(
+                "/api/v1/organization/",
+                json!({"name": format!("auditorg{i}")}),
+            )
+            .await;
+        assert!(s.is_success(), "{s} {b}");
+    }
+    let (_, latest) = caught_up(&server).await;
+    assert!(latest.size > 256, "{}", latest.size);
+    let key = verifier_key(&server);
+    let out = std::process::Command::new(&verifier)
+        .arg(&server.base)
+        .arg(&key)
+        .arg(older.size.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the Go verifier refused the ledger: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("ok: tree size {}", latest.size)),
+        "{said}"
     );
 }
