@@ -1,7 +1,7 @@
 //! The `annals` command line: `serve`, `replay`, `version`, `bench`.
 
-use crate::config::{ServeArgs, StorageArgs};
-use crate::{backends, bench, server};
+use crate::config::{LedgerArgs, ServeArgs, StorageArgs};
+use crate::{backends, bench, ledger, server};
 use annals_projections::all_projectors;
 use clap::{Parser, Subcommand};
 
@@ -29,10 +29,42 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Recompute the ledger from the stored events: every leaf, the tree, every signed
+    /// checkpoint. Names the first divergence and exits non-zero when there is one.
+    Verify {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[command(flatten)]
+        ledger: LedgerArgs,
+        /// Check the signatures with this verifier key (`<name>+<hash>+<base64>`) instead of
+        /// the configured signing key's.
+        #[arg(long)]
+        verifier_key: Option<String>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// The ledger's signing key.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Print the version.
     Version,
     /// Measure append, HTTP, replay and log-query performance and print a table.
     Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Print the note verifier key of the ledger's checkpoints (`<name>+<hash>+<base64>`), the
+    /// key auditors verify them with.
+    Key {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[command(flatten)]
+        ledger: LedgerArgs,
+    },
 }
 
 /// Parses the command line and runs the subcommand: the whole `annals` binary.
@@ -72,10 +104,89 @@ async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Ledger {
+            command:
+                LedgerCommand::Key {
+                    storage,
+                    ledger: args,
+                },
+        } => {
+            println!(
+                "{}",
+                ledger::signer(&storage.data_dir, &args)?.verifier_key()
+            );
+            Ok(())
+        }
+        Command::Verify {
+            storage,
+            ledger: args,
+            verifier_key,
+            quiet,
+        } => verify(storage, args, verifier_key, quiet).await,
         Command::Version => {
             println!("annals {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn verify(
+    storage: StorageArgs,
+    args: LedgerArgs,
+    verifier_key: Option<String>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let key = match verifier_key {
+        Some(text) => annals_domain::ledger::note::NoteVerifier::parse(&text)?.key,
+        None => ledger::signer(&storage.data_dir, &args)?.public(),
+    };
+    let backends = backends::open(&storage).await?;
+    let db = ledger::open_db(&storage).await?;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} verify [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = ledger::verify::verify(backends.store.as_ref(), &db, &key, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    let secs = report.elapsed.as_secs_f64().max(1e-9);
+    match &report.divergence {
+        None => {
+            println!(
+                "verified {} events and {} signed checkpoints in {:.2}s ({:.0} events/s): the log matches its ledger; root {} at tree size {}{}",
+                report.events,
+                report.checkpoints,
+                secs,
+                report.events as f64 / secs,
+                report.root.as_deref().unwrap_or_default(),
+                report.ledger_size,
+                if report.unfolded > 0 {
+                    format!(" ({} newer events not yet signed)", report.unfolded)
+                } else {
+                    String::new()
+                }
+            );
+            Ok(())
+        }
+        Some(d) => {
+            println!("DIVERGENCE: {d}");
+            anyhow::bail!(
+                "the log diverges from its ledger at position {} ({})",
+                d.position,
+                d.kind
+            )
+        }
     }
 }

@@ -17,10 +17,29 @@ pub struct StorageArgs {
     pub database_url: Option<String>,
 }
 
+/// The ledger's signing key and origin (`annals serve`, `annals verify`, `annals ledger key`).
+#[derive(Debug, Clone, Args)]
+pub struct LedgerArgs {
+    /// The Ed25519 key ledger checkpoints are signed with: a note signer key
+    /// (`PRIVATE+KEY+<name>+<hash>+<base64>`, as Go's `note.GenerateKey` prints) or the 32-byte
+    /// seed in base64. Without it a key is made on first start in
+    /// `<data dir>/secrets/ledger-signing.key` (mode 0600).
+    #[arg(long, env = "ANNALS_LEDGER_KEY", hide_env_values = true)]
+    pub ledger_key: Option<String>,
+
+    /// The origin line of ledger checkpoints, also the signing key's name (no spaces, no `+`).
+    /// Defaults to the name in `ANNALS_LEDGER_KEY` when it has one, else `<host name>/annals`.
+    #[arg(long, env = "ANNALS_LEDGER_ORIGIN")]
+    pub ledger_origin: Option<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub storage: StorageArgs,
+
+    #[command(flatten)]
+    pub ledger: LedgerArgs,
 
     /// Address of the management API (Quay v1, ...). Port 0 picks a free port; the address
     /// actually bound is printed as `listening on http://...`.

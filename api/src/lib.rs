@@ -28,6 +28,7 @@ pub mod context;
 pub mod docr;
 pub mod gerrit;
 pub mod idempotency;
+pub mod ledger;
 pub mod listener;
 pub mod observe;
 pub mod oci;

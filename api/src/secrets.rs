@@ -44,7 +44,7 @@ pub fn token_signing_key(data_dir: &Path, configured: Option<&str>) -> anyhow::R
 }
 
 /// The key file's bytes, if it exists; an error if others may read it or it is malformed.
-fn read_private(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+pub(crate) fn read_private(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
     let key = match std::fs::read(path) {
         Ok(k) => k,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -73,7 +73,7 @@ fn read_private(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
 }
 
 /// Writes a new random key, readable by this user only, durably.
-fn create(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn create(path: &Path) -> anyhow::Result<Vec<u8>> {
     let dir = path.parent().expect("the key file has a directory");
     let mut dirs = std::fs::DirBuilder::new();
     dirs.recursive(true);

@@ -20,7 +20,8 @@ use tower_http::trace::TraceLayer;
 use crate::config::ServeArgs;
 use crate::state::AppState;
 use crate::{
-    backends, bootstrap, docr, gerrit, idempotency, listener, observe, oci, quay, secrets, spaceone,
+    backends, bootstrap, docr, gerrit, idempotency, ledger, listener, observe, oci, quay, secrets,
+    spaceone,
 };
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
@@ -50,6 +51,8 @@ pub fn app(state: AppState) -> Router {
         keys,
         idempotency::fingerprint::<spaceone::error::SpaceError>,
     ));
+    // The ledger's routes are public and read-only: no idempotency, no family error shape.
+    let ledger = ledger::routes::router();
     let operator = Router::new()
         .route("/healthz", get(observe::healthz))
         .route("/readyz", get(observe::readyz))
@@ -59,6 +62,7 @@ pub fn app(state: AppState) -> Router {
             .merge(family("digitalocean", docr))
             .merge(family("spaceone", spaceone))
             .merge(family("gerrit", gerrit::router()))
+            .merge(family("ledger", ledger))
             .merge(operator),
     )
     .with_state(state)
@@ -189,6 +193,8 @@ pub async fn serve_until(
         })?;
     let token_key =
         secrets::token_signing_key(&args.storage.data_dir, args.token_signing_key.as_deref())?;
+    let ledger_db = ledger::open_db(&args.storage).await?;
+    let ledger_signer = ledger::signer(&args.storage.data_dir, &args.ledger)?;
     let public_url = args
         .public_url
         .clone()
@@ -220,6 +226,19 @@ pub async fn serve_until(
         ready_max_lag: args.ready_max_lag,
         token_key: token_key.into(),
         gerrit: Arc::new(gerrit::Settings::from_args(&args)?),
+        ledger: ledger::LedgerState {
+            db: ledger_db.clone(),
+            verifier_key: ledger_signer.verifier_key().into(),
+        },
+    };
+    let ledger_task = {
+        let worker = annals_workers::ledger::LedgerWorker::new(
+            state.store.clone(),
+            ledger_db,
+            ledger_signer,
+        );
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { worker.run(stop).await })
     };
     let gc_task = tokio::spawn(annals_workers::gc::run(
         annals_workers::gc::GcWorker {
@@ -288,6 +307,7 @@ pub async fn serve_until(
     let _ = swap_task.await;
     let _ = gc_task.await;
     let _ = uploads_task.await;
+    let _ = ledger_task.await;
     Ok(())
 }
 

@@ -50,6 +50,8 @@ pub struct AppState {
     pub access_cache: AccessCache,
     /// What the Gerrit plugins routes are configured with.
     pub gerrit: Arc<crate::gerrit::Settings>,
+    /// The ledger's tables and verifier key (`api/src/ledger/`).
+    pub ledger: crate::ledger::LedgerState,
 }
 
 impl AppState {

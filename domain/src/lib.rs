@@ -18,6 +18,7 @@ pub mod error;
 pub mod event;
 pub mod gc;
 pub mod gerrit_plugin;
+pub mod ledger;
 pub mod log_kind;
 pub mod manifest;
 pub mod message;

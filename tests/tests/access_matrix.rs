@@ -1549,6 +1549,31 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
 
 /// The SpaceONE plugin routes, on plugins of `acme` whose image is `acme/private`: members
 /// read, administrators change.
+/// The ledger's routes: public, read-only (an auditor needs no account).
+fn ledger_routes() -> Vec<Route> {
+    let r = |template: &'static str, path: &str| Route {
+        method: "GET",
+        template,
+        path: path.to_owned(),
+        body: None,
+        class: Class::Public,
+        ok: &[200],
+        scope: Scope::Other,
+    };
+    vec![
+        r("/ledger/checkpoint", "/ledger/checkpoint"),
+        r("/ledger/tile/{level}/{index}", "/ledger/tile/0/000.p/1"),
+        r(
+            "/ledger/proof/inclusion",
+            "/ledger/proof/inclusion?index=0&tree_size=1",
+        ),
+        r(
+            "/ledger/proof/consistency",
+            "/ledger/proof/consistency?first=1&second=1",
+        ),
+    ]
+}
+
 fn spaceone_routes(f: &Fixture) -> Vec<Route> {
     use Class::*;
     let r = |method, template: &'static str, path: String, body: Option<Value>, class| Route {
@@ -2080,6 +2105,7 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
     }
     let mut management = management_routes(&fixture);
     management.extend(spaceone_routes(&fixture));
+    management.extend(ledger_routes());
     let registry = registry_routes(&fixture);
     let gerrit = gerrit_routes(&server);
     let walked: BTreeSet<(String, String)> = management

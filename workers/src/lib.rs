@@ -5,10 +5,12 @@
 //! - [`replay`]: rebuilds every read model from position 0 into a fresh generation.
 //! - [`facts`]: what commands read from the read models (blob links, namespace storage).
 //! - [`uploads`]: expires abandoned upload sessions.
+//! - [`ledger`]: folds the log into the RFC 6962 Merkle tree and signs checkpoints.
 //! - [`readmodels`]: the handle on the generation that serves, swapped when a rebuild lands.
 
 pub mod facts;
 pub mod gc;
+pub mod ledger;
 pub mod readmodels;
 pub mod replay;
 pub mod runner;

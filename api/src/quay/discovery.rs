@@ -23,6 +23,8 @@ use crate::docr;
 use crate::docr::error::DoErrorBody;
 use crate::gerrit;
 use crate::gerrit::docs::{AuthenticatedPaths, GerritErrorBody};
+use crate::ledger;
+use crate::ledger::routes::LedgerErrorBody;
 use crate::spaceone;
 use crate::spaceone::error::SpaceErrorBody;
 use crate::state::AppState;
@@ -84,8 +86,10 @@ use crate::state::AppState;
         gerrit::list::list, gerrit::install::install, gerrit::actions::status,
         gerrit::actions::enable, gerrit::actions::disable, gerrit::actions::delete,
         gerrit::actions::reload,
+        ledger::routes::checkpoint, ledger::routes::tile, ledger::routes::inclusion,
+        ledger::routes::consistency,
     ),
-    components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody)),
+    components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
     modifiers(&BearerAuth, &AuthenticatedPaths, &ErrorResponses),
     security(("bearer" = []))
 )]
@@ -130,6 +134,10 @@ impl utoipa::Modify for ErrorResponses {
         for (path, item) in openapi.paths.paths.iter_mut() {
             // Public routes that authenticate nobody and name no resource.
             if PUBLIC.contains(&path.as_str()) {
+                continue;
+            }
+            // The ledger's routes are public too, and declare their own errors.
+            if path.starts_with("/ledger/") {
                 continue;
             }
             let gerrit = gerrit::docs::is_gerrit(path);

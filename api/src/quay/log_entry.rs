@@ -46,6 +46,9 @@ pub struct LogEntryBody {
     /// Only where the query was not already scoped to a namespace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<LogNamespace>,
+    /// The entry's leaf in the ledger (`GET /ledger/proof/inclusion?index=...`): leaves are
+    /// events in position order, so this is the event's position − 1.
+    pub leaf_index: u64,
 }
 
 /// The entry; `with_namespace` adds the namespace (for logs not already scoped to one).
@@ -58,6 +61,7 @@ pub fn render(entry: &LogEntry, with_namespace: bool) -> LogEntryBody {
         ip: text("client_ip").map(str::to_owned),
         datetime: format_datetime(entry.recorded.recorded_at),
         performer: None,
+        leaf_index: entry.recorded.position.saturating_sub(1),
         namespace: None,
     };
     if let Some(actor) = meta
@@ -425,6 +429,7 @@ fn metadata(entry: &LogEntry) -> Value {
         "type": entry.recorded.event_type,
         "stream": entry.recorded.stream,
         "position": entry.recorded.position,
+        "leaf_index": entry.recorded.position.saturating_sub(1),
         "command_id": meta.get("command_id"),
         "correlation_id": meta.get("correlation_id"),
         "user_agent": meta.get("user_agent"),
