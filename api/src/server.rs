@@ -229,6 +229,8 @@ pub async fn serve_until(
         ledger: ledger::LedgerState {
             db: ledger_db.clone(),
             verifier_key: ledger_signer.verifier_key().into(),
+            key: ledger_signer.public(),
+            jobs: Default::default(),
         },
     };
     let ledger_task = {

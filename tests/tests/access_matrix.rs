@@ -1571,6 +1571,17 @@ fn ledger_routes() -> Vec<Route> {
             "/ledger/proof/consistency",
             "/ledger/proof/consistency?first=1&second=1",
         ),
+        Route {
+            method: "POST",
+            class: Class::Super,
+            ok: &[200, 202],
+            ..r("/ledger/verify", "/ledger/verify")
+        },
+        // JOB: the job the admin's POST above started.
+        Route {
+            class: Class::Super,
+            ..r("/ledger/verify/{job_id}", "/ledger/verify/JOB")
+        },
     ]
 }
 
@@ -2128,6 +2139,7 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
     let upload = start_upload(&server).await;
     let spare = start_upload(&server).await;
     let mut gc_uuid = String::from("none");
+    let mut job_id = String::from("00000000-0000-0000-0000-000000000000");
     for (route, on_registry) in management
         .iter()
         .map(|r| (r, false))
@@ -2138,7 +2150,8 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
             .path
             .replace("UPLOAD", &upload)
             .replace("SPARE", &spare)
-            .replace("/GC", &format!("/{gc_uuid}"));
+            .replace("/GC", &format!("/{gc_uuid}"))
+            .replace("JOB", &job_id);
         let what = format!("{} {path}", route.method);
         let refused = |who: Who, status: StatusCode, body: &str, allowed: &[u16]| {
             assert!(
@@ -2193,6 +2206,10 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
         }
         let (s, b) = call(&server, &callers, route, &path, Who::Admin, on_registry).await;
         assert!(route.ok.contains(&s.as_u16()), "{what} as admin: {s} {b}");
+        if route.template == "/ledger/verify" {
+            let started: Value = serde_json::from_str(&b).unwrap();
+            job_id = started["job_id"].as_str().unwrap().to_owned();
+        }
         if route.template == "/v2/registry/{registry_name}/garbage-collection"
             && route.method == "POST"
         {

@@ -20,6 +20,47 @@ on_both_backends! {
     swapped_events_are_named => swapped_events_are_named;
     forged_checkpoint_is_named => forged_checkpoint_is_named;
     go_verifier_checks_a_live_server => go_verifier_checks_a_live_server;
+    a_superuser_verifies_over_http => a_superuser_verifies_over_http;
+}
+
+/// `POST /ledger/verify` runs the verification as a job a superuser follows to its report.
+async fn a_superuser_verifies_over_http(backend: Backend) {
+    let server = Server::start(backend).await;
+    make_events(&server).await;
+    let (_, signed) = caught_up(&server).await;
+    let (s, b) = server
+        .request(reqwest::Method::POST, "/ledger/verify", None, Some(""))
+        .await;
+    assert_eq!((s.as_u16(), b["status"].as_u64()), (401, Some(401)), "{b}");
+    let (s, job) = server.post("/ledger/verify", json!({})).await;
+    assert!([200, 202].contains(&s.as_u16()), "{s} {job}");
+    let id = job["job_id"].as_str().unwrap().to_owned();
+    let path = format!("/ledger/verify/{id}");
+    let mut done = Value::Null;
+    for _ in 0..300 {
+        let (s, b) = server.get(&path).await;
+        assert_eq!(s, 200, "{b}");
+        if b["status"] != "running" {
+            done = b;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(done["status"], "verified", "{done}");
+    assert!(done["report"]["divergence"].is_null(), "{done}");
+    assert!(
+        done["report"]["ledger_size"].as_u64().unwrap() >= signed.size,
+        "{done}"
+    );
+    assert_eq!(done["checked"], done["report"]["events"]);
+    let (s, _) = server.get("/ledger/verify/not-a-uuid").await;
+    assert_eq!(s, 400);
+    let (s, _) = server.get(&format!("/ledger/verify/{}", uuid_nil())).await;
+    assert_eq!(s, 404);
+}
+
+fn uuid_nil() -> &'static str {
+    "00000000-0000-0000-0000-000000000000"
 }
 
 async fn make_events(server: &Server) {

@@ -5,6 +5,7 @@
 //! embedded store keeps them in `<data dir>/ledger.db`, PostgreSQL in the schema
 //! `annals_ledger` of the configured database.
 
+pub mod jobs;
 pub mod routes;
 pub mod verify;
 
@@ -31,6 +32,10 @@ pub struct LedgerState {
     pub db: LedgerDb,
     /// `<name>+<hash>+<base64>`, as `annals ledger key` prints it.
     pub verifier_key: Arc<str>,
+    /// The public half of the signing key, for verification jobs.
+    pub key: ed25519_dalek::VerifyingKey,
+    /// Verification jobs started over HTTP.
+    pub jobs: jobs::VerifyJobs,
 }
 
 /// Opens (creating) the ledger's tables for the configured storage.

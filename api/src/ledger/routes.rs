@@ -34,6 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/ledger/tile/{level}/{*index}", get(tile))
         .route("/ledger/proof/inclusion", get(inclusion))
         .route("/ledger/proof/consistency", get(consistency))
+        .route("/ledger/verify", axum::routing::post(super::jobs::start))
+        .route("/ledger/verify/{job_id}", get(super::jobs::follow))
 }
 
 /// A ledger route's error.
@@ -47,6 +49,9 @@ pub struct LedgerErrorBody {
 pub struct LedgerError(StatusCode, String);
 
 impl LedgerError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        LedgerError(status, message.into())
+    }
     fn bad(message: impl Into<String>) -> Self {
         LedgerError(StatusCode::BAD_REQUEST, message.into())
     }

@@ -87,7 +87,7 @@ use crate::state::AppState;
         gerrit::actions::enable, gerrit::actions::disable, gerrit::actions::delete,
         gerrit::actions::reload,
         ledger::routes::checkpoint, ledger::routes::tile, ledger::routes::inclusion,
-        ledger::routes::consistency,
+        ledger::routes::consistency, ledger::jobs::start, ledger::jobs::follow,
     ),
     components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
     modifiers(&BearerAuth, &AuthenticatedPaths, &ErrorResponses),
