@@ -5,7 +5,7 @@ use annals_domain::{
     DomainEvent, NamespaceKind, NamespaceName, RepositoryKind, RepositoryName, Visibility, codec,
 };
 use annals_store::ExpectedVersion;
-use annals_store::{NewEvent, StreamAppend};
+use annals_store::{AppendBatch, EventStore, NewEvent, StreamAppend};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -80,4 +80,40 @@ pub fn repository_events(n: u64, count: usize) -> StreamAppend {
         expected: ExpectedVersion::Any,
         events,
     }
+}
+
+/// Events per repository stream in a synthetic log.
+const PER_REPOSITORY: usize = 10;
+/// Events per append while filling a log.
+const FILL_BATCH: usize = 1000;
+
+/// Fills an empty store with a log of `events` events: the organization, then repositories of
+/// [`PER_REPOSITORY`] events each, [`FILL_BATCH`] events an append.
+pub async fn fill(store: &dyn EventStore, events: u64) -> anyhow::Result<()> {
+    store
+        .append_batch(AppendBatch {
+            command_id: None,
+            appends: vec![organization_created()],
+        })
+        .await?;
+    let mut written = 1u64;
+    let mut repo = 0u64;
+    while written < events {
+        let mut appends = Vec::new();
+        let mut in_batch = 0;
+        while in_batch < FILL_BATCH && written + (in_batch as u64) < events {
+            let n = PER_REPOSITORY.min((events - written) as usize - in_batch);
+            appends.push(repository_events(repo, n));
+            repo += 1;
+            in_batch += n;
+        }
+        store
+            .append_batch(AppendBatch {
+                command_id: None,
+                appends,
+            })
+            .await?;
+        written += in_batch as u64;
+    }
+    Ok(())
 }

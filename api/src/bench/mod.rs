@@ -14,6 +14,7 @@ mod append;
 mod auth;
 mod events;
 mod http;
+mod ledger;
 mod registry;
 mod replay;
 mod table;
@@ -38,7 +39,7 @@ pub struct BenchArgs {
     /// Requests per HTTP client-count level.
     #[arg(long, default_value_t = 2_000)]
     pub requests: u64,
-    /// Only these sections (append, http, auth, replay, registry); all when empty.
+    /// Only these sections (append, http, auth, ledger, replay, registry); all when empty.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -191,6 +192,28 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             registry::measure(*pg, &mut t).await?;
         }
         t.print();
+    }
+    if wants("ledger") {
+        let mut lag = Table::new(
+            "ledger lag behind the log while writers append",
+            &[
+                "backend",
+                "writers × events/append",
+                "appended events/s",
+                "lag p50 ms",
+                "lag p99 ms",
+                "events behind p99",
+            ],
+        );
+        let mut rates = Table::new(
+            "ledger fold, annals verify, inclusion proofs",
+            &["backend", "what", "events", "seconds", "per second"],
+        );
+        for pg in &backends {
+            ledger::measure(*pg, args.events, &mut lag, &mut rates).await?;
+        }
+        lag.print();
+        rates.print();
     }
     if wants("replay") {
         let mut r = Table::new("replay", &["backend", "events", "seconds", "events/s"]);

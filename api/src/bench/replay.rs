@@ -4,7 +4,6 @@ use std::time::{Duration, Instant};
 
 use annals_projections::queries::logs::{self, LogQuery, LogScope};
 use annals_projections::{ProjectionWatch, all_projectors, migrate_all};
-use annals_store::AppendBatch;
 use annals_workers::ProjectionRunner;
 
 use super::Target;
@@ -12,10 +11,6 @@ use super::events;
 use super::table::{Table, quantile_ms};
 use crate::backends;
 
-/// Events per repository stream in the synthetic log.
-const PER_REPOSITORY: usize = 10;
-/// Events per append while filling the log.
-const FILL_BATCH: usize = 1000;
 const QUERY_SAMPLES: usize = 200;
 
 pub async fn measure(
@@ -29,31 +24,7 @@ pub async fn measure(
     let store = backends.store.clone();
 
     eprintln!("  filling a {} log with {events} events...", target.label());
-    store
-        .append_batch(AppendBatch {
-            command_id: None,
-            appends: vec![events::organization_created()],
-        })
-        .await?;
-    let mut written = 1u64;
-    let mut repo = 0u64;
-    while written < events {
-        let mut appends = Vec::new();
-        let mut in_batch = 0;
-        while in_batch < FILL_BATCH && written + (in_batch as u64) < events {
-            let n = PER_REPOSITORY.min((events - written) as usize - in_batch);
-            appends.push(events::repository_events(repo, n));
-            repo += 1;
-            in_batch += n;
-        }
-        store
-            .append_batch(AppendBatch {
-                command_id: None,
-                appends,
-            })
-            .await?;
-        written += in_batch as u64;
-    }
+    events::fill(store.as_ref(), events).await?;
 
     let projectors = all_projectors();
     let db = backends.location.open(1).await?;

@@ -15,7 +15,7 @@
 use annals_domain::ledger::merkle::{self, Hash};
 use annals_domain::ledger::tiles::{TILE_WIDTH, Tile};
 use annals_store::EventFilter;
-use annals_workers::ledger::leaf_bytes;
+use annals_workers::ledger::{LedgerDb, leaf_bytes};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -260,16 +260,7 @@ pub async fn inclusion(
             "tree_size {tree_size} is beyond the signed tree of {signed} leaves"
         )));
     }
-    let (proof, root, leaf) = state
-        .ledger
-        .db
-        .over_stored(|get| {
-            let proof = merkle::inclusion_proof(index, tree_size, get)?;
-            let root = merkle::root_at(tree_size, get)?;
-            let leaf = get((0, index)).ok_or(merkle::ProofError::Missing(0, index))?;
-            Ok::<_, merkle::ProofError>((proof, root, leaf))
-        })
-        .await??;
+    let (proof, root, leaf) = prove_inclusion(&state.ledger.db, index, tree_size).await?;
     Ok(Json(InclusionProof {
         index,
         tree_size,
@@ -277,6 +268,23 @@ pub async fn inclusion(
         root_hash: b64(&root),
         hashes: proof.iter().map(b64).collect(),
     }))
+}
+
+/// The inclusion proof of leaf `index` in the tree of `tree_size` leaves, that tree's root and
+/// the leaf's hash, from the stored hashes.
+pub async fn prove_inclusion(
+    db: &LedgerDb,
+    index: u64,
+    tree_size: u64,
+) -> Result<(Vec<Hash>, Hash, Hash), LedgerError> {
+    Ok(db
+        .over_stored(|get| {
+            let proof = merkle::inclusion_proof(index, tree_size, get)?;
+            let root = merkle::root_at(tree_size, get)?;
+            let leaf = get((0, index)).ok_or(merkle::ProofError::Missing(0, index))?;
+            Ok::<_, merkle::ProofError>((proof, root, leaf))
+        })
+        .await??)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
