@@ -81,6 +81,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for SpaceJson<T> {
     }
 }
 
+/// The `{plugin_id}` of a path; an undecodable one is an invalid argument.
+pub struct PluginId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PluginId {
+    type Rejection = SpaceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, SpaceError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| PluginId(id))
+            .map_err(|e| SpaceError::invalid(format!("Argument is invalid. ({})", e.body_text())))
+    }
+}
+
 /// Query parameters; unreadable ones are an invalid argument.
 pub struct SpaceQuery<T>(pub T);
 
@@ -123,7 +137,7 @@ pub async fn register(
     responses((status = 200, description = "The plugin", body = PluginInfo)))]
 pub async fn update(
     State(state): State<AppState>,
-    Path(plugin_id): Path<String>,
+    PluginId(plugin_id): PluginId,
     space: Space,
     SpaceJson(mut req): SpaceJson<UpdatePluginRequest>,
 ) -> Answer<PluginInfo> {
@@ -137,7 +151,7 @@ pub async fn update(
     responses((status = 200, description = "Deregistered", body = Empty)))]
 pub async fn deregister(
     State(state): State<AppState>,
-    Path(plugin_id): Path<String>,
+    PluginId(plugin_id): PluginId,
     space: Space,
     SpaceQuery(mut req): SpaceQuery<PluginRequest>,
 ) -> Answer<Empty> {
@@ -166,7 +180,7 @@ async fn switch_by_path(
     responses((status = 200, description = "The plugin", body = PluginInfo)))]
 pub async fn enable(
     State(state): State<AppState>,
-    Path(plugin_id): Path<String>,
+    PluginId(plugin_id): PluginId,
     space: Space,
     SpaceJson(req): SpaceJson<PluginRequest>,
 ) -> Answer<PluginInfo> {
@@ -179,7 +193,7 @@ pub async fn enable(
     responses((status = 200, description = "The plugin", body = PluginInfo)))]
 pub async fn disable(
     State(state): State<AppState>,
-    Path(plugin_id): Path<String>,
+    PluginId(plugin_id): PluginId,
     space: Space,
     SpaceJson(req): SpaceJson<PluginRequest>,
 ) -> Answer<PluginInfo> {
@@ -192,7 +206,7 @@ pub async fn disable(
     responses((status = 200, description = "The versions", body = VersionsInfo)))]
 pub async fn versions(
     State(state): State<AppState>,
-    Path(plugin_id): Path<String>,
+    PluginId(plugin_id): PluginId,
     space: Space,
     SpaceQuery(mut req): SpaceQuery<PluginRequest>,
 ) -> Answer<VersionsInfo> {
@@ -206,7 +220,7 @@ pub async fn versions(
     responses((status = 200, description = "The plugin (only the fields of `only` when given)", body = PluginInfo)))]
 pub async fn get(
     State(state): State<AppState>,
-    Path(plugin_id): Path<String>,
+    PluginId(plugin_id): PluginId,
     space: Space,
     SpaceQuery(mut req): SpaceQuery<PluginRequest>,
 ) -> Answer<Value> {
