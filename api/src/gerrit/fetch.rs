@@ -26,11 +26,18 @@ pub enum Source {
 }
 
 impl Source {
-    /// What the install event records as the jar's source.
+    /// What the install event records as the jar's source: never the credentials a URL may
+    /// carry, since the log keeps what it records for good.
     pub fn describe(&self) -> String {
         match self {
             Source::Body(_) => "upload".to_owned(),
-            Source::File(_, url) | Source::Http(url) => url.to_string(),
+            Source::File(_, url) | Source::Http(url) => {
+                let mut shown = url.clone();
+                let _ = shown.set_password(None);
+                let _ = shown.set_username("");
+                shown.set_query(None);
+                shown.to_string()
+            }
         }
     }
 }
@@ -166,5 +173,17 @@ pub fn check_declared_length(
             Err(GerritError::too_large(settings.max_jar_bytes))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_recorded_source_keeps_no_credentials() {
+        let url = super::Url::parse("https://bob:secret@example.com/x.jar?token=abc").unwrap();
+        assert_eq!(
+            super::Source::Http(url).describe(),
+            "https://example.com/x.jar"
+        );
     }
 }
