@@ -43,6 +43,19 @@ pub struct Divergence {
     pub detail: String,
 }
 
+impl Divergence {
+    /// A signed checkpoint at tree size `position` that does not hold.
+    fn forged(position: u64, detail: String) -> Self {
+        Divergence {
+            kind: "forged_checkpoint",
+            position,
+            stream: None,
+            event_id: None,
+            detail,
+        }
+    }
+}
+
 impl std::fmt::Display for Divergence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} at position {}", self.kind, self.position)?;
@@ -162,16 +175,7 @@ pub async fn verify(
             match checkpoints.front() {
                 Some(cp) if cp.size == tree.size() => {
                     if let Err(detail) = check_checkpoint(key, cp, &tree.root()) {
-                        return done(
-                            report,
-                            Some(Divergence {
-                                kind: "forged_checkpoint",
-                                position: cp.size,
-                                stream: None,
-                                event_id: None,
-                                detail,
-                            }),
-                        );
+                        return done(report, Some(Divergence::forged(cp.size, detail)));
                     }
                     report.checkpoints += 1;
                     last_checked = Some(cp.size);
@@ -180,13 +184,10 @@ pub async fn verify(
                 Some(cp) if cp.size < tree.size() => {
                     return done(
                         report,
-                        Some(Divergence {
-                            kind: "forged_checkpoint",
-                            position: cp.size,
-                            stream: None,
-                            event_id: None,
-                            detail: format!("checkpoint for size {} out of order", cp.size),
-                        }),
+                        Some(Divergence::forged(
+                            cp.size,
+                            format!("checkpoint for size {} out of order", cp.size),
+                        )),
                     );
                 }
                 _ => break,
@@ -297,16 +298,7 @@ pub async fn verify(
                     break;
                 }
                 if let Err(detail) = check_checkpoint(key, cp, &tree.root()) {
-                    return done(
-                        report,
-                        Some(Divergence {
-                            kind: "forged_checkpoint",
-                            position: cp.size,
-                            stream: None,
-                            event_id: None,
-                            detail,
-                        }),
-                    );
+                    return done(report, Some(Divergence::forged(cp.size, detail)));
                 }
                 report.checkpoints += 1;
                 last_checked = Some(cp.size);
@@ -323,13 +315,10 @@ pub async fn verify(
     if last_checked != Some(size) {
         return done(
             report,
-            Some(Divergence {
-                kind: "forged_checkpoint",
-                position: size,
-                stream: None,
-                event_id: None,
-                detail: format!("the ledger's tree size {size} has no signed checkpoint"),
-            }),
+            Some(Divergence::forged(
+                size,
+                format!("the ledger's tree size {size} has no signed checkpoint"),
+            )),
         );
     }
     report.unfolded = head.saturating_sub(size);
