@@ -338,6 +338,13 @@ impl Server {
             .await;
         assert!(s.is_success(), "{s} {app}");
         let client_id = app["client_id"].as_str().expect("client_id");
+        self.mint(&basic_auth(username, &password), client_id, scope)
+            .await
+    }
+
+    /// A token with `scope` for whoever `authorization` authenticates, minted through Quay's
+    /// OAuth implicit grant with the application `client_id`.
+    pub async fn mint(&self, authorization: &str, client_id: &str, scope: &str) -> String {
         let response = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -348,7 +355,7 @@ impl Server {
                 ("client_id", client_id),
                 ("scope", scope),
             ])
-            .header("Authorization", basic_auth(username, &password))
+            .header("Authorization", authorization)
             .send()
             .await
             .expect("authorize");

@@ -71,27 +71,6 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
-async fn mint(server: &Server, auth: &str, client_id: &str, scope: &str) -> String {
-    let response = no_redirects()
-        .get(server.url("/oauth/authorize"))
-        .query(&[
-            ("response_type", "token"),
-            ("client_id", client_id),
-            ("scope", scope),
-        ])
-        .header("Authorization", auth)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 302, "{:?}", response.text().await);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let fragment = location.split_once('#').unwrap().1.to_owned();
-    form_urlencoded::parse(fragment.as_bytes())
-        .find(|(k, _)| k == "access_token")
-        .map(|(_, v)| v.into_owned())
-        .unwrap()
-}
-
 fn ok(status: StatusCode, body: &Value) {
     assert!(status.is_success(), "{status} {body}");
 }
@@ -264,22 +243,22 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
     let admin_bearer = format!("Bearer {}", server.token);
     let callers = Callers {
         admin: server.token.clone(),
-        user_read_only: mint(server, &admin_bearer, &client_id, "user:read").await,
-        repo_read_only: mint(server, &admin_bearer, &client_id, "repo:read").await,
-        bob: mint(
-            server,
-            &basic_auth("bob", &passwords[0]),
-            &client_id,
-            "repo:admin repo:create user:admin org:admin",
-        )
-        .await,
-        carol: mint(
-            server,
-            &basic_auth("carol", &passwords[1]),
-            &client_id,
-            "repo:admin repo:create user:admin org:admin",
-        )
-        .await,
+        user_read_only: server.mint(&admin_bearer, &client_id, "user:read").await,
+        repo_read_only: server.mint(&admin_bearer, &client_id, "repo:read").await,
+        bob: server
+            .mint(
+                &basic_auth("bob", &passwords[0]),
+                &client_id,
+                "repo:admin repo:create user:admin org:admin",
+            )
+            .await,
+        carol: server
+            .mint(
+                &basic_auth("carol", &passwords[1]),
+                &client_id,
+                "repo:admin repo:create user:admin org:admin",
+            )
+            .await,
         bob_password: passwords[0].clone(),
         carol_password: passwords[1].clone(),
     };

@@ -31,11 +31,7 @@ impl FromRequestParts<AppState> for Space {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, SpaceError> {
         let ctx = context::Ctx::<SpaceError>::from_request_parts(parts, state).await?;
-        let mut copy = Request::new(()).into_parts().0;
-        copy.method = parts.method.clone();
-        copy.uri = parts.uri.clone();
-        copy.headers = parts.headers.clone();
-        copy.extensions = parts.extensions.clone();
+        let Ok(copy) = Parts::from_request_parts(parts, state).await;
         Ok(Space {
             caller: ctx.caller,
             envelope: ctx.envelope,
