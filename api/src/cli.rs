@@ -22,12 +22,33 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Rebuild every read model from position 0 into a fresh generation and promote it. A
     /// running server switches to it within seconds; the previous generation is kept.
+    ///
+    /// With `--to-position` or `--to-time`, build a past generation instead: every read model
+    /// as it stood at that point, kept under `--name` beside the serving one and served
+    /// read-only to GET requests that send `Annals-Generation: <name>`, until dropped with
+    /// `annals generations drop <name>`.
     Replay {
         #[command(flatten)]
         storage: StorageArgs,
+        /// Build a past generation as of this global position.
+        #[arg(long, conflicts_with = "to_time")]
+        to_position: Option<u64>,
+        /// Build a past generation as of this RFC 3339 time (the last event recorded at or
+        /// before it).
+        #[arg(long)]
+        to_time: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// The past generation's name (default `at_<position>`): a lowercase letter, then
+        /// lowercase letters, digits or `_`.
+        #[arg(long)]
+        name: Option<String>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// The past generations built by `annals replay --to-position`.
+    Generations {
+        #[command(subcommand)]
+        command: GenerationsCommand,
     },
     /// Recompute the ledger from the stored events: every leaf, the tree, every signed
     /// checkpoint. Names the first divergence and exits non-zero when there is one.
@@ -53,6 +74,21 @@ enum Command {
     Version,
     /// Measure append, HTTP, replay and log-query performance and print a table.
     Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum GenerationsCommand {
+    /// List the past generations with the position each was built at.
+    List {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Drop a past generation; it stops serving at once.
+    Drop {
+        #[command(flatten)]
+        storage: StorageArgs,
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -85,7 +121,55 @@ async fn run() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => server::serve(*args).await,
-        Command::Replay { storage, quiet } => {
+        Command::Replay {
+            storage,
+            to_position,
+            to_time,
+            name,
+            quiet,
+        } if to_position.is_some() || to_time.is_some() => {
+            let backends = backends::open(&storage).await?;
+            let position = match (to_position, to_time) {
+                (Some(p), _) => p,
+                (None, Some(t)) => {
+                    annals_workers::past::position_at(
+                        backends.store.as_ref(),
+                        t.with_timezone(&chrono::Utc),
+                    )
+                    .await?
+                }
+                (None, None) => unreachable!("guarded above"),
+            };
+            let name = name.unwrap_or_else(|| format!("at_{position}"));
+            annals_projections::past_generation::check_name(&name).map_err(anyhow::Error::msg)?;
+            let report = annals_workers::replay::replay_to(
+                backends.store,
+                &backends.location,
+                all_projectors(),
+                &name,
+                position,
+                !quiet,
+            )
+            .await?;
+            println!(
+                "built past generation {name} at position {} in {:.2}s; read it with the header \
+                 `Annals-Generation: {name}`",
+                report.events,
+                report.elapsed.as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Generations { command } => generations(command).await,
+        Command::Replay {
+            storage,
+            quiet,
+            name,
+            ..
+        } => {
+            anyhow::ensure!(
+                name.is_none(),
+                "--name names a past generation: give --to-position or --to-time with it"
+            );
             let backends = backends::open(&storage).await?;
             let report = annals_workers::replay::replay(
                 backends.store,
@@ -187,6 +271,32 @@ async fn verify(
                 d.position,
                 d.kind
             )
+        }
+    }
+}
+
+async fn generations(command: GenerationsCommand) -> anyhow::Result<()> {
+    match command {
+        GenerationsCommand::List { storage } => {
+            let backends = backends::open(&storage).await?;
+            let past = backends.location.list_past().await?;
+            if past.is_empty() {
+                println!("no past generations");
+            }
+            for generation in past {
+                println!("{}\tposition {}", generation.name, generation.position);
+            }
+            Ok(())
+        }
+        GenerationsCommand::Drop { storage, name } => {
+            let backends = backends::open(&storage).await?;
+            anyhow::ensure!(
+                backends.location.past(&name).await?.is_some(),
+                "no past generation named {name:?}"
+            );
+            backends.location.drop_past(&name).await?;
+            println!("dropped past generation {name}");
+            Ok(())
         }
     }
 }

@@ -72,6 +72,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     pub bootstrap_token: Option<String>,
 
+    /// The most events a time-travel read (`as_of`) folds; a resource with a longer history up
+    /// to that point answers 400 (build a past generation with `annals replay --to-position`).
+    #[arg(long, env = "ANNALS_AS_OF_MAX_EVENTS", default_value_t = 100_000,
+        value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub as_of_max_events: u64,
+
     /// How long a mutation waits for the read models to reach its own events before it answers
     /// anyway (milliseconds). Within it, a client always reads its own writes.
     #[arg(long, env = "ANNALS_CONSISTENCY_WAIT_MS", default_value_t = 5000)]

@@ -27,6 +27,7 @@ pub mod config;
 pub mod context;
 pub mod docr;
 pub mod gerrit;
+pub mod history;
 pub mod idempotency;
 pub mod ledger;
 pub mod listener;

@@ -57,15 +57,18 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(observe::healthz))
         .route("/readyz", get(observe::readyz))
         .route("/metrics", get(observe::metrics));
-    with_request_ids(
-        family("quay", quay)
-            .merge(family("digitalocean", docr))
-            .merge(family("spaceone", spaceone))
-            .merge(family("gerrit", gerrit::router()))
-            .merge(family("ledger", ledger))
-            .merge(operator),
-    )
-    .with_state(state)
+    let routes = family("quay", quay)
+        .merge(family("digitalocean", docr))
+        .merge(family("spaceone", spaceone))
+        .merge(family("gerrit", gerrit::router()))
+        .merge(family("ledger", ledger))
+        .merge(operator);
+    // A GET with `as_of` runs the same routes over past read models (`history`).
+    let travel = axum::middleware::from_fn_with_state(
+        (state.clone(), routes.clone()),
+        crate::history::travel,
+    );
+    with_request_ids(routes.layer(travel)).with_state(state)
 }
 
 /// The OCI distribution API, on its own listener.
@@ -202,7 +205,12 @@ pub async fn serve_until(
     let state = AppState {
         commands,
         store,
+        live: models.clone(),
         models,
+        history: crate::history::HistorySettings::new(
+            args.as_of_max_events as usize,
+            backends.location.clone(),
+        ),
         watch: watch_,
         consistency_wait: Duration::from_millis(args.consistency_wait_ms),
         public_url: public_url.into(),

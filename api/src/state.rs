@@ -19,7 +19,12 @@ use crate::observe::Metrics;
 pub struct AppState {
     pub commands: CommandService,
     pub store: Arc<dyn EventStore>,
+    /// The read models routes read: the live ones, or a time-travel read's past ones.
     pub models: ReadModels,
+    /// The live read models, always: credentials and standing are decided on them.
+    pub live: ReadModels,
+    /// Time-travel reads (`as_of`).
+    pub history: crate::history::HistorySettings,
     pub watch: ProjectionWatch,
     pub consistency_wait: Duration,
     /// Base of the `type` links in Quay errors.
@@ -57,6 +62,20 @@ pub struct AppState {
 impl AppState {
     pub fn db(&self) -> Arc<dyn ReadDb> {
         self.models.db()
+    }
+
+    /// The live read models, also inside a time-travel read: who a caller is and what it may
+    /// do are decided now.
+    pub fn live_db(&self) -> Arc<dyn ReadDb> {
+        self.live.db()
+    }
+
+    /// This state reading `past` instead of the live read models (a time-travel read).
+    pub fn at(&self, past: Arc<dyn ReadDb>) -> AppState {
+        AppState {
+            models: ReadModels::new(0, past),
+            ..self.clone()
+        }
     }
 
     /// Waits until the read models reflect a command's events, so the caller reads its own

@@ -34,6 +34,7 @@ pub use envelope::Envelope;
 pub use error::CommandError;
 pub use facts::{Facts, NoFacts};
 pub use gerrit_plugins::GerritOutcome;
+pub use load::{Loaded, load_until};
 pub use metadata::Scope;
 pub use organizations::{CreateOrganization, UpdateOrganization};
 pub use registries::{CreateRegistry, GcStep};

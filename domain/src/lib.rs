@@ -10,6 +10,7 @@ pub mod access;
 pub mod actor;
 pub mod aggregate;
 pub mod application;
+pub mod as_of;
 pub mod codec;
 pub mod content;
 pub mod delegate;

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod dump;
 pub mod generation;
 pub mod log_index;
+pub mod past_generation;
 pub mod plugins;
 pub mod projector;
 pub mod queries;

@@ -6,11 +6,13 @@
 //! - [`facts`]: what commands read from the read models (blob links, namespace storage).
 //! - [`uploads`]: expires abandoned upload sessions.
 //! - [`ledger`]: folds the log into the RFC 6962 Merkle tree and signs checkpoints.
+//! - [`past`]: read models of a few streams as they stood at a position (time travel).
 //! - [`readmodels`]: the handle on the generation that serves, swapped when a rebuild lands.
 
 pub mod facts;
 pub mod gc;
 pub mod ledger;
+pub mod past;
 pub mod readmodels;
 pub mod replay;
 pub mod runner;

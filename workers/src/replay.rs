@@ -20,6 +20,59 @@ pub struct ReplayReport {
     pub elapsed: Duration,
 }
 
+/// Builds the past generation `name`: every read model as it stood after the event at
+/// `position`, kept beside the serving generation (never promoted) until it is dropped.
+pub async fn replay_to(
+    store: Arc<dyn EventStore>,
+    location: &Location,
+    projectors: Vec<Arc<dyn Projector>>,
+    name: &str,
+    position: u64,
+    show_progress: bool,
+) -> anyhow::Result<ReplayReport> {
+    let head = store.head().await?;
+    anyhow::ensure!(
+        position <= head,
+        "position {position} is beyond the end of the log ({head})"
+    );
+    let db = location.start_past(name).await?;
+    migrate_all(db.as_ref(), &projectors).await?;
+    let bar = progress(position, show_progress);
+    let started = Instant::now();
+    let runner = ProjectionRunner::new(store, projectors, ProjectionWatch::default());
+    let reached = if position == 0 {
+        0
+    } else {
+        runner
+            .catch_up(db.as_ref(), Some(position), |p| bar.set_position(p))
+            .await?
+    };
+    bar.finish();
+    drop(db);
+    location.finish_past(name, reached).await?;
+    Ok(ReplayReport {
+        generation: 0,
+        events: reached,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn progress(len: u64, show: bool) -> ProgressBar {
+    let bar = if show {
+        ProgressBar::new(len)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} replay [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
 /// Rebuilds into generation current+1 up to the head of the log and promotes it. `show_progress`
 /// draws a progress bar on stderr.
 pub async fn replay(
@@ -35,18 +88,7 @@ pub async fn replay(
     let db = location.open(generation).await?;
     migrate_all(db.as_ref(), &projectors).await?;
     let head = store.head().await?;
-    let bar = if show_progress {
-        ProgressBar::new(head)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} replay [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let bar = progress(head, show_progress);
     let started = Instant::now();
     let runner = ProjectionRunner::new(store, projectors, ProjectionWatch::default());
     let reached = runner

@@ -87,7 +87,11 @@ impl ProjectionRunner {
         let mut next = (position < until).then(|| read(position));
         let mut projected = 0u64;
         while let Some(pending) = next.take() {
-            let page = pending.await??;
+            let mut page = pending.await??;
+            // A page may run past `until` (a past generation stops exactly there).
+            if let Some(cut) = page.iter().position(|e| e.position > until) {
+                page.truncate(cut);
+            }
             let (Some(last), full) = (page.last().map(|e| e.position), page.len() == PAGE) else {
                 break;
             };
@@ -103,6 +107,13 @@ impl ProjectionRunner {
             db.analyze().await?;
         }
         Ok(position)
+    }
+
+    /// Applies `page` (events in position order, not necessarily dense) to a fresh `db`: the
+    /// scratch read models of a time-travel read.
+    pub async fn apply_fresh(&self, db: &dyn ReadDb, page: Vec<RecordedEvent>) -> DbResult<()> {
+        let mut checkpoints = vec![0; self.projectors.len()];
+        self.apply_page(db, page, &mut checkpoints).await
     }
 
     async fn apply_page(

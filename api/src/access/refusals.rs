@@ -122,7 +122,7 @@ pub async fn login_failed_as(state: &AppState, envelope: &Envelope, username: &s
         state.metrics.count_refusal();
         return;
     }
-    match annals_projections::queries::access::password(state.db().as_ref(), username).await {
+    match annals_projections::queries::access::password(state.live_db().as_ref(), username).await {
         Ok(Some((user_id, _, _))) => login_failed(state, envelope, user_id, username, method).await,
         Ok(None) => state.metrics.count_refusal(),
         Err(e) => tracing::warn!("could not look up a failed login: {e}"),

@@ -57,7 +57,7 @@ pub async fn by_digest(state: &AppState, digest: &str) -> Result<Option<Caller>,
 }
 
 async fn lookup(state: &AppState, digest: &str) -> Result<Option<Caller>, DbError> {
-    let db = state.db();
+    let db = state.live_db();
     if let Some(view) = access::credential(db.as_ref(), digest).await? {
         return Ok(Caller::from_credential(view, now_micros()));
     }
@@ -137,7 +137,7 @@ async fn by_password(
     secret: &str,
 ) -> Result<Option<Caller>, DbError> {
     let Some((id, super_user, Some(hash))) =
-        access::password(state.db().as_ref(), username).await?
+        access::password(state.live_db().as_ref(), username).await?
     else {
         return Ok(None);
     };
@@ -183,6 +183,14 @@ pub fn basic_pair(value: &str) -> Option<(String, String)> {
 /// extractor and check of one request shares one lookup.
 #[derive(Clone)]
 struct Resolved(Result<Option<Caller>, AuthFailure>);
+
+/// Carries a request's resolved caller over to another request made from it (a time-travel
+/// read runs its route again as a fresh request).
+pub fn carry_caller(from: &axum::http::Extensions, to: &mut axum::http::Extensions) {
+    if let Some(resolved) = from.get::<Resolved>() {
+        to.insert(resolved.clone());
+    }
+}
 
 /// The bearer caller of a management API request, resolved once per request.
 pub async fn request_caller(

@@ -27,7 +27,7 @@ async fn holdings(
         return Ok(held);
     }
     let held = access::holdings(
-        state.db().as_ref(),
+        state.live_db().as_ref(),
         namespace_id,
         repository_id,
         principal_id,

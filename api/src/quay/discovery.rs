@@ -23,6 +23,7 @@ use crate::docr;
 use crate::docr::error::DoErrorBody;
 use crate::gerrit;
 use crate::gerrit::docs::{AuthenticatedPaths, GerritErrorBody};
+use crate::history::docs::TimeTravel;
 use crate::ledger;
 use crate::ledger::routes::LedgerErrorBody;
 use crate::spaceone;
@@ -90,7 +91,7 @@ use crate::state::AppState;
         ledger::routes::consistency, ledger::jobs::start, ledger::jobs::follow,
     ),
     components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
-    modifiers(&BearerAuth, &AuthenticatedPaths, &ErrorResponses),
+    modifiers(&BearerAuth, &AuthenticatedPaths, &TimeTravel, &ErrorResponses),
     security(("bearer" = []))
 )]
 pub struct QuayApi;

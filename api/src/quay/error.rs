@@ -86,7 +86,7 @@ pub async fn render(
 }
 
 impl QuayError {
-    fn render(self, base: &str) -> Response {
+    pub(crate) fn render(self, base: &str) -> Response {
         let body = QuayErrorBody {
             status: self.status.as_u16(),
             error_message: self.message.clone(),

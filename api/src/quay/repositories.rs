@@ -155,7 +155,7 @@ fn tokens_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
 
 /// Percent-decodes a path (`%2F` is `/`, as generated clients send a `{repository}`); `None`
 /// when the result is not UTF-8.
-fn percent_decode(path: &str) -> Option<String> {
+pub(crate) fn percent_decode(path: &str) -> Option<String> {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -144,7 +144,8 @@ impl Call<'_> {
         if self.caller.acts_as_super_user() {
             return Ok(None);
         }
-        let memberships = teams::memberships(self.state.db().as_ref(), self.caller.user_id).await?;
+        let memberships =
+            teams::memberships(self.state.live_db().as_ref(), self.caller.user_id).await?;
         Ok(Some(
             memberships
                 .into_iter()

@@ -30,6 +30,8 @@ pub struct SqliteReadDb {
     /// Bounds the queries in flight to the pooled readers, so none opens a throwaway one.
     reader_permits: Arc<Semaphore>,
     path: PathBuf,
+    /// A scratch database in memory: one connection serves writes and queries.
+    in_memory: bool,
     translations: Arc<Mutex<HashMap<String, Arc<str>>>>,
 }
 
@@ -146,6 +148,22 @@ impl SqliteReadDb {
             readers: Arc::new(Mutex::new(Vec::new())),
             reader_permits: Arc::new(Semaphore::new(READERS)),
             path,
+            in_memory: false,
+            translations: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// A private database in memory, gone when dropped: the scratch read models a time-travel
+    /// read folds a few streams into.
+    pub fn in_memory() -> DbResult<Self> {
+        let conn = Connection::open_in_memory().map_err(DbError::backend)?;
+        conn.set_prepared_statement_cache_capacity(128);
+        Ok(SqliteReadDb {
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+            reader_permits: Arc::new(Semaphore::new(1)),
+            path: PathBuf::new(),
+            in_memory: true,
             translations: Arc::new(Mutex::new(HashMap::new())),
         })
     }
@@ -240,6 +258,11 @@ impl ReadDb for SqliteReadDb {
 
     async fn query(&self, sql: &str, params: Vec<SqlValue>) -> DbResult<Vec<Row>> {
         let sql = self.sql(sql);
+        if self.in_memory {
+            return self
+                .with_writer(move |conn| run_query(conn, &sql, &params))
+                .await;
+        }
         let readers = self.readers.clone();
         let path = self.path.clone();
         let permit = self
