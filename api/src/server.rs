@@ -65,7 +65,11 @@ pub fn app(state: AppState) -> Router {
         .merge(operator);
     // A GET with `as_of` runs the same routes over past read models (`history`).
     let travel = axum::middleware::from_fn_with_state(
-        (state.clone(), routes.clone()),
+        (
+            state.clone(),
+            routes.clone(),
+            crate::history::Listener::Management,
+        ),
         crate::history::travel,
     );
     with_request_ids(routes.layer(travel)).with_state(state)
@@ -74,11 +78,19 @@ pub fn app(state: AppState) -> Router {
 /// The OCI distribution API, on its own listener.
 pub fn registry_app(state: AppState) -> Router {
     let metrics = state.metrics.clone();
-    with_request_ids(oci::router().layer(axum::middleware::from_fn_with_state(
+    let routes = oci::router().layer(axum::middleware::from_fn_with_state(
         (metrics, "oci"),
         observe::track,
-    )))
-    .with_state(state)
+    ));
+    let travel = axum::middleware::from_fn_with_state(
+        (
+            state.clone(),
+            routes.clone(),
+            crate::history::Listener::Registry,
+        ),
+        crate::history::travel,
+    );
+    with_request_ids(routes.layer(travel)).with_state(state)
 }
 
 /// Gives every request an `x-request-id` (the client's when sane), logs the request in a span

@@ -157,6 +157,46 @@ async fn a_repository_as_it_stood(backend: Backend) {
     assert_eq!(past.status, 200, "{}", past.body);
     assert_eq!(past.body["digest"], one.digest.as_str());
 
+    // The registry listener: the tag list and a pull by tag as they stood.
+    let tags: Value = server
+        .registry_request(
+            Method::GET,
+            &format!("/v2/acme/web/tags/list?as_of=position:{first}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tags["tags"], json!(["latest"]));
+    let pulled = server
+        .registry_request(
+            Method::GET,
+            &format!("/v2/acme/web/manifests/latest?as_of=position:{first}"),
+        )
+        .header("Accept", annals_tests::oci::OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pulled.status(), 200);
+    assert_eq!(
+        pulled.headers()["annals-as-of-position"].to_str().unwrap(),
+        first.to_string()
+    );
+    assert_eq!(
+        pulled.headers()["docker-content-digest"],
+        one.digest.as_str()
+    );
+    let refused = server
+        .registry_request(Method::GET, "/v2/acme/web/blobs/sha256:00?as_of=position:1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "UNSUPPORTED");
+
     // Now: the new repository, without tags.
     let (s, now) = server.get("/api/v1/repository/acme/web").await;
     assert_eq!(s, 200);

@@ -97,10 +97,17 @@ impl HistorySettings {
     }
 }
 
-/// Middleware over the management routes: answers a GET with `as_of` from the past, by running
-/// `routes` over scratch read models; any other request passes through.
+/// Which listener a [`travel`] layer serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    Management,
+    Registry,
+}
+
+/// Middleware over a listener's routes: answers a GET with `as_of` (or `Annals-Generation`) from
+/// the past, by running `routes` over past read models; any other request passes through.
 pub async fn travel(
-    State((state, routes)): State<(AppState, Router<AppState>)>,
+    State((state, routes, listener)): State<(AppState, Router<AppState>, Listener)>,
     req: Request,
     next: Next,
 ) -> Response {
@@ -109,7 +116,10 @@ pub async fn travel(
     if generation.is_none() && raw.is_none() {
         return next.run(req).await;
     }
-    let family = Family::of(req.uri().path());
+    let family = match listener {
+        Listener::Management => Family::of(req.uri().path()),
+        Listener::Registry => Family::Oci,
+    };
     let fail = |status: StatusCode, message: String| error(&state, family, status, message);
     if let Some(name) = generation {
         if raw.is_some() {
@@ -129,7 +139,11 @@ pub async fn travel(
             "as_of is read only by GET requests".into(),
         );
     }
-    let Some(target) = targets::target(req.uri().path()) else {
+    let target = match listener {
+        Listener::Management => targets::target(req.uri().path()),
+        Listener::Registry => targets::oci_target(req.uri().path()),
+    };
+    let Some(target) = target else {
         return fail(
             StatusCode::BAD_REQUEST,
             "this route does not answer as_of; GET a single resource instead".into(),
@@ -332,6 +346,14 @@ fn error(state: &AppState, family: Family, status: StatusCode, message: String) 
             _ => crate::spaceone::error::SpaceError::internal(message),
         }
         .into_response(),
+        Family::Oci => {
+            let code = match status {
+                StatusCode::BAD_REQUEST => "UNSUPPORTED",
+                StatusCode::NOT_FOUND => "NAME_UNKNOWN",
+                _ => "UNKNOWN",
+            };
+            crate::oci::error::OciError::new(status, code, message).into_response()
+        }
         Family::Gerrit | Family::Other => {
             crate::gerrit::error::GerritError::new(status, message).into_response()
         }

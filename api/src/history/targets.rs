@@ -37,6 +37,8 @@ pub enum Family {
     DigitalOcean,
     SpaceOne,
     Gerrit,
+    /// The OCI distribution API, on the registry listener.
+    Oci,
     Other,
 }
 
@@ -54,6 +56,21 @@ impl Family {
             Family::Other
         }
     }
+}
+
+/// The resource a GET of the registry listener's `path` reads, when it answers `as_of`: a
+/// repository's tag list and its manifests by tag or digest.
+pub fn oci_target(path: &str) -> Option<Target> {
+    let rest = path.strip_prefix("/v2/")?;
+    let name = match crate::oci::Route::parse(rest)? {
+        crate::oci::Route::Tags(name) | crate::oci::Route::Manifest(name, _) => name,
+        _ => return None,
+    };
+    let (namespace, name) = name.split_once('/')?;
+    Some(Target::Repository {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+    })
 }
 
 /// The resource a GET of `path` reads, when the route answers `as_of`.
@@ -163,5 +180,9 @@ mod tests {
         );
         assert_eq!(target("/plugins/"), Some(Target::GerritPlugins));
         assert_eq!(target("/ledger/checkpoint"), None);
+        assert_eq!(oci_target("/v2/acme/web/tags/list"), repo);
+        assert_eq!(oci_target("/v2/acme/web/manifests/latest"), repo);
+        assert_eq!(oci_target("/v2/acme/web/blobs/sha256:ab"), None);
+        assert_eq!(oci_target("/v2/_catalog"), None);
     }
 }
