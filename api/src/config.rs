@@ -153,6 +153,18 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_GERRIT_FETCH_TIMEOUT_S", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub gerrit_fetch_timeout_s: u64,
 
+    /// Log exports: seconds an export's `exported_data_url` serves (and its file is kept).
+    #[arg(long, env = "ANNALS_LOG_EXPORT_URL_TTL_S", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=30 * 24 * 3600))]
+    pub log_export_url_ttl_s: u64,
+
+    /// Log exports: seconds one callback POST may take (it is tried 3 times, with backoff).
+    #[arg(long, env = "ANNALS_LOG_EXPORT_CALLBACK_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub log_export_callback_timeout_s: u64,
+
+    /// Log exports: seconds writing one export may take before it fails as `timedout`.
+    #[arg(long, env = "ANNALS_LOG_EXPORT_TIMEOUT_S", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
+    pub log_export_timeout_s: u64,
+
     /// Print nothing on stdout (for embedding the server, as the benchmark does).
     #[arg(skip)]
     pub quiet: bool,

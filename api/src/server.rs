@@ -239,6 +239,7 @@ pub async fn serve_until(
             .unwrap_or_else(|| registry_local.to_string())
             .into(),
         gc_wake: Arc::new(tokio::sync::Notify::new()),
+        log_export_wake: Arc::new(tokio::sync::Notify::new()),
         keys_in_flight: Default::default(),
         refusals: Default::default(),
         access_cache: Default::default(),
@@ -270,6 +271,27 @@ pub async fn serve_until(
             watch: state.watch.clone(),
             blobs: state.blobs.clone(),
             wake: state.gc_wake.clone(),
+        },
+        stop_rx.clone(),
+    ));
+    let log_export_task = tokio::spawn(annals_workers::log_export::run(
+        annals_workers::log_export::LogExportWorker {
+            commands: state.commands.clone(),
+            store: state.store.clone(),
+            models: state.models.clone(),
+            watch: state.watch.clone(),
+            blobs: state.blobs.clone(),
+            shape: Arc::new(quay::exported_logs::QuayExportShape {
+                public_url: state.public_url.clone(),
+                key: state.token_key.clone(),
+            }),
+            settings: annals_workers::log_export::ExportSettings {
+                url_ttl: Duration::from_secs(args.log_export_url_ttl_s),
+                callback_timeout: Duration::from_secs(args.log_export_callback_timeout_s),
+                max_duration: Duration::from_secs(args.log_export_timeout_s),
+                ..Default::default()
+            },
+            wake: state.log_export_wake.clone(),
         },
         stop_rx.clone(),
     ));
@@ -329,6 +351,7 @@ pub async fn serve_until(
     let _ = swap_task.await;
     let _ = gc_task.await;
     let _ = uploads_task.await;
+    let _ = log_export_task.await;
     let _ = ledger_task.await;
     Ok(())
 }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub registry_host: Arc<str>,
     /// Wakes the garbage-collection worker when a collection is requested or cancelled.
     pub gc_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the log-export worker when an export is requested.
+    pub log_export_wake: Arc<tokio::sync::Notify>,
     /// The key registry bearer tokens are signed with (see `secrets`).
     pub token_key: Arc<[u8]>,
     /// Request, append and store metrics (`/metrics`).

@@ -13,6 +13,7 @@ mod error;
 mod facts;
 mod gerrit_plugins;
 mod load;
+mod log_exports;
 mod messages;
 mod metadata;
 mod namespaces;

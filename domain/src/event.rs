@@ -14,6 +14,7 @@ use crate::delegate::Delegate;
 use crate::digest::Digest;
 use crate::gc::{GcStatus, GcType};
 use crate::gerrit_plugin::Jar;
+use crate::log_export::{Delivery, ExportRequest, ExportStatus};
 use crate::manifest::Descriptor;
 use crate::names::{Email, NamespaceName, RepositoryName};
 use crate::spaceone_plugin::{PluginChanges, PluginSpec};
@@ -612,6 +613,43 @@ pub enum DomainEvent {
     GerritPluginEnabled { plugin_id: String },
     #[serde(rename = "gerrit_plugin.disabled.v1")]
     GerritPluginDisabled { plugin_id: String },
+
+    /// A log export was asked for (`POST .../exportlogs`).
+    #[serde(rename = "log_export.requested.v1")]
+    LogExportRequested {
+        export_id: Uuid,
+        request: ExportRequest,
+    },
+    /// The export's file is stored under `digest` (`entries` log entries, `size` bytes); its
+    /// URL serves until `expires_at`. The callback and e-mail are the request's, kept here so
+    /// the log entry shows them.
+    #[serde(rename = "log_export.completed.v1")]
+    LogExportCompleted {
+        export_id: Uuid,
+        digest: Digest,
+        size: u64,
+        entries: u64,
+        expires_at: DateTime<Utc>,
+        callback_url: Option<String>,
+        callback_email: Option<Email>,
+    },
+    /// The export could not be written.
+    #[serde(rename = "log_export.failed.v1")]
+    LogExportFailed {
+        export_id: Uuid,
+        status: ExportStatus,
+        error: String,
+        callback_url: Option<String>,
+        callback_email: Option<Email>,
+    },
+    /// The requester was told (or telling failed for good): the callback's and the e-mail's
+    /// outcome, each when asked for.
+    #[serde(rename = "log_export.notified.v1")]
+    LogExportNotified {
+        export_id: Uuid,
+        callback: Option<Delivery>,
+        email: Option<Delivery>,
+    },
 }
 
 impl DomainEvent {
@@ -698,6 +736,10 @@ impl DomainEvent {
             GerritPluginReloaded { .. } => "gerrit_plugin.reloaded.v1",
             GerritPluginEnabled { .. } => "gerrit_plugin.enabled.v1",
             GerritPluginDisabled { .. } => "gerrit_plugin.disabled.v1",
+            LogExportRequested { .. } => "log_export.requested.v1",
+            LogExportCompleted { .. } => "log_export.completed.v1",
+            LogExportFailed { .. } => "log_export.failed.v1",
+            LogExportNotified { .. } => "log_export.notified.v1",
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod event;
 pub mod gc;
 pub mod gerrit_plugin;
 pub mod ledger;
+pub mod log_export;
 pub mod log_kind;
 pub mod manifest;
 pub mod message;

@@ -11,6 +11,10 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         | OrganizationRegistryAttached { .. }
         | RegistryRepositoryAdded { .. }
         | RegistryRepositoryRemoved { .. } => return None,
+        // The request and the notification are steps of an export; its outcome is the entry.
+        LogExportRequested { .. } | LogExportNotified { .. } => return None,
+        LogExportCompleted { .. } => "export_logs_success",
+        LogExportFailed { .. } => "export_logs_failure",
         UserCreated { .. } => "user_create",
         TokenIssued { .. } => "create_app_specific_token",
         RegistryCredentialIssued { .. } => "create_registry_credential",

@@ -11,6 +11,7 @@ pub mod access;
 pub mod catalog;
 pub mod dump;
 pub mod generation;
+pub mod log_exports;
 pub mod log_index;
 pub mod past_generation;
 pub mod plugins;

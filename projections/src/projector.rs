@@ -31,6 +31,7 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(crate::access::Access),
         Arc::new(crate::registry::RegistryContent),
         Arc::new(crate::plugins::Plugins),
+        Arc::new(crate::log_exports::LogExports),
         Arc::new(crate::log_index::LogIndex),
     ]
 }

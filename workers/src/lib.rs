@@ -5,6 +5,7 @@
 //! - [`replay`]: rebuilds every read model from position 0 into a fresh generation.
 //! - [`facts`]: what commands read from the read models (blob links, namespace storage).
 //! - [`uploads`]: expires abandoned upload sessions.
+//! - [`log_export`]: writes log exports into the blob store and tells their requesters.
 //! - [`ledger`]: folds the log into the RFC 6962 Merkle tree and signs checkpoints.
 //! - [`past`]: read models of a few streams as they stood at a position (time travel).
 //! - [`readmodels`]: the handle on the generation that serves, swapped when a rebuild lands.
@@ -12,6 +13,7 @@
 pub mod facts;
 pub mod gc;
 pub mod ledger;
+pub mod log_export;
 pub mod past;
 pub mod readmodels;
 pub mod replay;

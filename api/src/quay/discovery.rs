@@ -15,9 +15,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use super::error::QuayErrorBody;
 use super::{
-    applications, apptokens, images, logs, manifests, messages, oauth, organizations, permissions,
-    prototypes, repo_tokens, repositories, robots, search, service_keys, superuser, tags, teams,
-    users,
+    applications, apptokens, exported_logs, images, log_exports, logs, manifests, messages, oauth,
+    organizations, permissions, prototypes, repo_tokens, repositories, robots, search,
+    service_keys, superuser, tags, teams, users,
 };
 use crate::docr;
 use crate::docr::error::DoErrorBody;
@@ -41,6 +41,8 @@ use crate::state::AppState;
         repositories::change_visibility, repositories::change_state, repositories::delete,
         logs::repository_logs, logs::repository_aggregate, logs::organization_logs,
         logs::organization_aggregate, logs::user_logs, logs::user_aggregate, logs::superuser_logs,
+        log_exports::repository, log_exports::organization, log_exports::user,
+        exported_logs::download,
         tags::list, tags::put, tags::delete, tags::restore, tags::images,
         manifests::get, manifests::labels, manifests::add_label, manifests::get_label,
         manifests::delete_label, manifests::security,
@@ -222,6 +224,7 @@ const LINKS: &LinkTable = &[
             ("changeOrganizationDetails", &[("orgname", ORG)]),
             ("listOrgLogs", &[("orgname", ORG)]),
             ("getAggregateOrgLogs", &[("orgname", ORG)]),
+            ("exportOrgLogs", &[("orgname", ORG)]),
             ("deleteAdminedOrganization", &[("orgname", ORG)]),
         ],
     ),
@@ -235,6 +238,7 @@ const LINKS: &LinkTable = &[
             ("changeRepoState", &[("repository", REPO)]),
             ("listRepoLogs", &[("repository", REPO)]),
             ("getAggregateRepoLogs", &[("repository", REPO)]),
+            ("exportRepoLogs", &[("repository", REPO)]),
             ("listRepoTags", &[("repository", REPO)]),
             ("listRepositoryImages", &[("repository", REPO)]),
             ("changeTag", &[("repository", REPO), ("tag", "latest")]),

@@ -418,6 +418,29 @@ fn metadata(entry: &LogEntry) -> Value {
         GerritPluginEnabled { plugin_id } | GerritPluginDisabled { plugin_id } => {
             json!({"plugin": plugin_id})
         }
+        LogExportCompleted {
+            export_id,
+            digest,
+            size,
+            entries,
+            callback_url,
+            callback_email,
+            ..
+        } => json!({
+            "export_id": export_id, "namespace": namespace, "repo": repo, "url": callback_url,
+            "email": callback_email, "entries": entries, "size": size, "digest": digest.to_string(),
+        }),
+        LogExportFailed {
+            export_id,
+            status,
+            error,
+            callback_url,
+            callback_email,
+        } => json!({
+            "export_id": export_id, "namespace": namespace, "repo": repo, "url": callback_url,
+            "email": callback_email, "status": status.as_str(), "error": error,
+        }),
+        LogExportRequested { .. } | LogExportNotified { .. } => json!({}),
         NameReserved { .. }
         | NameReleased { .. }
         | OrganizationRegistryAttached { .. }

@@ -5,10 +5,12 @@ pub mod applications;
 pub mod apptokens;
 pub mod discovery;
 pub mod error;
+pub mod exported_logs;
 pub mod extract;
 pub mod guard;
 pub mod images;
 pub mod log_entry;
+pub mod log_exports;
 pub mod log_range;
 pub mod logs;
 pub mod manifests;
@@ -50,6 +52,12 @@ pub fn router() -> Router<AppState> {
             "/api/v1/organization/{orgname}/aggregatelogs",
             get(logs::organization_aggregate),
         )
+        .route(
+            "/api/v1/organization/{orgname}/exportlogs",
+            post(log_exports::organization),
+        )
+        .route("/api/v1/user/exportlogs", post(log_exports::user))
+        .route("/exportedlogs/{export_id}", get(exported_logs::download))
         .route(
             "/api/v1/repository",
             post(repositories::create).get(repositories::list),

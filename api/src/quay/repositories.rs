@@ -2,7 +2,8 @@
 //!
 //! Quay addresses a repository as `{repository}` = `namespace/name`, and names may contain `/`,
 //! so one wildcard route takes everything under `/api/v1/repository/` and [`dispatch`] splits
-//! off the action suffix (`changevisibility`, `changestate`, `logs`, `aggregatelogs`).
+//! off the action suffix (`changevisibility`, `changestate`, `logs`, `aggregatelogs`,
+//! `exportlogs`).
 
 use annals_commands::{CreateRepository, RepositoryRef};
 use annals_projections::queries::access::Viewer;
@@ -27,7 +28,7 @@ use axum::http::request::Parts;
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
 use super::guard::MaybeCaller;
-use super::{images, logs, manifests, permissions, repo_tokens, tags};
+use super::{images, log_exports, logs, manifests, permissions, repo_tokens, tags};
 use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
 use crate::access::{Caller, resolve};
 use crate::state::AppState;
@@ -83,6 +84,7 @@ impl Target {
                     | (Method::POST, "changevisibility")
                     | (Method::PUT, "changestate")
                     | (Method::GET, "logs" | "aggregatelogs")
+                    | (Method::POST, "exportlogs")
             ),
             Target::Permission(p) => p.allows(method),
             Target::Tokens(None) => matches!(m, Method::GET | Method::POST),
@@ -120,6 +122,7 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
                 "changestate" => "changestate",
                 "logs" => "logs",
                 "aggregatelogs" => "aggregatelogs",
+                "exportlogs" => "exportlogs",
                 _ => return None,
             };
             (repo.contains('/') == repo_needs_slash)
@@ -310,6 +313,7 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
             (Method::PUT, "changestate") => change_state.call(req, state).await,
             (Method::GET, "logs") => logs::repository_logs.call(req, state).await,
             (Method::GET, "aggregatelogs") => logs::repository_aggregate.call(req, state).await,
+            (Method::POST, "exportlogs") => log_exports::repository.call(req, state).await,
             _ => method_not_allowed(),
         },
         Target::Permission(path) => {

@@ -240,7 +240,8 @@ pub async fn catalog(
 }
 
 /// Every digest a live manifest needs kept: the manifests' own bytes and every config and layer
-/// they reference, across all repositories (blobs are shared by content).
+/// they reference, across all repositories (blobs are shared by content); Gerrit plugin jars and
+/// the files of log exports whose URL has not expired.
 pub async fn referenced_digests(db: &dyn ReadDb) -> DbResult<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     for sql in [
@@ -252,6 +253,17 @@ pub async fn referenced_digests(db: &dyn ReadDb) -> DbResult<BTreeSet<String>> {
         for row in db.query(sql, vec![]).await? {
             out.insert(row.string("d")?);
         }
+    }
+    // So do log exports whose URL still serves.
+    let now = chrono::Utc::now().timestamp_micros();
+    for row in db
+        .query(
+            "SELECT DISTINCT digest AS d FROM log_exports WHERE digest IS NOT NULL AND expires_at > $1",
+            crate::params![now],
+        )
+        .await?
+    {
+        out.insert(row.string("d")?);
     }
     Ok(out)
 }

@@ -7,6 +7,7 @@ pub mod content;
 pub mod docr;
 pub mod gerrit_plugins;
 pub mod grants;
+pub mod log_exports;
 pub mod logs;
 pub mod messages;
 pub mod namespaces;
