@@ -366,13 +366,23 @@ async fn a_large_export_survives_a_crash(backend: Backend) {
     let mut server = Server::start(backend).await;
     let mut callbacks = receiver().await;
     let window = activity(&server).await;
-    // A few thousand entries: description changes, eight writers at a time.
+    // A few thousand entries: description changes, eight writers at a time, each on its own
+    // repository (one stream each, so they do not contend).
     let client = reqwest::Client::new();
+    for w in 0..8 {
+        let (s, b) = server
+            .post(
+                "/api/v1/repository",
+                json!({"namespace": "acme", "repository": format!("w{w}"), "visibility": "private", "description": ""}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
     let writers: Vec<_> = (0..8)
         .map(|w| {
             let (client, url, token) = (
                 client.clone(),
-                server.url("/api/v1/repository/acme/web"),
+                server.url(&format!("/api/v1/repository/acme/w{w}")),
                 server.token.clone(),
             );
             tokio::spawn(async move {
@@ -401,7 +411,7 @@ async fn a_large_export_survives_a_crash(backend: Backend) {
     );
     let (s, b) = server
         .post(
-            &format!("/api/v1/repository/acme/web/exportlogs?{window}"),
+            &format!("/api/v1/organization/acme/exportlogs?{window}"),
             json!({"callback_url": callbacks.url}),
         )
         .await;
@@ -409,7 +419,23 @@ async fn a_large_export_survives_a_crash(backend: Backend) {
     let export_id = b["export_id"].as_str().unwrap().to_owned();
     // Killed while the worker writes (or just after): the export finishes after the restart,
     // and is announced once.
+    // Killed as soon as the worker is writing (its upload session exists), SIGKILL.
+    let uploads = server.data_dir().join("blobs/uploads");
+    let sessions = || {
+        std::fs::read_dir(&uploads)
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("info.json")).ok())
+            .filter(|info| info.contains(&format!("log-export:{export_id}")))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sessions() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     server.kill();
+    // An export cut off mid-way leaves its upload session behind, for the upload expiry.
+    let abandoned = sessions();
+    eprintln!("killed with {abandoned} export upload session(s) open");
     server.restart().await;
     let report = callbacks.next(Duration::from_secs(120)).await;
     assert_eq!(report["export_id"], export_id);
@@ -433,9 +459,7 @@ async fn a_large_export_survives_a_crash(backend: Backend) {
         "newest first, each entry once"
     );
     let (s, aggregated) = server
-        .get(&format!(
-            "/api/v1/repository/acme/web/aggregatelogs?{window}"
-        ))
+        .get(&format!("/api/v1/organization/acme/aggregatelogs?{window}"))
         .await;
     assert_eq!(s, 200);
     let counted: i64 = aggregated["aggregated"]
@@ -444,7 +468,11 @@ async fn a_large_export_survives_a_crash(backend: Backend) {
         .iter()
         .map(|a| a["count"].as_i64().unwrap())
         .sum();
-    assert_eq!(logs.len() as i64, counted, "the export holds every entry");
-    let listed = all_logs(&server, "/api/v1/repository/acme/web/logs", &window).await;
+    assert_eq!(
+        logs.len() as i64,
+        counted,
+        "the export holds every entry: {aggregated}"
+    );
+    let listed = all_logs(&server, "/api/v1/organization/acme/logs", &window).await;
     assert_eq!(logs, &listed);
 }
