@@ -18,6 +18,7 @@ on_both_backends! {
     exports_of_each_log_are_announced_served_and_logged => exports_of_each_log;
     bad_requests_append_nothing_and_urls_expire => bad_requests_and_expiry;
     a_large_export_survives_a_crash => a_large_export_survives_a_crash;
+    garbage_collection_keeps_a_live_export => garbage_collection_keeps_a_live_export;
 }
 
 /// A callback receiver on a loopback port: every JSON body POSTed to `/cb` arrives on `rx`.
@@ -475,4 +476,75 @@ async fn a_large_export_survives_a_crash(backend: Backend) {
     );
     let listed = all_logs(&server, "/api/v1/organization/acme/logs", &window).await;
     assert_eq!(logs, &listed);
+}
+
+async fn garbage_collection_keeps_a_live_export(backend: Backend) {
+    let server = Server::start(backend).await;
+    let mut callbacks = receiver().await;
+    // A DigitalOcean registry (its organization `acme`) with an orphan blob to collect.
+    let (s, b) = server
+        .post(
+            "/v2/registry",
+            json!({"name": "acme", "subscription_tier_slug": "professional", "region": "ams3"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let image = annals_tests::oci::Image::new("export-gc", 1, 1_000);
+    server.push_image("acme/web", "v1", &image).await;
+    let orphan = b"an orphan blob the collection deletes".to_vec();
+    server.push_blob("acme/web", &orphan).await;
+    let hex = annals_tests::oci::sha256(&orphan);
+    let hex = hex.trim_start_matches("sha256:");
+    let orphan_file = server
+        .data_dir()
+        .join("blobs/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex);
+    assert!(orphan_file.exists());
+
+    let (s, b) = server
+        .post(
+            "/api/v1/organization/acme/exportlogs",
+            json!({"callback_url": callbacks.url}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let report = callbacks.next(Duration::from_secs(60)).await;
+    let url = report["exported_data_url"].as_str().unwrap().to_owned();
+    let (s, before) = fetch(&url).await;
+    assert_eq!(s, 200);
+
+    let (s, b) = server
+        .post(
+            "/v2/registry/acme/garbage-collection",
+            json!({"type": "untagged manifests and unreferenced blobs"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let uuid = b["garbage_collection"]["uuid"].clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, list) = server
+            .get("/v2/registry/acme/garbage-collections?per_page=200")
+            .await;
+        let gc = list["garbage_collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["uuid"] == uuid)
+            .cloned()
+            .unwrap();
+        if gc["status"] == "succeeded" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{gc}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !orphan_file.exists(),
+        "the collection ran and deleted the orphan"
+    );
+    let (s, after) = fetch(&url).await;
+    assert_eq!(s, 200, "the export's file outlives the collection: {after}");
+    assert_eq!(before, after);
 }
