@@ -165,6 +165,20 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_LOG_EXPORT_TIMEOUT_S", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
     pub log_export_timeout_s: u64,
 
+    /// Log exports: the SMTP relay `callback_email` links are sent through (`smtp://host:port`,
+    /// `smtp://host?tls=required` for STARTTLS, `smtps://host`; credentials in the URL).
+    /// Unset: e-mails are recorded as not sent.
+    #[arg(long, env = "ANNALS_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Log exports: the sender of export e-mails.
+    #[arg(
+        long,
+        env = "ANNALS_SMTP_FROM",
+        default_value = "Annals <annals@localhost>"
+    )]
+    pub smtp_from: String,
+
     /// Print nothing on stdout (for embedding the server, as the benchmark does).
     #[arg(skip)]
     pub quiet: bool,

@@ -289,6 +289,17 @@ pub async fn serve_until(
                 url_ttl: Duration::from_secs(args.log_export_url_ttl_s),
                 callback_timeout: Duration::from_secs(args.log_export_callback_timeout_s),
                 max_duration: Duration::from_secs(args.log_export_timeout_s),
+                mail: args
+                    .smtp_url
+                    .as_deref()
+                    .map(|url| {
+                        annals_workers::log_export::Mailer::new(
+                            url,
+                            &args.smtp_from,
+                            Duration::from_secs(args.log_export_callback_timeout_s),
+                        )
+                    })
+                    .transpose()?,
                 ..Default::default()
             },
             wake: state.log_export_wake.clone(),

@@ -2,7 +2,8 @@
 //! real callback receiver on loopback, served at an expiring signed URL with exactly what the
 //! log routes answer for its window, and logged as `export_logs_success`. Bad input is a Quay
 //! 400 with nothing appended; non-admins get 403; a large export streams; a server killed
-//! with SIGKILL during an export finishes it after restart.
+//! with SIGKILL during an export finishes it after restart; garbage collection keeps a live
+//! export's file; an e-mail callback reaches a real SMTP server (Python's aiosmtpd).
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ on_both_backends! {
     bad_requests_append_nothing_and_urls_expire => bad_requests_and_expiry;
     a_large_export_survives_a_crash => a_large_export_survives_a_crash;
     garbage_collection_keeps_a_live_export => garbage_collection_keeps_a_live_export;
+    an_email_callback_goes_through_smtp => an_email_callback_goes_through_smtp;
 }
 
 /// A callback receiver on a loopback port: every JSON body POSTed to `/cb` arrives on `rx`.
@@ -547,4 +549,135 @@ async fn garbage_collection_keeps_a_live_export(backend: Backend) {
     let (s, after) = fetch(&url).await;
     assert_eq!(s, 200, "the export's file outlives the collection: {after}");
     assert_eq!(before, after);
+}
+
+/// A real SMTP server (aiosmtpd, from PyPI) writing what it receives into a maildir; None when
+/// aiosmtpd is not installed (`pip install aiosmtpd`).
+struct Smtp {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn smtp() -> Option<Smtp> {
+    let present = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !present {
+        assert!(
+            std::env::var_os("ANNALS_REQUIRE_AIOSMTPD").is_none(),
+            "ANNALS_REQUIRE_AIOSMTPD is set but python3 cannot import aiosmtpd"
+        );
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let maildir = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        // A path that does not exist yet: Python's Maildir makes it with its subdirectories.
+        .arg(maildir.path().join("mail"))
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "aiosmtpd did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Some(Smtp {
+        child,
+        port,
+        maildir,
+    })
+}
+
+async fn an_email_callback_goes_through_smtp(backend: Backend) {
+    let Some(smtp) = smtp().await else {
+        eprintln!("aiosmtpd is not installed (pip install aiosmtpd): skipping the e-mail test");
+        return;
+    };
+    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let server = Server::start_with(
+        backend,
+        &[
+            ("ANNALS_SMTP_URL", url.as_str()),
+            ("ANNALS_SMTP_FROM", "Annals <annals@example.com>"),
+        ],
+    )
+    .await;
+    let (s, b) = server
+        .post("/api/v1/organization/", json!({"name": "acme"}))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = server
+        .post(
+            "/api/v1/organization/acme/exportlogs",
+            json!({"callback_email": "ops@acme.io"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let export_id = b["export_id"].as_str().unwrap().to_owned();
+    let new = smtp.maildir.path().join("mail/new");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mail = loop {
+        let found = std::fs::read_dir(&new)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path()).ok());
+        if let Some(mail) = found {
+            // The body is quoted-printable (the link is longer than a mail line): undo it.
+            break mail
+                .replace("=\r\n", "")
+                .replace("=\n", "")
+                .replace("=3D", "=");
+        }
+        assert!(std::time::Instant::now() < deadline, "no mail arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(mail.contains("To: ops@acme.io"), "{mail}");
+    assert!(mail.contains("annals@example.com"), "{mail}");
+    assert!(mail.contains(&export_id), "{mail}");
+    // The link in the mail serves the export.
+    let link = mail
+        .lines()
+        .find(|l| l.contains("/exportedlogs/"))
+        .unwrap_or_else(|| panic!("no link in {mail}"))
+        .trim()
+        .to_owned();
+    let (s, file) = fetch(&link).await;
+    assert_eq!(s, 200, "{link}: {file}");
+    assert_eq!(file["export_id"], export_id);
+    // ... and the notification records it as delivered.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let events = server.events().await;
+        if let Some(n) = events
+            .iter()
+            .find(|e| e.event_type == "log_export.notified.v1")
+        {
+            assert_eq!(n.data["email"]["delivered"], true, "{:?}", n.data);
+            assert!(n.data["callback"].is_null(), "{:?}", n.data);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never notified");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

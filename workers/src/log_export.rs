@@ -7,6 +7,9 @@
 //! SHA-256 (content-addressed, like every blob) and `log_export.completed.v1` records the
 //! digest and until when its URL serves; garbage collection keeps the file until then.
 //!
+//! E-mail goes through an SMTP relay (`ANNALS_SMTP_URL`, lettre); without one, a
+//! `callback_email` is recorded on `log_export.notified.v1` as not sent.
+//!
 //! Crashes: an export still `requested` when the worker starts (a crash or a shutdown mid-way)
 //! is written again from scratch into a new upload session; the session left behind is removed
 //! by the upload expiry (`ANNALS_UPLOAD_TTL`). An export that finished but whose requester was
@@ -30,6 +33,9 @@ use annals_store::EventStore;
 use annals_store::blobs::{BlobStore, SessionLimits};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
@@ -68,6 +74,74 @@ pub struct ExportSettings {
     pub callback_attempts: u32,
     /// How long writing one export may take before it fails as `timedout`.
     pub max_duration: Duration,
+    /// Where `callback_email` links are sent from; None: e-mails are recorded as not sent.
+    pub mail: Option<Mailer>,
+}
+
+/// An SMTP relay and the sender address of export e-mails.
+#[derive(Debug, Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// A relay from a URL (`smtp://host:port` plain, `smtp://...?tls=required` STARTTLS,
+    /// `smtps://host` TLS; user and password in the URL), sending as `from`.
+    pub fn new(url: &str, from: &str, timeout: Duration) -> anyhow::Result<Mailer> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| anyhow::anyhow!("ANNALS_SMTP_URL: {e}"))?
+            .timeout(Some(timeout))
+            .build();
+        let from = from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("ANNALS_SMTP_FROM {from:?}: {e}"))?;
+        Ok(Mailer { transport, from })
+    }
+
+    /// Sends the export's link (or its failure) to `to`.
+    async fn send(&self, to: &str, report: &Report<'_>) -> Delivery {
+        let not_sent = |e: String| Delivery {
+            delivered: false,
+            detail: e,
+        };
+        let to: Mailbox = match to.parse() {
+            Ok(to) => to,
+            Err(e) => return not_sent(format!("invalid address: {e}")),
+        };
+        let what = match report.repository {
+            Some(repo) => format!("{}/{repo}", report.namespace),
+            None => report.namespace.to_owned(),
+        };
+        let body = match &report.exported_data_url {
+            Some(url) => format!(
+                "The usage logs of {what} from {} to {} are exported (export {}).\n\n\
+                 Download them before the link expires:\n{url}\n",
+                report.start_time, report.end_time, report.export_id
+            ),
+            None => format!(
+                "The export {} of the usage logs of {what} from {} to {} ended with status {}.\n",
+                report.export_id, report.start_time, report.end_time, report.status
+            ),
+        };
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(format!("Log export of {what}: {}", report.status))
+            .header(ContentType::TEXT_PLAIN)
+            .body(body);
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => return not_sent(e.to_string()),
+        };
+        match self.transport.send(message).await {
+            Ok(response) => Delivery {
+                delivered: true,
+                detail: format!("SMTP {}", response.code()),
+            },
+            Err(e) => not_sent(e.to_string()),
+        }
+    }
 }
 
 impl Default for ExportSettings {
@@ -77,6 +151,7 @@ impl Default for ExportSettings {
             callback_timeout: Duration::from_secs(10),
             callback_attempts: 3,
             max_duration: Duration::from_secs(3600),
+            mail: None,
         }
     }
 }
@@ -329,11 +404,15 @@ impl LogExportWorker {
             Some(url) => Some(self.post_callback(url, &report).await),
             None => None,
         };
-        // No mail transport is built in: an e-mail callback is recorded as not sent.
-        let email = r.callback_email.as_ref().map(|_| Delivery {
-            delivered: false,
-            detail: "not sent: Annals sends no e-mail; use a callback_url".into(),
-        });
+        let email = match (&r.callback_email, &self.settings.mail) {
+            (None, _) => None,
+            (Some(to), Some(mailer)) => Some(mailer.send(to.as_str(), &report).await),
+            // No relay configured: recorded as not sent.
+            (Some(_), None) => Some(Delivery {
+                delivered: false,
+                detail: "not sent: no SMTP relay is configured (ANNALS_SMTP_URL)".into(),
+            }),
+        };
         let done = self
             .commands
             .log_export(
