@@ -21,5 +21,7 @@ pub mod registry;
 pub mod sql;
 pub mod watch;
 
-pub use projector::{Projector, all_projectors, migrate_all};
+pub use projector::{
+    Projector, all_projectors, finish_bulk_load, migrate_all, migrate_for_bulk_load,
+};
 pub use watch::ProjectionWatch;

@@ -26,6 +26,10 @@ const SCHEMA: &[&str] = &[
         performer_id TEXT,
         performer TEXT
     )",
+];
+
+/// Every one serves the log queries; the projector only inserts by position.
+const QUERY_INDEXES: &[&str] = &[
     // recorded_at never decreases along positions, so a time bound maps onto a position bound.
     "CREATE INDEX IF NOT EXISTS log_by_time ON log_index (recorded_at, position)",
     "CREATE INDEX IF NOT EXISTS log_by_namespace ON log_index (namespace_id, position)",
@@ -44,6 +48,10 @@ impl Projector for LogIndex {
 
     fn tables(&self) -> &'static [(&'static str, &'static str)] {
         &[("log_index", "position")]
+    }
+
+    fn query_indexes(&self) -> &'static [&'static str] {
+        QUERY_INDEXES
     }
 
     fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {

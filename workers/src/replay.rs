@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use annals_projections::generation::Location;
-use annals_projections::{ProjectionWatch, Projector, migrate_all};
+use annals_projections::{ProjectionWatch, Projector, finish_bulk_load, migrate_for_bulk_load};
 use annals_store::EventStore;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::runner::ProjectionRunner;
+use crate::runner::{BULK_PAGE, ProjectionRunner};
 
 /// What a replay did.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,10 +36,11 @@ pub async fn replay_to(
         "position {position} is beyond the end of the log ({head})"
     );
     let db = location.start_past(name).await?;
-    migrate_all(db.as_ref(), &projectors).await?;
+    migrate_for_bulk_load(db.as_ref(), &projectors).await?;
     let bar = progress(position, show_progress);
     let started = Instant::now();
-    let runner = ProjectionRunner::new(store, projectors, ProjectionWatch::default());
+    let runner = ProjectionRunner::new(store, projectors.clone(), ProjectionWatch::default())
+        .with_page(BULK_PAGE);
     let reached = if position == 0 {
         0
     } else {
@@ -48,6 +49,8 @@ pub async fn replay_to(
             .await?
     };
     bar.finish();
+    finish_bulk_load(db.as_ref(), &projectors).await?;
+    db.analyze().await?;
     drop(db);
     location.finish_past(name, reached).await?;
     Ok(ReplayReport {
@@ -86,15 +89,18 @@ pub async fn replay(
     // A crashed earlier rebuild may have left this generation half-built.
     location.discard(generation).await?;
     let db = location.open(generation).await?;
-    migrate_all(db.as_ref(), &projectors).await?;
+    migrate_for_bulk_load(db.as_ref(), &projectors).await?;
     let head = store.head().await?;
     let bar = progress(head, show_progress);
     let started = Instant::now();
-    let runner = ProjectionRunner::new(store, projectors, ProjectionWatch::default());
+    let runner = ProjectionRunner::new(store, projectors.clone(), ProjectionWatch::default())
+        .with_page(BULK_PAGE);
     let reached = runner
         .catch_up(db.as_ref(), Some(head), |p| bar.set_position(p))
         .await?;
     bar.finish();
+    finish_bulk_load(db.as_ref(), &projectors).await?;
+    db.analyze().await?;
     drop(db);
     location.promote(generation).await?;
     if current > 1 {

@@ -16,10 +16,14 @@ pub const PAGE: usize = 2000;
 /// A catch-up that projected this many events refreshes the planner statistics.
 const ANALYZE_AFTER: u64 = 50_000;
 
+/// Events per transaction of a bulk load (a replay into a fresh generation).
+pub const BULK_PAGE: usize = 10_000;
+
 pub struct ProjectionRunner {
     store: Arc<dyn EventStore>,
     projectors: Vec<Arc<dyn Projector>>,
     watch: ProjectionWatch,
+    page: usize,
 }
 
 impl ProjectionRunner {
@@ -32,7 +36,14 @@ impl ProjectionRunner {
             store,
             projectors,
             watch,
+            page: PAGE,
         }
+    }
+
+    /// Reads and applies `page` events per transaction (bulk loads use [`BULK_PAGE`]).
+    pub fn with_page(mut self, page: usize) -> Self {
+        self.page = page.max(1);
+        self
     }
 
     /// The position every projector of `db` has applied.
@@ -80,9 +91,14 @@ impl ProjectionRunner {
         mut progress: impl FnMut(u64),
     ) -> anyhow::Result<u64> {
         let mut position = checkpoints.iter().copied().min().unwrap_or(0);
+        let page_size = self.page;
         let read = |after: u64| {
             let store = self.store.clone();
-            tokio::spawn(async move { store.read_all(after, PAGE, &EventFilter::default()).await })
+            tokio::spawn(async move {
+                store
+                    .read_all(after, page_size, &EventFilter::default())
+                    .await
+            })
         };
         let mut next = (position < until).then(|| read(position));
         let mut projected = 0u64;
@@ -92,7 +108,8 @@ impl ProjectionRunner {
             if let Some(cut) = page.iter().position(|e| e.position > until) {
                 page.truncate(cut);
             }
-            let (Some(last), full) = (page.last().map(|e| e.position), page.len() == PAGE) else {
+            let (Some(last), full) = (page.last().map(|e| e.position), page.len() == page_size)
+            else {
                 break;
             };
             if full && last < until {
@@ -143,7 +160,9 @@ impl ProjectionRunner {
             })
             .collect();
         let last = page.last().map_or(0, |e| e.position);
-        for (projector, checkpoint) in self.projectors.iter().zip(checkpoints.iter_mut()) {
+        // Every projector's rows and checkpoint of the page commit in one transaction.
+        let mut batches = Vec::with_capacity(self.projectors.len());
+        for (projector, checkpoint) in self.projectors.iter().zip(checkpoints.iter()) {
             if *checkpoint >= last {
                 continue;
             }
@@ -153,8 +172,11 @@ impl ProjectionRunner {
                     projector.project(recorded, event, &mut stmts);
                 }
             }
-            db.apply(stmts, (projector.name(), last)).await?;
-            *checkpoint = last;
+            batches.push((stmts, (projector.name(), last)));
+        }
+        db.apply_many(batches).await?;
+        for checkpoint in checkpoints.iter_mut() {
+            *checkpoint = (*checkpoint).max(last);
         }
         Ok(())
     }

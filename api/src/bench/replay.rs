@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use annals_projections::queries::logs::{self, LogQuery, LogScope};
-use annals_projections::{ProjectionWatch, all_projectors, migrate_all};
-use annals_workers::ProjectionRunner;
+use annals_projections::all_projectors;
+use annals_workers::replay;
 
 use super::Target;
 use super::events;
@@ -26,13 +26,14 @@ pub async fn measure(
     eprintln!("  filling a {} log with {events} events...", target.label());
     events::fill(store.as_ref(), events).await?;
 
-    let projectors = all_projectors();
-    let db = backends.location.open(1).await?;
-    migrate_all(db.as_ref(), &projectors).await?;
-    let runner = ProjectionRunner::new(store.clone(), projectors, ProjectionWatch::default());
+    // What `annals replay` does: a bulk load into a fresh generation, its query indexes built
+    // at the end, statistics refreshed, then promoted.
     let started = Instant::now();
-    let reached = runner.catch_up(db.as_ref(), None, |_| {}).await?;
+    let report =
+        replay::replay(store.clone(), &backends.location, all_projectors(), false).await?;
     let secs = started.elapsed().as_secs_f64();
+    let reached = report.events;
+    let db = backends.location.open(report.generation).await?;
     replay.row(vec![
         target.label().into(),
         reached.to_string(),

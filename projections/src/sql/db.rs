@@ -25,6 +25,22 @@ pub trait ReadDb: Send + Sync + 'static {
     /// transaction: either every row and the checkpoint are written, or nothing is.
     async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()>;
 
+    /// Applies several projections' statements, each with its checkpoint; the default is one
+    /// [`ReadDb::apply`] each, backends do it in one transaction.
+    async fn apply_many(&self, batches: Vec<(Vec<Stmt>, (&str, u64))>) -> DbResult<()> {
+        for (stmts, checkpoint) in batches {
+            self.apply(stmts, checkpoint).await?;
+        }
+        Ok(())
+    }
+
+    /// Enters (`true`) or leaves bulk-load mode: a fresh database nobody reads yet may trade
+    /// crash safety for speed while it is filled (a crashed build is discarded whole). Leaving
+    /// it makes everything written durable.
+    async fn bulk_load(&self, _on: bool) -> DbResult<()> {
+        Ok(())
+    }
+
     /// The position a projection has applied up to (0 when it never ran).
     async fn checkpoint(&self, name: &str) -> DbResult<u64> {
         let rows = self

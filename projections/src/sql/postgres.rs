@@ -345,13 +345,23 @@ impl ReadDb for PostgresReadDb {
     }
 
     async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()> {
-        let position = i64::try_from(checkpoint.1).map_err(|_| {
-            DbError::Backend(format!(
-                "checkpoint {} position {} does not fit a BIGINT",
-                checkpoint.0, checkpoint.1
-            ))
-        })?;
-        let stmts = coalesce(stmts);
+        self.apply_many(vec![(stmts, checkpoint)])
+            .await
+    }
+
+    async fn apply_many(&self, batches: Vec<(Vec<Stmt>, (&str, u64))>) -> DbResult<()> {
+        let mut checkpoints: Vec<(&str, i64)> = Vec::with_capacity(batches.len());
+        let mut all = Vec::new();
+        for (stmts, (name, position)) in batches {
+            let position = i64::try_from(position).map_err(|_| {
+                DbError::Backend(format!(
+                    "checkpoint {name} position {position} does not fit a BIGINT"
+                ))
+            })?;
+            checkpoints.push((name, position));
+            all.extend(stmts);
+        }
+        let stmts = coalesce(all);
         // Each distinct text is prepared once (cached per connection after the first time).
         let mut texts: Vec<&str> = vec![CHECKPOINT_UPSERT];
         let mut text_of = Vec::with_capacity(stmts.len());
@@ -370,7 +380,10 @@ impl ReadDb for PostgresReadDb {
         let prepared = try_join_all(texts.iter().map(|t| tx.prepare_cached(t)))
             .await
             .map_err(DbError::backend)?;
-        let checkpoint_params: [&(dyn ToSql + Sync); 2] = [&checkpoint.0, &position];
+        let checkpoint_params: Vec<[&(dyn ToSql + Sync); 2]> = checkpoints
+            .iter()
+            .map(|(name, position)| [name as &(dyn ToSql + Sync), position as _])
+            .collect();
         let params: Vec<Vec<&(dyn ToSql + Sync)>> =
             stmts.iter().map(|s| as_params(&s.params)).collect();
         // Issued together, the executes are pipelined on the connection and run in order; the
@@ -379,9 +392,11 @@ impl ReadDb for PostgresReadDb {
             .iter()
             .zip(&params)
             .map(|(&text, params)| tx.execute(&prepared[text], params))
-            .chain(std::iter::once(
-                tx.execute(&prepared[0], &checkpoint_params),
-            ));
+            .chain(
+                checkpoint_params
+                    .iter()
+                    .map(|params| tx.execute(&prepared[0], params)),
+            );
         try_join_all(executes).await.map_err(DbError::backend)?;
         tx.commit().await.map_err(DbError::backend)
     }

@@ -195,6 +195,51 @@ impl SqliteReadDb {
     }
 }
 
+/// One projection's statements, translated, and its checkpoint.
+struct Batch {
+    statements: Vec<(Arc<str>, Vec<SqlValue>)>,
+    name: String,
+    position: i64,
+}
+
+impl SqliteReadDb {
+    fn prepare_batch(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<Batch> {
+        let position = i64::try_from(checkpoint.1).map_err(|_| {
+            DbError::Backend(format!(
+                "checkpoint {} position {} does not fit a BIGINT",
+                checkpoint.0, checkpoint.1
+            ))
+        })?;
+        Ok(Batch {
+            statements: coalesce(stmts)
+                .into_iter()
+                .map(|b| (self.sql(&b.sql), b.params))
+                .collect(),
+            name: checkpoint.0.to_owned(),
+            position,
+        })
+    }
+}
+
+/// Writes every batch's rows and checkpoint in one transaction.
+fn write_batches(conn: &mut Connection, batches: &[Batch]) -> DbResult<()> {
+    let tx = conn.transaction().map_err(DbError::backend)?;
+    for batch in batches {
+        for (sql, params) in &batch.statements {
+            let mut stmt = tx.prepare_cached(sql).map_err(DbError::backend)?;
+            stmt.execute(params_from_iter(params.iter().map(to_sqlite)))
+                .map_err(DbError::backend)?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO projection_checkpoints (name, position) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .and_then(|mut s| s.execute(rusqlite::params![batch.name, batch.position]))
+        .map_err(DbError::backend)?;
+    }
+    tx.commit().map_err(DbError::backend)
+}
+
 #[async_trait]
 impl ReadDb for SqliteReadDb {
     fn dialect(&self) -> Dialect {
@@ -218,33 +263,50 @@ impl ReadDb for SqliteReadDb {
     }
 
     async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()> {
-        let translated: Vec<(Arc<str>, Vec<SqlValue>)> = coalesce(stmts)
+        let batch = self.prepare_batch(stmts, checkpoint)?;
+        self.with_writer(move |conn| write_batches(conn, &[batch]))
+            .await
+    }
+
+    async fn apply_many(&self, batches: Vec<(Vec<Stmt>, (&str, u64))>) -> DbResult<()> {
+        let batches = batches
             .into_iter()
-            .map(|b| (self.sql(&b.sql), b.params))
-            .collect();
-        let position = i64::try_from(checkpoint.1).map_err(|_| {
-            DbError::Backend(format!(
-                "checkpoint {} position {} does not fit a BIGINT",
-                checkpoint.0, checkpoint.1
-            ))
-        })?;
-        let name = checkpoint.0.to_owned();
+            .map(|(stmts, checkpoint)| self.prepare_batch(stmts, checkpoint))
+            .collect::<DbResult<Vec<_>>>()?;
+        self.with_writer(move |conn| write_batches(conn, &batches))
+            .await
+    }
+
+    async fn bulk_load(&self, on: bool) -> DbResult<()> {
+        if self.in_memory {
+            return Ok(());
+        }
         self.with_writer(move |conn| {
-            let tx = conn.transaction().map_err(DbError::backend)?;
-            for (sql, params) in &translated {
-                let mut stmt = tx.prepare_cached(sql).map_err(DbError::backend)?;
-                stmt.execute(params_from_iter(params.iter().map(to_sqlite)))
-                    .map_err(DbError::backend)?;
+            if on {
+                // Nobody reads a generation being built, and a crashed build is discarded:
+                // no write-ahead log, no syncs, a large page cache.
+                conn.execute_batch(
+                    "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;
+                     PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY",
+                )
+            } else {
+                conn.execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                     PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT",
+                )
             }
-            tx.prepare_cached(
-                "INSERT INTO projection_checkpoints (name, position) VALUES (?1, ?2)
-                 ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-            )
-            .and_then(|mut s| s.execute(rusqlite::params![name, position]))
-            .map_err(DbError::backend)?;
-            tx.commit().map_err(DbError::backend)
+            .map_err(DbError::backend)
         })
-        .await
+        .await?;
+        if !on {
+            // What was written without syncs reaches the disk before the generation serves.
+            let path = self.path.clone();
+            tokio::task::spawn_blocking(move || std::fs::File::open(path)?.sync_all())
+                .await
+                .map_err(DbError::backend)?
+                .map_err(DbError::backend)?;
+        }
+        Ok(())
     }
 
     async fn analyze(&self) -> DbResult<()> {
