@@ -1,7 +1,7 @@
 //! How domain events are stored: a type name plus a JSON body. Old versions are upcast on read,
 //! never rewritten, so the log stays exactly as it was appended.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::event::DomainEvent;
 
@@ -41,10 +41,13 @@ pub fn decode_owned(event_type: &str, data: Value) -> Result<DomainEvent, Decode
         event_type = next.to_owned();
         data = next_data;
     }
-    let mut tagged = Map::with_capacity(2);
-    tagged.insert("type".into(), Value::String(event_type.clone()));
-    tagged.insert("data".into(), data);
-    serde_json::from_value(Value::Object(tagged)).map_err(|e| DecodeError {
+    // The tag first, then the body: the adjacently tagged enum then reads the body straight
+    // into its variant. (A JSON object would put `data` first, and serde would buffer the whole
+    // body before it knew the variant.)
+    let tagged = [("type", Value::String(event_type.clone())), ("data", data)];
+    let result: Result<DomainEvent, serde_json::Error> =
+        serde::Deserialize::deserialize(serde::de::value::MapDeserializer::new(tagged.into_iter()));
+    result.map_err(|e| DecodeError {
         event_type,
         reason: e.to_string(),
     })

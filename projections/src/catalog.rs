@@ -158,5 +158,16 @@ impl Projector for Catalog {
             ),
             _ => {}
         }
+        // These set only their parameters on the repository's row, named by `$1`: within a page
+        // only the last of a run counts (`sql::coalesce`).
+        if matches!(
+            event,
+            RepositoryDescriptionChanged { .. }
+                | RepositoryVisibilityChanged { .. }
+                | RepositoryStateChanged { .. }
+        ) && let Some(last) = out.last_mut()
+        {
+            last.overwrites = 1;
+        }
     }
 }

@@ -15,8 +15,7 @@ pub struct LogIndex;
 /// Microseconds in a day: `day` buckets events for aggregate counts.
 pub const DAY_MICROS: i64 = 86_400_000_000;
 
-const SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS log_index (
+const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS log_index (
         position BIGINT PRIMARY KEY,
         kind TEXT NOT NULL,
         recorded_at BIGINT NOT NULL,
@@ -25,8 +24,7 @@ const SCHEMA: &[&str] = &[
         repository_id TEXT,
         performer_id TEXT,
         performer TEXT
-    )",
-];
+    )"];
 
 /// Every one serves the log queries; the projector only inserts by position.
 const QUERY_INDEXES: &[&str] = &[

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use annals_projections::queries::logs::{self, LogQuery, LogScope};
 use annals_projections::all_projectors;
+use annals_projections::queries::logs::{self, LogQuery, LogScope};
 use annals_workers::replay;
 
 use super::Target;
@@ -29,8 +29,7 @@ pub async fn measure(
     // What `annals replay` does: a bulk load into a fresh generation, its query indexes built
     // at the end, statistics refreshed, then promoted.
     let started = Instant::now();
-    let report =
-        replay::replay(store.clone(), &backends.location, all_projectors(), false).await?;
+    let report = replay::replay(store.clone(), &backends.location, all_projectors(), false).await?;
     let secs = started.elapsed().as_secs_f64();
     let reached = report.events;
     let db = backends.location.open(report.generation).await?;

@@ -2,6 +2,11 @@
 //! of events costs a few statements instead of one per row. Applies to inserts without
 //! `ON CONFLICT` or with `ON CONFLICT ... DO NOTHING` only: a multi-row `DO UPDATE` may not touch
 //! one row twice, while the single-row statements it replaces could.
+//!
+//! In a run of the same pure overwrite ([`Stmt::overwrite`]) only the last statement of each row
+//! is kept: nothing runs between them, each sets only its parameters, so the earlier ones' effect
+//! is entirely replaced (a repository renamed or re-described many times in one page is written
+//! once).
 
 use std::borrow::Cow;
 
@@ -12,6 +17,8 @@ use super::value::{SqlValue, Stmt};
 const MAX_ROWS: usize = 256;
 /// Stay well under SQLite's and PostgreSQL's parameter limits.
 const MAX_PARAMS: usize = 30_000;
+/// How many earlier rows of a run of overwrites a statement may replace.
+const OVERWRITE_WINDOW: usize = 64;
 
 /// A statement to run: its text and parameters.
 pub struct Batched {
@@ -84,10 +91,42 @@ fn multi_row(prefix: &str, tuple: &str, rest: &str, rows: usize, per_row: usize)
     sql
 }
 
+/// `stmts` without the overwrites a later one of the same run replaces.
+fn last_overwrites(stmts: Vec<Stmt>) -> Vec<Stmt> {
+    if stmts.iter().all(|s| s.overwrites == 0) {
+        return stmts;
+    }
+    let mut out: Vec<Stmt> = Vec::with_capacity(stmts.len());
+    // Where the current run of one overwrite starts in `out`.
+    let mut run_start = 0;
+    for stmt in stmts {
+        let continues = stmt.overwrites > 0
+            && out.last().is_some_and(|last| {
+                std::ptr::eq(last.sql, stmt.sql) && last.overwrites == stmt.overwrites
+            });
+        if !continues {
+            run_start = out.len();
+        } else {
+            // Only the recent rows are looked at, so a long run of distinct rows stays linear;
+            // folding is an optimization, never needed for the effect.
+            let window = run_start.max(out.len().saturating_sub(OVERWRITE_WINDOW));
+            if let Some(i) = out[window..]
+                .iter()
+                .position(|s| s.params.get(..s.overwrites) == stmt.params.get(..stmt.overwrites))
+            {
+                // Rows of one run are distinct, so statements of different rows commute.
+                out.remove(window + i);
+            }
+        }
+        out.push(stmt);
+    }
+    out
+}
+
 /// The statements to run for `stmts`, in the same order and with the same effect.
 pub fn coalesce(stmts: Vec<Stmt>) -> Vec<Batched> {
     let mut out = Vec::new();
-    let mut iter = stmts.into_iter().peekable();
+    let mut iter = last_overwrites(stmts).into_iter().peekable();
     while let Some(first) = iter.next() {
         let per_row = first.params.len();
         let foldable = per_row > 0 && split(first.sql).is_some();
@@ -148,6 +187,40 @@ mod tests {
 
     fn stmt(sql: &'static str, n: i64) -> Stmt {
         Stmt::new(sql, vec![n.into(), (n * 10).into()])
+    }
+
+    #[test]
+    fn only_the_last_overwrite_of_a_row_in_a_run_is_kept() {
+        let rename: &'static str = "UPDATE t SET b = $2 WHERE a = $1";
+        let other: &'static str = "UPDATE t SET c = $2 WHERE a = $1";
+        let o = |sql, a: i64, b: i64| Stmt::overwrite(sql, vec![a.into(), b.into()], 1);
+        let out = coalesce(vec![
+            o(rename, 1, 10),
+            o(rename, 2, 20),
+            o(rename, 1, 11),
+            o(rename, 1, 12),
+            // Another statement ends the run: what follows may not replace what came before.
+            o(other, 1, 0),
+            o(rename, 1, 13),
+            stmt(INSERT, 5),
+            o(rename, 2, 21),
+        ]);
+        let seen: Vec<(&str, Vec<SqlValue>)> = out
+            .iter()
+            .map(|b| (b.sql.as_ref(), b.params.clone()))
+            .collect();
+        let p = |a: i64, b: i64| vec![SqlValue::Int(a), SqlValue::Int(b)];
+        assert_eq!(
+            seen,
+            vec![
+                (rename, p(2, 20)),
+                (rename, p(1, 12)),
+                (other, p(1, 0)),
+                (rename, p(1, 13)),
+                (INSERT, p(5, 50)),
+                (rename, p(2, 21)),
+            ]
+        );
     }
 
     #[test]

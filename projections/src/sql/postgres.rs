@@ -345,8 +345,7 @@ impl ReadDb for PostgresReadDb {
     }
 
     async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()> {
-        self.apply_many(vec![(stmts, checkpoint)])
-            .await
+        self.apply_many(vec![(stmts, checkpoint)]).await
     }
 
     async fn apply_many(&self, batches: Vec<(Vec<Stmt>, (&str, u64))>) -> DbResult<()> {

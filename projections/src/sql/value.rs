@@ -72,11 +72,28 @@ impl<T: Into<SqlValue>> From<Option<T>> for SqlValue {
 pub struct Stmt {
     pub sql: &'static str,
     pub params: Vec<SqlValue>,
+    /// For a pure overwrite (`UPDATE t SET c = $n, ... WHERE key = $1 ...`: it sets only
+    /// parameters and reads nothing), how many leading parameters name the row; 0 otherwise.
+    pub overwrites: usize,
 }
 
 impl Stmt {
     pub fn new(sql: &'static str, params: Vec<SqlValue>) -> Self {
-        Stmt { sql, params }
+        Stmt {
+            sql,
+            params,
+            overwrites: 0,
+        }
+    }
+
+    /// A pure overwrite of the row its first `key` parameters name: of a run of these with
+    /// the same text and row, only the last has an effect (see `coalesce`).
+    pub fn overwrite(sql: &'static str, params: Vec<SqlValue>, key: usize) -> Self {
+        Stmt {
+            sql,
+            params,
+            overwrites: key,
+        }
     }
 }
 
