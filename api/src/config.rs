@@ -47,6 +47,12 @@ pub struct EventsArgs {
     #[arg(long, env = "ANNALS_EVENTS_KEEPALIVE_S", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub events_keepalive_s: u64,
 
+    /// Seconds one event stream may stay open; it then ends, and the consumer resumes where
+    /// it stopped (`Last-Event-ID`, which SSE clients send on their own, or `from`). Bounds how
+    /// long a consumer holds a connection slot.
+    #[arg(long, env = "ANNALS_EVENTS_MAX_STREAM_S", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub events_max_stream_s: u64,
+
     /// Seconds one webhook delivery may take (connect, send, answer).
     #[arg(long, env = "ANNALS_WEBHOOK_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout_s: u64,

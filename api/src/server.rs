@@ -269,6 +269,7 @@ pub async fn serve_until(
             delivery: delivery_db.clone(),
             source_prefix: args.events.events_source.clone().into(),
             keepalive: Duration::from_secs(args.events.events_keepalive_s),
+            max_stream: Duration::from_secs(args.events.events_max_stream_s),
         },
     };
     let webhooks_task = {

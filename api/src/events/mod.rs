@@ -37,6 +37,8 @@ pub struct EventsState {
     pub source_prefix: Arc<str>,
     /// How long a stream may go without sending anything before it sends a keep-alive.
     pub keepalive: Duration,
+    /// How long one stream may stay open.
+    pub max_stream: Duration,
 }
 
 pub fn router() -> Router<AppState> {

@@ -12,6 +12,7 @@
 //! Events are produced as the client reads: a page of the log (at most [`PAGE`] events) is read
 //! only once the one before was sent, so a slow consumer holds one page, not the log. While
 //! nothing is sent for the keep-alive interval, NDJSON sends an empty line and SSE a comment.
+//! A stream ends after `ANNALS_EVENTS_MAX_STREAM_S`; the consumer resumes where it stopped.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -133,6 +134,8 @@ struct Cursor {
     follow: bool,
     buffer: VecDeque<RecordedEvent>,
     last_sent: Instant,
+    /// When the stream ends anyway (`ANNALS_EVENTS_MAX_STREAM_S`).
+    deadline: Instant,
 }
 
 impl Cursor {
@@ -158,6 +161,9 @@ impl Cursor {
                 let ce = CloudEvent::from_recorded(&event, &self.state.events.source_prefix);
                 return Some(Item::Event(event.position, Box::new(ce)));
             }
+            if Instant::now() >= self.deadline {
+                return None;
+            }
             if self.last_sent.elapsed() >= keepalive {
                 self.last_sent = Instant::now();
                 return Some(Item::KeepAlive);
@@ -180,6 +186,7 @@ impl Cursor {
                 }
                 let wait = keepalive
                     .saturating_sub(self.last_sent.elapsed())
+                    .min(self.deadline.saturating_duration_since(Instant::now()))
                     .min(WAIT_SLICE);
                 let _ = tokio::time::timeout(wait, self.state.store.wait_for_new(self.after)).await;
                 continue;
@@ -195,7 +202,9 @@ fn items(
     visibility: Visibility,
     request: StreamRequest,
 ) -> impl Stream<Item = Item> {
+    let deadline = Instant::now() + state.events.max_stream;
     let cursor = Cursor {
+        deadline,
         filter: EventFilter {
             stream_prefixes: Vec::new(),
             event_types: request.selector.types.clone(),
@@ -234,8 +243,8 @@ fn wants_sse(headers: &HeaderMap) -> bool {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this position (SSE reconnects send it); replaces from"),
     ),
     responses(
-        (status = 200, description = "CloudEvents 1.0 (JSON format), one per line or one per SSE event (its id is the position)",
-            content((CloudEvent = "application/x-ndjson"), (String = "text/event-stream"))),
+        (status = 200, description = "CloudEvents 1.0 (JSON format): NDJSON, one event per line (the schema is the sequence of lines), or one per SSE event (its id is the position)",
+            content((Vec<CloudEvent> = "application/x-ndjson"), (String = "text/event-stream"))),
     ))]
 pub async fn stream(
     State(state): State<AppState>,
