@@ -1612,15 +1612,16 @@ async fn events_routes(server: &Server) -> Vec<Route> {
     let (s, made) = server.post("/events/v1/subscriptions", hook.clone()).await;
     ok(s, &made);
     let one = format!("/events/v1/subscriptions/{}", made["id"].as_str().unwrap());
-    let r = |method, template: &'static str, path: String, class, ok: &'static [u16], scope| Route {
-        method,
-        template,
-        path,
-        body: None,
-        class,
-        ok,
-        scope,
-    };
+    let r =
+        |method, template: &'static str, path: String, class, ok: &'static [u16], scope| Route {
+            method,
+            template,
+            path,
+            body: None,
+            class,
+            ok,
+            scope,
+        };
     vec![
         r(
             "GET",

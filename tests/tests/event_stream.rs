@@ -23,7 +23,8 @@ on_both_backends! {
     the_nats_relay_publishes_each_event_once_across_restarts => the_nats_relay_publishes_each_event_once_across_restarts;
 }
 
-const ALL_SCOPES: &str = "repo:read repo:write repo:admin repo:create user:read user:admin org:admin";
+const ALL_SCOPES: &str =
+    "repo:read repo:write repo:admin repo:create user:read user:admin org:admin";
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()
@@ -224,7 +225,10 @@ async fn filters_and_bad_parameters(backend: Backend) {
 
     let webs = catch_up(&server, "repository=web", None).await;
     assert!(!webs.is_empty());
-    assert!(webs.iter().all(|e| e["subject"].as_str().unwrap().ends_with("/web")));
+    assert!(
+        webs.iter()
+            .all(|e| e["subject"].as_str().unwrap().ends_with("/web"))
+    );
 
     // Repeated and comma-separated types are one list.
     let both = catch_up(
@@ -259,9 +263,7 @@ async fn filters_and_bad_parameters(backend: Backend) {
         "follow=maybe",
         "nosuch=1",
     ] {
-        let (s, b) = server
-            .get(&format!("/events/v1/stream?{query}"))
-            .await;
+        let (s, b) = server.get(&format!("/events/v1/stream?{query}")).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {b}");
         assert_eq!(b["error_type"], "invalid_request", "{query}: {b}");
         assert_eq!(b["status"], 400);
@@ -281,7 +283,11 @@ async fn filters_and_bad_parameters(backend: Backend) {
     assert_eq!(s, 401, "{b}");
     assert_eq!(b["error_type"], "invalid_token");
     // The largest position is accepted (and there is nothing after it).
-    assert!(catch_up(&server, "from=9223372036854775807", None).await.is_empty());
+    assert!(
+        catch_up(&server, "from=9223372036854775807", None)
+            .await
+            .is_empty()
+    );
 }
 
 async fn sse_resumes_after_last_event_id_while_writers_append(backend: Backend) {
@@ -308,7 +314,10 @@ async fn sse_resumes_after_last_event_id_while_writers_append(backend: Backend) 
         "text/event-stream"
     );
     for _ in 0..15 {
-        let (id, event) = stream.next_sse(Duration::from_secs(20)).await.expect("event");
+        let (id, event) = stream
+            .next_sse(Duration::from_secs(20))
+            .await
+            .expect("event");
         assert_eq!(id, position(&event), "the SSE id is the position");
         seen.push(id);
     }
@@ -317,7 +326,10 @@ async fn sse_resumes_after_last_event_id_while_writers_append(backend: Backend) 
     let last = seen.last().unwrap().to_string();
     let mut stream = open_stream(&server, "", &[sse[0], ("Last-Event-ID", &last)]).await;
     for _ in 0..20 {
-        let (id, _) = stream.next_sse(Duration::from_secs(20)).await.expect("event");
+        let (id, _) = stream
+            .next_sse(Duration::from_secs(20))
+            .await
+            .expect("event");
         seen.push(id);
     }
     drop(stream);
@@ -351,7 +363,12 @@ async fn a_user_sees_only_the_namespaces_it_administers(backend: Backend) {
     let events = catch_up(&server, "", Some(&bob)).await;
     let subjects: HashSet<String> = events
         .iter()
-        .map(|e| e["subject"].as_str().expect("every event has a namespace").to_owned())
+        .map(|e| {
+            e["subject"]
+                .as_str()
+                .expect("every event has a namespace")
+                .to_owned()
+        })
         .collect();
     for want in ["bobcorp", "bobcorp/web", "bob/own"] {
         assert!(subjects.contains(want), "{want} missing: {subjects:?}");
@@ -363,11 +380,17 @@ async fn a_user_sees_only_the_namespaces_it_administers(backend: Backend) {
         );
     }
     assert!(
-        events.iter().any(|e| e["type"] == "organization.created.v1"),
+        events
+            .iter()
+            .any(|e| e["type"] == "organization.created.v1"),
         "{events:?}"
     );
     // A filter on another namespace finds nothing; the superuser sees everything.
-    assert!(catch_up(&server, "namespace=acme", Some(&bob)).await.is_empty());
+    assert!(
+        catch_up(&server, "namespace=acme", Some(&bob))
+            .await
+            .is_empty()
+    );
     let everything = catch_up(&server, "", None).await;
     assert_eq!(everything.len(), server.events().await.len());
     assert!(everything.len() > events.len());
@@ -375,21 +398,29 @@ async fn a_user_sees_only_the_namespaces_it_administers(backend: Backend) {
     // A token without `user:read` may not open the stream.
     let narrow = server.user_token("acme", "narrow", "repo:read").await;
     let (s, b) = server
-        .request(Method::GET, "/events/v1/stream?follow=false", None, Some(&narrow))
+        .request(
+            Method::GET,
+            "/events/v1/stream?follow=false",
+            None,
+            Some(&narrow),
+        )
         .await;
     assert_eq!(s, 403, "{b}");
 }
 
-/// What a webhook receiver got: each request's headers and body.
+/// One request a receiver got: its headers and body.
+type Delivery = (HeaderMap, Vec<u8>);
+
+/// What a webhook receiver got.
 #[derive(Clone, Default)]
 struct Received {
-    requests: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>,
+    requests: Arc<Mutex<Vec<Delivery>>>,
     /// Answer 500 while set.
     failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Received {
-    fn all(&self) -> Vec<(HeaderMap, Vec<u8>)> {
+    fn all(&self) -> Vec<Delivery> {
         self.requests.lock().unwrap().clone()
     }
 }
@@ -527,7 +558,9 @@ async fn webhooks_receive_each_matching_event_once_in_order_signed(backend: Back
             .any(|l| l["kind"] == "event_subscription_create"),
         "{logs}"
     );
-    let (s, _) = server.delete(&format!("/events/v1/subscriptions/{id}")).await;
+    let (s, _) = server
+        .delete(&format!("/events/v1/subscriptions/{id}"))
+        .await;
     assert_eq!(s, 204);
     let (s, _) = server.get(&format!("/events/v1/subscriptions/{id}")).await;
     assert_eq!(s, 404);
@@ -578,7 +611,10 @@ async fn a_failing_webhook_is_retried_paused_and_resumed(backend: Backend) {
             Some(&bob),
         )
         .await;
-    assert_eq!(s, 403, "only a superuser subscribes to every namespace: {b}");
+    assert_eq!(
+        s, 403,
+        "only a superuser subscribes to every namespace: {b}"
+    );
     let (s, sub) = server
         .request(
             Method::POST,
@@ -611,10 +647,7 @@ async fn a_failing_webhook_is_retried_paused_and_resumed(backend: Backend) {
     assert_eq!(ids.len(), 1, "every attempt carries the event's id");
     let (_, got) = server.get(&path).await;
     assert!(
-        got["paused_reason"]
-            .as_str()
-            .unwrap()
-            .contains("HTTP 500"),
+        got["paused_reason"].as_str().unwrap().contains("HTTP 500"),
         "{got}"
     );
     let paused = catch_up(&server, "type=event_subscription.paused.v1", None).await;
@@ -641,9 +674,11 @@ async fn a_failing_webhook_is_retried_paused_and_resumed(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "active");
-    eventually(Duration::from_secs(30), "the deliveries after the resume", async || {
-        received.all().len() >= 5
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the deliveries after the resume",
+        async || received.all().len() >= 5,
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let all = received.all();
@@ -662,9 +697,7 @@ async fn a_failing_webhook_is_retried_paused_and_resumed(backend: Backend) {
         .await;
     assert_eq!(s, 200);
     let carol = server.user_token("acme", "carol", ALL_SCOPES).await;
-    let (s, _) = server
-        .request(Method::GET, &path, None, Some(&carol))
-        .await;
+    let (s, _) = server.request(Method::GET, &path, None, Some(&carol)).await;
     assert_eq!(s, 403);
 }
 
@@ -698,12 +731,16 @@ async fn the_nats_relay_publishes_each_event_once_across_restarts(backend: Backe
         }
     };
     let stored = server.events().await.len() as u64;
-    eventually(Duration::from_secs(30), "the relay", async || count().await >= stored).await;
+    eventually(Duration::from_secs(30), "the relay", async || {
+        count().await >= stored
+    })
+    .await;
 
     // Kill it, and roll its checkpoint back as if it died between publishing and recording:
     // the events are published again after the restart, and JetStream drops them as duplicates.
     server.kill();
-    let sql = format!("UPDATE projection_checkpoints SET position = 0 WHERE name = 'nats:{stream_name}'");
+    let sql =
+        format!("UPDATE projection_checkpoints SET position = 0 WHERE name = 'nats:{stream_name}'");
     match server.database_url() {
         None => {
             let conn = rusqlite::Connection::open(server.data_dir().join("delivery.db")).unwrap();
@@ -714,19 +751,28 @@ async fn the_nats_relay_publishes_each_event_once_across_restarts(backend: Backe
                 .await
                 .unwrap();
             tokio::spawn(connection);
-            let sql = sql.replace("projection_checkpoints", "annals_delivery.projection_checkpoints");
+            let sql = sql.replace(
+                "projection_checkpoints",
+                "annals_delivery.projection_checkpoints",
+            );
             assert_eq!(client.execute(&sql, &[]).await.unwrap(), 1);
         }
     }
     server.restart().await;
     create_repo(&server, "acme", "after", None).await;
     let stored = server.events().await;
-    eventually(Duration::from_secs(30), "the relay after the restart", async || {
-        count().await >= stored.len() as u64
-    })
+    eventually(
+        Duration::from_secs(30),
+        "the relay after the restart",
+        async || count().await >= stored.len() as u64,
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(count().await, stored.len() as u64, "nothing published twice");
+    assert_eq!(
+        count().await,
+        stored.len() as u64,
+        "nothing published twice"
+    );
 
     // Every message: the event, on its type's subject, with its id as Nats-Msg-Id.
     let stream = js.get_stream(&stream_name).await.unwrap();
