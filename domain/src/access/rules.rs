@@ -278,6 +278,45 @@ mod tests {
     }
 
     #[test]
+    fn a_namespace_events_are_its_administrators() {
+        let member = NamespaceStanding {
+            owns: false,
+            team_role: Some(TeamRole::Member),
+        };
+        let admin = NamespaceStanding {
+            owns: false,
+            team_role: Some(TeamRole::Admin),
+        };
+        let own = NamespaceStanding {
+            owns: true,
+            team_role: None,
+        };
+        let all = user(Scopes::all());
+        assert_eq!(authorize(&all, &Need::ReadEvents(admin)), Ok(()));
+        assert_eq!(authorize(&all, &Need::ReadEvents(own)), Ok(()));
+        assert_eq!(
+            authorize(&all, &Need::ReadEvents(member)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            authorize(
+                &user(Scopes::from_iter([Scope::UserRead])),
+                &Need::ReadEvents(admin)
+            ),
+            Err(Denial::InsufficientScope(Scope::OrgAdmin))
+        );
+        assert_eq!(
+            authorize(&robot(), &Need::FollowEvents),
+            Err(Denial::InsufficientScope(Scope::UserRead))
+        );
+        assert_eq!(
+            authorize(&Subject::anonymous(), &Need::FollowEvents),
+            Err(Denial::Unauthenticated)
+        );
+        assert_eq!(authorize(&all, &Need::FollowEvents), Ok(()));
+    }
+
+    #[test]
     fn public_repositories_are_readable_by_anyone_and_writable_by_no_stranger() {
         let public = repo(true, None, None);
         assert_eq!(
