@@ -78,10 +78,15 @@ impl NatsRelay {
                 return;
             }
             let mut relay_stop = stop.clone();
+            let started = std::time::Instant::now();
             let failed = tokio::select! {
                 r = self.relay(&mut relay_stop) => r,
                 _ = stop.changed() => return,
             };
+            // A relay that ran a while failed afresh: start the backoff over.
+            if started.elapsed() > Duration::from_secs(60) {
+                backoff = Duration::from_millis(200);
+            }
             if let Err(e) = failed {
                 tracing::warn!("nats relay: {e:#}; again in {backoff:?}");
             }

@@ -28,7 +28,7 @@ use crate::state::AppState;
 /// A new subscription.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewSubscription {
+pub struct NewEventSubscription {
     /// Where events are POSTed: `http` or `https`, at most 2,048 characters.
     pub url: String,
     /// Only these event types (default: all).
@@ -45,7 +45,7 @@ pub struct NewSubscription {
 
 /// A subscription.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Subscription {
+pub struct EventSubscription {
     pub id: Uuid,
     pub url: String,
     pub types: Vec<String>,
@@ -67,30 +67,30 @@ pub struct Subscription {
 
 /// A subscription just created, with its signing secret (shown only now).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CreatedSubscription {
+pub struct CreatedEventSubscription {
     #[serde(flatten)]
-    pub subscription: Subscription,
+    pub subscription: EventSubscription,
     /// The Standard Webhooks secret (`whsec_<base64>`) its deliveries are signed with.
     pub secret: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SubscriptionList {
-    pub subscriptions: Vec<Subscription>,
+pub struct EventSubscriptionList {
+    pub subscriptions: Vec<EventSubscription>,
 }
 
 fn action(parts: &Parts) -> String {
     format!("{} {}", parts.method, parts.uri.path())
 }
 
-async fn body(state: &AppState, view: SubscriptionView) -> Result<Subscription, QuayError> {
+async fn body(state: &AppState, view: SubscriptionView) -> Result<EventSubscription, QuayError> {
     let checkpoint = state
         .events
         .delivery
         .checkpoint(&webhook_checkpoint(view.id))
         .await?
         .max(view.from_position);
-    Ok(Subscription {
+    Ok(EventSubscription {
         id: view.id,
         url: view.url,
         types: view.types,
@@ -153,14 +153,14 @@ async fn managed(
 /// Subscribes a webhook to events. Superusers may subscribe to any; an organization's
 /// administrator only to its namespace's (`namespace` required).
 #[utoipa::path(post, path = "/events/v1/subscriptions", operation_id = "createEventSubscription", tag = "events",
-    request_body = NewSubscription,
-    responses((status = 201, description = "Created; the secret is shown only now", body = CreatedSubscription)))]
+    request_body = NewEventSubscription,
+    responses((status = 201, description = "Created; the secret is shown only now", body = CreatedEventSubscription)))]
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
     parts: Parts,
-    QuayJson(new): QuayJson<NewSubscription>,
-) -> Result<(StatusCode, Json<CreatedSubscription>), QuayError> {
+    QuayJson(new): QuayJson<NewEventSubscription>,
+) -> Result<(StatusCode, Json<CreatedEventSubscription>), QuayError> {
     let namespace_id = match &new.namespace {
         Some(name) => Some(
             namespaces::by_name(state.db().as_ref(), name)
@@ -207,7 +207,7 @@ pub async fn create(
         .ok_or_else(|| QuayError::internal("the new subscription is not projected"))?;
     Ok((
         StatusCode::CREATED,
-        Json(CreatedSubscription {
+        Json(CreatedEventSubscription {
             subscription: body(&state, view).await?,
             secret,
         }),
@@ -216,12 +216,12 @@ pub async fn create(
 
 /// The subscriptions the caller may manage (all of them for a superuser).
 #[utoipa::path(get, path = "/events/v1/subscriptions", operation_id = "listEventSubscriptions", tag = "events",
-    responses((status = 200, description = "The subscriptions", body = SubscriptionList)))]
+    responses((status = 200, description = "The subscriptions", body = EventSubscriptionList)))]
 pub async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
     parts: Parts,
-) -> Result<Json<SubscriptionList>, QuayError> {
+) -> Result<Json<EventSubscriptionList>, QuayError> {
     let action = action(&parts);
     guard::plain(
         &state,
@@ -242,19 +242,19 @@ pub async fn list(
             subscriptions.push(body(&state, view).await?);
         }
     }
-    Ok(Json(SubscriptionList { subscriptions }))
+    Ok(Json(EventSubscriptionList { subscriptions }))
 }
 
 /// One subscription.
 #[utoipa::path(get, path = "/events/v1/subscriptions/{subscription_id}", operation_id = "getEventSubscription", tag = "events",
     params(("subscription_id" = Uuid, Path)),
-    responses((status = 200, description = "The subscription", body = Subscription)))]
+    responses((status = 200, description = "The subscription", body = EventSubscription)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(subscription_id): Path<String>,
     ctx: Ctx,
     parts: Parts,
-) -> Result<Json<Subscription>, QuayError> {
+) -> Result<Json<EventSubscription>, QuayError> {
     let view = managed(&state, &parts, &ctx.caller, &subscription_id).await?;
     Ok(Json(body(&state, view).await?))
 }
@@ -287,13 +287,13 @@ pub async fn delete(
 /// Resumes a paused subscription from its checkpoint (an active one is left as it is).
 #[utoipa::path(post, path = "/events/v1/subscriptions/{subscription_id}/resume", operation_id = "resumeEventSubscription", tag = "events",
     params(("subscription_id" = Uuid, Path)),
-    responses((status = 200, description = "The subscription, active", body = Subscription)))]
+    responses((status = 200, description = "The subscription, active", body = EventSubscription)))]
 pub async fn resume(
     State(state): State<AppState>,
     Path(subscription_id): Path<String>,
     ctx: Ctx,
     parts: Parts,
-) -> Result<Json<Subscription>, QuayError> {
+) -> Result<Json<EventSubscription>, QuayError> {
     let view = managed(&state, &parts, &ctx.caller, &subscription_id).await?;
     let namespace = view.namespace_id.zip(view.namespace.as_deref());
     let done = state
