@@ -6,6 +6,10 @@ client does. This deserializer strips it for the Gerrit operations (`/plugins/..
 `/a/plugins/...`) and fails when it is missing there, so response_schema_conformance still
 validates every Gerrit answer against its schema. Every other operation's JSON is read as
 Schemathesis reads it by default.
+
+The event stream answers NDJSON (`application/x-ndjson`): one JSON value per line, blank lines
+being keep-alives. Its document declares the body as the array of those values, so this
+deserializer answers the lines as a list and every event is checked against the schema.
 """
 
 import json
@@ -24,3 +28,8 @@ def gerrit_aware_json(ctx, response):
             raise ValueError("a Gerrit JSON answer must start with the )]}' line")
         return json.loads(content[len(XSSI_PREFIX):])
     return response.json()
+
+
+@schemathesis.deserializer("application/x-ndjson")
+def ndjson(ctx, response):
+    return [json.loads(line) for line in response.content.splitlines() if line.strip()]

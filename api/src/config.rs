@@ -33,6 +33,81 @@ pub struct LedgerArgs {
     pub ledger_origin: Option<String>,
 }
 
+/// The event stream, webhook deliveries and the NATS relay (`api/src/events/`,
+/// `workers/src/webhooks.rs`, `workers/src/nats_relay.rs`).
+#[derive(Debug, Clone, Args)]
+pub struct EventsArgs {
+    /// The CloudEvents `source` of every event is `<this>/<stream>`: a URI reference naming this
+    /// Annals instance.
+    #[arg(long, env = "ANNALS_EVENTS_SOURCE", default_value = "/annals")]
+    pub events_source: String,
+
+    /// Seconds an event stream may send nothing before it sends a keep-alive (an empty NDJSON
+    /// line, an SSE comment).
+    #[arg(long, env = "ANNALS_EVENTS_KEEPALIVE_S", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub events_keepalive_s: u64,
+
+    /// Seconds one event stream may stay open; it then ends, and the consumer resumes where
+    /// it stopped (`Last-Event-ID`, which SSE clients send on their own, or `from`). Bounds how
+    /// long a consumer holds a connection slot.
+    #[arg(long, env = "ANNALS_EVENTS_MAX_STREAM_S", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub events_max_stream_s: u64,
+
+    /// Seconds one webhook delivery may take (connect, send, answer).
+    #[arg(long, env = "ANNALS_WEBHOOK_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout_s: u64,
+
+    /// Consecutive failed deliveries after which a subscription is paused.
+    #[arg(long, env = "ANNALS_WEBHOOK_MAX_FAILURES", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub webhook_max_failures: u64,
+
+    /// Milliseconds before the first retry of a failed delivery; doubled after each failure.
+    #[arg(long, env = "ANNALS_WEBHOOK_BACKOFF_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub webhook_backoff_ms: u64,
+
+    /// The longest wait between two retries, in seconds.
+    #[arg(long, env = "ANNALS_WEBHOOK_MAX_BACKOFF_S", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub webhook_max_backoff_s: u64,
+
+    /// NATS server URL (`nats://host:4222`); when set, every event is relayed into JetStream.
+    #[arg(long, env = "ANNALS_NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// The JetStream stream the relay publishes to (made with the subjects `<prefix>.>` when
+    /// missing).
+    #[arg(long, env = "ANNALS_NATS_STREAM", default_value = "ANNALS_EVENTS", value_parser = parse_stream_name)]
+    pub nats_stream: String,
+
+    /// Subject prefix: an event of type `a.b.v1` is published on `<prefix>.a.b.v1`.
+    #[arg(long, env = "ANNALS_NATS_SUBJECT_PREFIX", default_value = "annals.events", value_parser = parse_subject_prefix)]
+    pub nats_subject_prefix: String,
+}
+
+/// A JetStream stream name: no spaces, dots, `*`, `>`, path separators; 1 to 255 characters.
+fn parse_stream_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 255
+        && s.chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '.' | '*' | '>' | '/' | '\\'));
+    ok.then(|| s.to_owned()).ok_or_else(|| {
+        "a stream name is 1 to 255 visible ASCII characters without . * > / \\".into()
+    })
+}
+
+/// Subject tokens of letters, digits, `_` and `-`, separated by dots.
+fn parse_subject_prefix(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 200
+        && s.split('.').all(|t| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+    ok.then(|| s.to_owned()).ok_or_else(|| {
+        "a subject prefix is dot-separated tokens of letters, digits, _ and -".into()
+    })
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -40,6 +115,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub ledger: LedgerArgs,
+
+    #[command(flatten)]
+    pub events: EventsArgs,
 
     /// Address of the management API (Quay v1, ...). Port 0 picks a free port; the address
     /// actually bound is printed as `listening on http://...`.

@@ -13,6 +13,7 @@
 //! - [`quay`]: the Red Hat Quay API v1 family.
 //! - [`docr`]: the DigitalOcean Container Registry API.
 //! - [`gerrit`]: the Gerrit plugins REST API (`/plugins/`, `/a/plugins/`).
+//! - [`events`]: the event stream (NDJSON, SSE) and webhook subscriptions (`/events/v1/`).
 //! - [`oci`]: the OCI distribution API (the registry listener).
 //! - [`spaceone`]: the SpaceONE repository Plugin API, over REST and gRPC (its own listener).
 //! - [`secrets`]: the token-signing key (configured, or a private file made on first start).
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod docr;
+pub mod events;
 pub mod gerrit;
 pub mod history;
 pub mod idempotency;

@@ -20,8 +20,8 @@ use tower_http::trace::TraceLayer;
 use crate::config::ServeArgs;
 use crate::state::AppState;
 use crate::{
-    backends, bootstrap, docr, gerrit, idempotency, ledger, listener, observe, oci, quay, secrets,
-    spaceone,
+    backends, bootstrap, docr, events, gerrit, idempotency, ledger, listener, observe, oci, quay,
+    secrets, spaceone,
 };
 
 /// The management APIs (Quay v1, DigitalOcean, ...).
@@ -48,9 +48,19 @@ pub fn app(state: AppState) -> Router {
         idempotency::fingerprint::<docr::error::DoError>,
     ));
     let spaceone = spaceone::router().layer(axum::middleware::from_fn_with_state(
-        keys,
+        keys.clone(),
         idempotency::fingerprint::<spaceone::error::SpaceError>,
     ));
+    // The event routes answer in Quay's error shape (see `events`).
+    let events = events::router()
+        .layer(axum::middleware::from_fn_with_state(
+            keys,
+            idempotency::fingerprint::<quay::error::QuayError>,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.public_url.clone(),
+            quay::error::render,
+        ));
     // The ledger's routes are public and read-only: no idempotency, no family error shape.
     let ledger = ledger::routes::router();
     let operator = Router::new()
@@ -62,6 +72,7 @@ pub fn app(state: AppState) -> Router {
         .merge(family("spaceone", spaceone))
         .merge(family("gerrit", gerrit::router()))
         .merge(family("ledger", ledger))
+        .merge(family("events", events))
         .merge(operator);
     // A GET with `as_of` runs the same routes over past read models (`history`).
     let travel = axum::middleware::from_fn_with_state(
@@ -210,6 +221,7 @@ pub async fn serve_until(
         secrets::token_signing_key(&args.storage.data_dir, args.token_signing_key.as_deref())?;
     let ledger_db = ledger::open_db(&args.storage).await?;
     let ledger_signer = ledger::signer(&args.storage.data_dir, &args.ledger)?;
+    let delivery_db = events::open_db(&args.storage).await?;
     let public_url = args
         .public_url
         .clone()
@@ -253,7 +265,48 @@ pub async fn serve_until(
             key: ledger_signer.public(),
             jobs: Default::default(),
         },
+        events: events::EventsState {
+            delivery: delivery_db.clone(),
+            source_prefix: args.events.events_source.clone().into(),
+            keepalive: Duration::from_secs(args.events.events_keepalive_s),
+            max_stream: Duration::from_secs(args.events.events_max_stream_s),
+        },
     };
+    let webhooks_task = {
+        let e = &args.events;
+        let worker = Arc::new(annals_workers::webhooks::WebhookWorker {
+            store: state.store.clone(),
+            models: state.models.clone(),
+            watch: state.watch.clone(),
+            commands: state.commands.clone(),
+            db: delivery_db.clone(),
+            settings: annals_workers::webhooks::WebhookSettings {
+                timeout: Duration::from_secs(e.webhook_timeout_s),
+                max_failures: e.webhook_max_failures as u32,
+                backoff: Duration::from_millis(e.webhook_backoff_ms),
+                max_backoff: Duration::from_secs(e.webhook_max_backoff_s),
+                poll: Duration::from_secs(1),
+                source_prefix: e.events_source.clone(),
+            },
+        });
+        tokio::spawn(worker.run(stop_rx.clone()))
+    };
+    let nats_task = args.events.nats_url.clone().map(|url| {
+        let e = &args.events;
+        let relay = annals_workers::nats_relay::NatsRelay {
+            store: state.store.clone(),
+            db: delivery_db,
+            settings: annals_workers::nats_relay::NatsSettings {
+                url,
+                stream: e.nats_stream.clone(),
+                subject_prefix: e.nats_subject_prefix.clone(),
+                source_prefix: e.events_source.clone(),
+                ack_timeout: Duration::from_secs(10),
+            },
+        };
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { relay.run(stop).await })
+    });
     let ledger_task = {
         let worker = annals_workers::ledger::LedgerWorker::new(
             state.store.clone(),
@@ -364,6 +417,10 @@ pub async fn serve_until(
     let _ = uploads_task.await;
     let _ = log_export_task.await;
     let _ = ledger_task.await;
+    let _ = webhooks_task.await;
+    if let Some(task) = nats_task {
+        let _ = task.await;
+    }
     Ok(())
 }
 

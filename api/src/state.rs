@@ -59,6 +59,8 @@ pub struct AppState {
     pub gerrit: Arc<crate::gerrit::Settings>,
     /// The ledger's tables and verifier key (`api/src/ledger/`).
     pub ledger: crate::ledger::LedgerState,
+    /// The event stream's settings and the delivery workers' tables (`api/src/events/`).
+    pub events: crate::events::EventsState,
 }
 
 impl AppState {

@@ -10,6 +10,7 @@ mod audit;
 mod content;
 mod envelope;
 mod error;
+mod event_subscriptions;
 mod facts;
 mod gerrit_plugins;
 mod load;

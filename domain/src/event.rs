@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::access::{RepoRole, TeamRole};
 use crate::delegate::Delegate;
 use crate::digest::Digest;
+use crate::event_subscription::Selector;
 use crate::gc::{GcStatus, GcType};
 use crate::gerrit_plugin::Jar;
 use crate::log_export::{Delivery, ExportRequest, ExportStatus};
@@ -650,6 +651,27 @@ pub enum DomainEvent {
         callback: Option<Delivery>,
         email: Option<Delivery>,
     },
+    /// A webhook subscription to the events after `from_position` that `selector` matches.
+    /// Its signing secret is not recorded here (the delivery worker keeps it).
+    #[serde(rename = "event_subscription.created.v1")]
+    EventSubscriptionCreated {
+        subscription_id: Uuid,
+        url: String,
+        selector: Selector,
+        from_position: u64,
+    },
+    /// Delivery stopped after repeated failures; `checkpoint` is the last delivered position.
+    #[serde(rename = "event_subscription.paused.v1")]
+    EventSubscriptionPaused {
+        subscription_id: Uuid,
+        reason: String,
+        checkpoint: u64,
+    },
+    /// Delivery goes on from the checkpoint.
+    #[serde(rename = "event_subscription.resumed.v1")]
+    EventSubscriptionResumed { subscription_id: Uuid },
+    #[serde(rename = "event_subscription.deleted.v1")]
+    EventSubscriptionDeleted { subscription_id: Uuid },
 }
 
 impl DomainEvent {
@@ -740,6 +762,10 @@ impl DomainEvent {
             LogExportCompleted { .. } => "log_export.completed.v1",
             LogExportFailed { .. } => "log_export.failed.v1",
             LogExportNotified { .. } => "log_export.notified.v1",
+            EventSubscriptionCreated { .. } => "event_subscription.created.v1",
+            EventSubscriptionPaused { .. } => "event_subscription.paused.v1",
+            EventSubscriptionResumed { .. } => "event_subscription.resumed.v1",
+            EventSubscriptionDeleted { .. } => "event_subscription.deleted.v1",
         }
     }
 }

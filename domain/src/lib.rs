@@ -17,6 +17,7 @@ pub mod delegate;
 pub mod digest;
 pub mod error;
 pub mod event;
+pub mod event_subscription;
 pub mod gc;
 pub mod gerrit_plugin;
 pub mod ledger;

@@ -91,5 +91,9 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         GerritPluginReloaded { .. } => "gerrit_plugin_reload",
         GerritPluginEnabled { .. } => "gerrit_plugin_enable",
         GerritPluginDisabled { .. } => "gerrit_plugin_disable",
+        EventSubscriptionCreated { .. } => "event_subscription_create",
+        EventSubscriptionPaused { .. } => "event_subscription_pause",
+        EventSubscriptionResumed { .. } => "event_subscription_resume",
+        EventSubscriptionDeleted { .. } => "event_subscription_delete",
     })
 }

@@ -19,6 +19,7 @@ pub mod projector;
 pub mod queries;
 pub mod registry;
 pub mod sql;
+pub mod subscriptions;
 pub mod watch;
 
 pub use projector::{

@@ -39,6 +39,7 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(crate::registry::RegistryContent),
         Arc::new(crate::plugins::Plugins),
         Arc::new(crate::log_exports::LogExports),
+        Arc::new(crate::subscriptions::Subscriptions),
         Arc::new(crate::log_index::LogIndex),
     ]
 }

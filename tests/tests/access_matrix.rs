@@ -1603,6 +1603,80 @@ fn ledger_routes() -> Vec<Route> {
     ]
 }
 
+/// The event stream and webhook subscriptions: any user may open the stream or list (each sees
+/// what it may read); subscriptions of `acme` are its administrators'. The subscription the
+/// routes act on is made here (its URL refuses connections; deliveries just fail).
+async fn events_routes(server: &Server) -> Vec<Route> {
+    use Class::*;
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "namespace": "acme"});
+    let (s, made) = server.post("/events/v1/subscriptions", hook.clone()).await;
+    ok(s, &made);
+    let one = format!("/events/v1/subscriptions/{}", made["id"].as_str().unwrap());
+    let r =
+        |method, template: &'static str, path: String, class, ok: &'static [u16], scope| Route {
+            method,
+            template,
+            path,
+            body: None,
+            class,
+            ok,
+            scope,
+        };
+    vec![
+        r(
+            "GET",
+            "/events/v1/stream",
+            "/events/v1/stream?follow=false".into(),
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/events/v1/subscriptions",
+            "/events/v1/subscriptions".into(),
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        Route {
+            body: Some(hook),
+            ..r(
+                "POST",
+                "/events/v1/subscriptions",
+                "/events/v1/subscriptions".into(),
+                Admin,
+                &[201],
+                Scope::Other,
+            )
+        },
+        r(
+            "GET",
+            "/events/v1/subscriptions/{subscription_id}",
+            one.clone(),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/events/v1/subscriptions/{subscription_id}/resume",
+            format!("{one}/resume"),
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/events/v1/subscriptions/{subscription_id}",
+            one,
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+    ]
+}
+
 fn spaceone_routes(f: &Fixture) -> Vec<Route> {
     use Class::*;
     let r = |method, template: &'static str, path: String, body: Option<Value>, class| Route {
@@ -2135,6 +2209,7 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
     let mut management = management_routes(&fixture);
     management.extend(spaceone_routes(&fixture));
     management.extend(ledger_routes());
+    management.extend(events_routes(&server).await);
     let registry = registry_routes(&fixture);
     let gerrit = gerrit_routes(&server);
     let walked: BTreeSet<(String, String)> = management

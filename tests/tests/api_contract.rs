@@ -308,6 +308,9 @@ async fn discovery_declares_what_the_server_does(backend: Backend) {
                     "text/plain"
                 } else if path.starts_with("/ledger/tile/") && status == "200" {
                     "application/octet-stream"
+                } else if path == "/events/v1/stream" && status == "200" {
+                    // One CloudEvent per line (or per SSE event).
+                    "application/x-ndjson"
                 } else {
                     "application/json"
                 };

@@ -8,17 +8,25 @@
 //! - [`log_export`]: writes log exports into the blob store and tells their requesters.
 //! - [`ledger`]: folds the log into the RFC 6962 Merkle tree and signs checkpoints.
 //! - [`past`]: read models of a few streams as they stood at a position (time travel).
+//! - [`cloudevent`]: a recorded event as a CloudEvent, the shape every consumer outside gets.
+//! - [`delivery`]: the checkpoints and webhook secrets of the two workers below.
+//! - [`webhooks`]: delivers events to webhook subscriptions, signed (Standard Webhooks).
+//! - [`nats_relay`]: publishes every event into NATS JetStream.
 //! - [`readmodels`]: the handle on the generation that serves, swapped when a rebuild lands.
 
+pub mod cloudevent;
+pub mod delivery;
 pub mod facts;
 pub mod gc;
 pub mod ledger;
 pub mod log_export;
+pub mod nats_relay;
 pub mod past;
 pub mod readmodels;
 pub mod replay;
 pub mod runner;
 pub mod uploads;
+pub mod webhooks;
 
 pub use readmodels::ReadModels;
 pub use runner::ProjectionRunner;

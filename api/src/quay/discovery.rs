@@ -21,6 +21,7 @@ use super::{
 };
 use crate::docr;
 use crate::docr::error::DoErrorBody;
+use crate::events;
 use crate::gerrit;
 use crate::gerrit::docs::{AuthenticatedPaths, GerritErrorBody};
 use crate::history::docs::TimeTravel;
@@ -33,7 +34,7 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Annals — Quay API v1, DigitalOcean Container Registry API, SpaceONE Plugin API, Gerrit plugins API",
-        description = "The Red Hat Quay API v1 (`/api/v1`), the DigitalOcean Container Registry API (`/v2/registry`), the SpaceONE repository Plugin API (`/repository/v1`) and the Gerrit plugins REST API (`/plugins/`, `/a/plugins/`; JSON answers start with Gerrit's `)]}'` line) as served by Annals. Every change is an event."),
+        description = "The Red Hat Quay API v1 (`/api/v1`), the DigitalOcean Container Registry API (`/v2/registry`), the SpaceONE repository Plugin API (`/repository/v1`) and the Gerrit plugins REST API (`/plugins/`, `/a/plugins/`; JSON answers start with Gerrit's `)]}'` line) as served by Annals, with its ledger (`/ledger/`) and event stream (`/events/v1/`: CloudEvents as NDJSON or SSE, webhook subscriptions). Every change is an event."),
     paths(
         discovery, crate::observe::healthz, crate::observe::readyz, crate::observe::metrics,
         organizations::create, organizations::get, organizations::update, organizations::delete,
@@ -91,6 +92,8 @@ use crate::state::AppState;
         gerrit::actions::reload,
         ledger::routes::checkpoint, ledger::routes::tile, ledger::routes::inclusion,
         ledger::routes::consistency, ledger::jobs::start, ledger::jobs::follow,
+        events::stream::stream, events::subscriptions::create, events::subscriptions::list,
+        events::subscriptions::get, events::subscriptions::delete, events::subscriptions::resume,
     ),
     components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
     modifiers(&BearerAuth, &AuthenticatedPaths, &TimeTravel, &ErrorResponses),

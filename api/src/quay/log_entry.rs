@@ -441,6 +441,25 @@ fn metadata(entry: &LogEntry) -> Value {
             "email": callback_email, "status": status.as_str(), "error": error,
         }),
         LogExportRequested { .. } | LogExportNotified { .. } => json!({}),
+        // The URL may carry credentials of its owner's; the log names the subscription only.
+        EventSubscriptionCreated {
+            subscription_id,
+            selector,
+            from_position,
+            ..
+        } => json!({
+            "subscription": subscription_id, "types": selector.types,
+            "repository": selector.repository, "from": from_position,
+        }),
+        EventSubscriptionPaused {
+            subscription_id,
+            reason,
+            checkpoint,
+        } => json!({"subscription": subscription_id, "reason": reason, "checkpoint": checkpoint}),
+        EventSubscriptionResumed { subscription_id }
+        | EventSubscriptionDeleted { subscription_id } => {
+            json!({"subscription": subscription_id})
+        }
         NameReserved { .. }
         | NameReleased { .. }
         | OrganizationRegistryAttached { .. }

@@ -133,6 +133,13 @@ pub enum Need {
     /// authenticated user whose credential may read user information. Robots hold only their
     /// repository grants, so they may not.
     ViewPlugins,
+    /// Open the event stream or list event subscriptions: any user whose credential may read
+    /// user information. What it then sees is decided per namespace by [`Need::ReadEvents`].
+    FollowEvents,
+    /// See a namespace's events in the event stream, or subscribe a webhook to them: what
+    /// reading its usage logs takes (its administrators). Events of no namespace are the
+    /// superuser's.
+    ReadEvents(NamespaceStanding),
 }
 
 /// Why a request is refused.
@@ -154,9 +161,11 @@ impl Need {
             Need::WriteRepository(_) => Scope::RepoWrite,
             Need::AdminRepository(_) => Scope::RepoAdmin,
             Need::CreateRepository(_) => Scope::RepoCreate,
-            Need::ViewNamespace(_) | Need::ReadSelf | Need::ViewPlugins => Scope::UserRead,
-            Need::AdminNamespace(ns) if ns.owns => Scope::UserAdmin,
-            Need::AdminNamespace(_) => Scope::OrgAdmin,
+            Need::ViewNamespace(_) | Need::ReadSelf | Need::ViewPlugins | Need::FollowEvents => {
+                Scope::UserRead
+            }
+            Need::AdminNamespace(ns) | Need::ReadEvents(ns) if ns.owns => Scope::UserAdmin,
+            Need::AdminNamespace(_) | Need::ReadEvents(_) => Scope::OrgAdmin,
             Need::AdminSelf | Need::CreateOrganization => Scope::UserAdmin,
             Need::Registry { write: false, .. } => Scope::RepoRead,
             Need::Registry { write: true, .. } => Scope::RepoWrite,
@@ -173,10 +182,12 @@ impl Need {
             Need::AdminRepository(r) => r.effective_role() == Some(RepoRole::Admin),
             Need::CreateRepository(ns) => ns.can_create(),
             Need::ViewNamespace(ns) => ns.is_member(),
-            Need::AdminNamespace(ns) => ns.is_admin(),
-            Need::ReadSelf | Need::AdminSelf | Need::CreateOrganization | Need::ViewPlugins => {
-                is_user
-            }
+            Need::AdminNamespace(ns) | Need::ReadEvents(ns) => ns.is_admin(),
+            Need::ReadSelf
+            | Need::AdminSelf
+            | Need::CreateOrganization
+            | Need::ViewPlugins
+            | Need::FollowEvents => is_user,
             Need::Registry { owns, .. } => is_user && *owns,
             Need::SuperUser => false,
         }
@@ -264,6 +275,45 @@ mod tests {
                 team_role: team,
             },
         }
+    }
+
+    #[test]
+    fn a_namespace_events_are_its_administrators() {
+        let member = NamespaceStanding {
+            owns: false,
+            team_role: Some(TeamRole::Member),
+        };
+        let admin = NamespaceStanding {
+            owns: false,
+            team_role: Some(TeamRole::Admin),
+        };
+        let own = NamespaceStanding {
+            owns: true,
+            team_role: None,
+        };
+        let all = user(Scopes::all());
+        assert_eq!(authorize(&all, &Need::ReadEvents(admin)), Ok(()));
+        assert_eq!(authorize(&all, &Need::ReadEvents(own)), Ok(()));
+        assert_eq!(
+            authorize(&all, &Need::ReadEvents(member)),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(
+            authorize(
+                &user(Scopes::from_iter([Scope::UserRead])),
+                &Need::ReadEvents(admin)
+            ),
+            Err(Denial::InsufficientScope(Scope::OrgAdmin))
+        );
+        assert_eq!(
+            authorize(&robot(), &Need::FollowEvents),
+            Err(Denial::InsufficientScope(Scope::UserRead))
+        );
+        assert_eq!(
+            authorize(&Subject::anonymous(), &Need::FollowEvents),
+            Err(Denial::Unauthenticated)
+        );
+        assert_eq!(authorize(&all, &Need::FollowEvents), Ok(()));
     }
 
     #[test]

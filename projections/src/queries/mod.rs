@@ -5,6 +5,7 @@ pub mod access;
 pub mod applications;
 pub mod content;
 pub mod docr;
+pub mod event_subscriptions;
 pub mod gerrit_plugins;
 pub mod grants;
 pub mod log_exports;
