@@ -15,6 +15,7 @@ on_both_backends! {
     accounts_and_grants_as_they_stood => accounts_and_grants_as_they_stood;
     every_family_answers_as_of => every_family_answers_as_of;
     past_generations_serve_read_only => past_generations_serve_read_only;
+    past_answers_equal_what_the_api_said_then => past_answers_equal_what_the_api_said_then;
 }
 
 struct Past {
@@ -582,4 +583,88 @@ async fn past_generations_serve_read_only(backend: Backend) {
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+/// The routes whose past answers are compared with what they answered at the time.
+const WATCHED: [&str; 4] = [
+    "/api/v1/repository/acme/web",
+    "/api/v1/repository/acme/web/tag/",
+    "/api/v1/organization/acme/team/devs/members",
+    "/api/v1/organization/acme",
+];
+
+/// What every watched route answers now, and the position it answers at.
+async fn snapshot(server: &Server) -> (i64, Vec<Value>) {
+    let position = server.event_count().await;
+    let mut answers = Vec::new();
+    for path in WATCHED {
+        let (s, body) = server.get(path).await;
+        assert_eq!(s, 200, "{path}: {body}");
+        answers.push(body);
+    }
+    (position, answers)
+}
+
+async fn past_answers_equal_what_the_api_said_then(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (s, b) = server
+        .post("/api/v1/organization/", json!({"name": "acme"}))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let _bob = server.user_token("acme", "bob", "repo:read").await;
+    let (s, b) = server
+        .put(
+            "/api/v1/organization/acme/team/devs",
+            json!({"role": "member"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (one, two, three) = (
+        Image::new("one", 1, 100),
+        Image::new("two", 1, 200),
+        Image::new("three", 2, 300),
+    );
+    server.push_image("acme/web", "v1", &one).await;
+    let first = snapshot(&server).await;
+
+    let (s, b) = server
+        .put("/api/v1/organization/acme/team/devs/members/bob", json!({}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    server.push_image("acme/web", "v2", &two).await;
+    let (s, b) = server
+        .put(
+            "/api/v1/repository/acme/web/tag/v1",
+            json!({"manifest_digest": two.digest}),
+        )
+        .await;
+    assert!(s.is_success(), "{s} {b}");
+    let second = snapshot(&server).await;
+
+    let (s, b) = server.delete("/api/v1/repository/acme/web/tag/v2").await;
+    assert!(s.is_success(), "{s} {b}");
+    let (s, b) = server
+        .delete("/api/v1/organization/acme/team/devs/members/bob")
+        .await;
+    assert!(s.is_success(), "{s} {b}");
+    server.push_image("acme/web", "v3", &three).await;
+    let third = snapshot(&server).await;
+
+    // Later changes the past answers must not see.
+    server
+        .push_image("acme/web", "v4", &Image::new("four", 1, 100))
+        .await;
+    let (s, b) = server
+        .put("/api/v1/organization/acme/team/devs/members/bob", json!({}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    for (position, answers) in [first, second, third] {
+        for (path, then) in WATCHED.iter().zip(answers) {
+            let past = at(&server, path, position).await;
+            assert_eq!(past.status, 200, "{path} at {position}: {}", past.body);
+            assert_eq!(past.position, Some(position as u64));
+            assert_eq!(past.body, then, "{path} at {position}");
+        }
+    }
 }
