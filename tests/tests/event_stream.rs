@@ -558,12 +558,23 @@ async fn webhooks_receive_each_matching_event_once_in_order_signed(backend: Back
             .any(|l| l["kind"] == "event_subscription_create"),
         "{logs}"
     );
+    let before_delete = server.event_count().await;
     let (s, _) = server
         .delete(&format!("/events/v1/subscriptions/{id}"))
         .await;
     assert_eq!(s, 204);
     let (s, _) = server.get(&format!("/events/v1/subscriptions/{id}")).await;
     assert_eq!(s, 404);
+    // As it stood before the deletion (time travel).
+    let (s, then) = server
+        .get(&format!(
+            "/events/v1/subscriptions/{id}?as_of=position:{before_delete}"
+        ))
+        .await;
+    assert_eq!(s, 200, "{then}");
+    for field in ["id", "url", "types", "status", "from"] {
+        assert_eq!(then[field], got[field], "{field}: {then}");
+    }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     create_repo(&server, "acme", "after", None).await;
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -121,6 +121,12 @@ pub async fn sources(
             }
         }
         Target::GerritPlugins => out.prefixes.push(gerrit_plugin::stream("")),
+        Target::Subscription { id } => {
+            if let Ok(id) = id.parse::<Uuid>() {
+                out.streams
+                    .push(annals_domain::event_subscription::stream(id));
+            }
+        }
     }
     Ok(out)
 }

@@ -28,6 +28,8 @@ pub enum Target {
     GerritPlugin { id: String },
     /// `/plugins/` (and `/a/plugins/`): every Gerrit plugin.
     GerritPlugins,
+    /// `/events/v1/subscriptions/{id}`: a webhook subscription.
+    Subscription { id: String },
 }
 
 /// The API family a path belongs to, which shapes its errors.
@@ -44,7 +46,8 @@ pub enum Family {
 
 impl Family {
     pub fn of(path: &str) -> Family {
-        if path.starts_with("/api/v1/") {
+        // The event stream's routes answer in Quay's error shape.
+        if path.starts_with("/api/v1/") || path.starts_with("/events/v1/") {
             Family::Quay
         } else if path.starts_with("/v2/registry") {
             Family::DigitalOcean
@@ -137,6 +140,7 @@ pub fn target(path: &str) -> Option<Target> {
             Some(Target::GerritPlugin { id: owned(id) })
         }
         ["plugins"] | ["a", "plugins"] => Some(Target::GerritPlugins),
+        ["events", "v1", "subscriptions", id] => Some(Target::Subscription { id: owned(id) }),
         _ => None,
     }
 }
