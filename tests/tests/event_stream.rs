@@ -498,8 +498,8 @@ async fn webhooks_receive_each_matching_event_once_in_order_signed(backend: Back
     assert_eq!(sub["status"], "active");
     let id = sub["id"].as_str().unwrap().to_owned();
     // The secret is shown once and never recorded.
-    let (_, got) = server.get(&format!("/events/v1/subscriptions/{id}")).await;
-    assert!(got.get("secret").is_none(), "{got}");
+    let (_, shown) = server.get(&format!("/events/v1/subscriptions/{id}")).await;
+    assert!(shown.get("secret").is_none(), "{shown}");
     assert!(
         !server
             .events()
@@ -573,7 +573,7 @@ async fn webhooks_receive_each_matching_event_once_in_order_signed(backend: Back
         .await;
     assert_eq!(s, 200, "{then}");
     for field in ["id", "url", "types", "status", "from"] {
-        assert_eq!(then[field], got[field], "{field}: {then}");
+        assert_eq!(then[field], shown[field], "{field}: {then}");
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     create_repo(&server, "acme", "after", None).await;
