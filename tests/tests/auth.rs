@@ -37,6 +37,8 @@ async fn a_generated_bootstrap_token_is_printed_once_and_works() {
     let data = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(annals_tests::binary())
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("ANNALS_REGISTRY_LISTEN", "127.0.0.1:0")
+        .env("ANNALS_GRPC_LISTEN", "127.0.0.1:0")
         .env("ANNALS_DATA_DIR", data.path())
         .env_remove("ANNALS_DATABASE_URL")
         .env_remove("ANNALS_BOOTSTRAP_TOKEN")

@@ -128,6 +128,7 @@ async fn the_signing_key_is_private(backend: Backend) {
         .command(&["serve"])
         .env("ANNALS_LISTEN", "127.0.0.1:0")
         .env("ANNALS_REGISTRY_LISTEN", "127.0.0.1:0")
+        .env("ANNALS_GRPC_LISTEN", "127.0.0.1:0")
         .output()
         .expect("run annals serve");
     assert!(!output.status.success());
