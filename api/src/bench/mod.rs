@@ -8,6 +8,7 @@
 //! | HTTP | `POST /api/v1/repository` against a real server on a loopback port at 1, 16, 64 clients: requests/s, p50, p99 |
 //! | replay | events/s projecting a log of `--events` events into fresh read models |
 //! | logs | `GET .../logs` query path (index + event log) p50/p95 at that size, first page and a deep page |
+//! | stream | events/s and MB/s of one consumer reading that log through `GET /events/v1/stream?follow=false` on a real server, as NDJSON and as SSE |
 //! | registry | OCI push and pull of small images and a 100 MB image at 1 and 8 clients, beside Debian's `docker-registry` (distribution 2.8), as ratios |
 
 mod append;
@@ -17,6 +18,7 @@ mod http;
 mod ledger;
 mod registry;
 mod replay;
+mod stream;
 mod table;
 
 pub use annals_store::postgres::with_database;
@@ -30,7 +32,7 @@ pub struct BenchArgs {
     /// PostgreSQL server to measure too (a temporary database is created on it and dropped).
     #[arg(long, env = "ANNALS_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Events in the log for the replay and log-query figures.
+    /// Events in the log for the replay, log-query, ledger and event-stream figures.
     #[arg(long, default_value_t = 1_000_000)]
     pub events: u64,
     /// Events per append-throughput run.
@@ -39,7 +41,7 @@ pub struct BenchArgs {
     /// Requests per HTTP client-count level.
     #[arg(long, default_value_t = 2_000)]
     pub requests: u64,
-    /// Only these sections (append, http, auth, ledger, replay, registry); all when empty.
+    /// Only these sections (append, http, auth, ledger, replay, stream, registry); all when empty.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -226,6 +228,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         r.print();
         l.print();
+    }
+    if wants("stream") {
+        let mut t = Table::new(
+            "GET /events/v1/stream?follow=false, one consumer reading the whole log",
+            &["backend", "format", "events", "seconds", "events/s", "MB/s"],
+        );
+        for pg in &backends {
+            stream::measure(*pg, args.events, &mut t).await?;
+        }
+        t.print();
     }
     Ok(())
 }
