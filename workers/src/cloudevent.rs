@@ -92,9 +92,107 @@ impl CloudEvent {
     }
 }
 
+/// A CloudEvent borrowed from its recorded event: what [`write_json`] serializes. Its fields
+/// are [`CloudEvent`]'s, in the same order, so both write the same JSON.
+#[derive(Serialize)]
+struct Borrowed<'a> {
+    specversion: &'static str,
+    id: &'a uuid::Uuid,
+    source: Joined<'a>,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<Joined<'a>>,
+    time: String,
+    datacontenttype: &'static str,
+    data: &'a Value,
+    #[serde(serialize_with = "decimal")]
+    position: u64,
+    stream: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actorkind: Option<&'a str>,
+}
+
+/// `first/second`, or `first` alone, written into the JSON string without a `String` of its own.
+struct Joined<'a>(&'a str, Option<&'a str>);
+
+impl Serialize for Joined<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.1 {
+            Some(second) => serializer.collect_str(&format_args!("{}/{second}", self.0)),
+            None => serializer.serialize_str(self.0),
+        }
+    }
+}
+
+fn decimal<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+/// Appends `event` as the JSON of its CloudEvent (what `serde_json::to_writer` writes for
+/// [`CloudEvent::from_recorded`]) to `out`, without building the CloudEvent: the event stream
+/// writes many of them, each straight into its output buffer.
+pub fn write_json(event: &RecordedEvent, source_prefix: &str, out: &mut Vec<u8>) {
+    let scope = scope(event);
+    let borrowed = Borrowed {
+        specversion: "1.0",
+        id: &event.id,
+        source: Joined(source_prefix.trim_end_matches('/'), Some(&event.stream)),
+        event_type: &event.event_type,
+        subject: scope.namespace.map(|ns| Joined(ns, scope.repository)),
+        time: event
+            .recorded_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        datacontenttype: "application/json",
+        data: &event.data,
+        position: event.position,
+        stream: &event.stream,
+        actor: meta_str(event, "/actor/name"),
+        actorkind: meta_str(event, "/actor/kind"),
+    };
+    // Writing to a Vec fails only if a map has non-string keys, which a `Value` cannot have.
+    let _ = serde_json::to_writer(out, &borrowed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_json_is_the_cloudevent() {
+        let recorded = |metadata: Value, prefix: &str| {
+            let event = RecordedEvent {
+                id: uuid::Uuid::now_v7(),
+                stream: "repository-1".into(),
+                version: 3,
+                position: 9_000_000_000,
+                event_type: "repository.created.v1".into(),
+                data: serde_json::json!({"name": "we\"b", "n": [1, 2.5, null], "u": "é\u{1}"}),
+                metadata,
+                recorded_at: chrono::DateTime::from_timestamp_micros(1_700_000_000_000_001)
+                    .unwrap(),
+            };
+            let mut written = Vec::new();
+            write_json(&event, prefix, &mut written);
+            let expected = serde_json::to_vec(&CloudEvent::from_recorded(&event, prefix)).unwrap();
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        };
+        recorded(
+            serde_json::json!({"actor": {"kind": "robot", "name": "o+r"}, "namespace": "acme", "repository": "web"}),
+            "/annals/",
+        );
+        recorded(serde_json::json!({"namespace": "a\"cme"}), "/x");
+        recorded(
+            serde_json::json!({"repository": "web", "actor": {"kind": 3}}),
+            "",
+        );
+        recorded(serde_json::json!(null), "/annals");
+    }
 
     #[test]
     fn maps_the_recorded_event() {
