@@ -9,27 +9,30 @@
 //! - NDJSON (`application/x-ndjson`, one event per line) unless the request accepts
 //!   `text/event-stream`: then Server-Sent Events, each `id:` the event's position.
 //!
-//! Events are produced as the client reads: a page of the log (at most [`PAGE`] events) is read
-//! only once the one before was sent, so a slow consumer holds one page, not the log. While
-//! nothing is sent for the keep-alive interval, NDJSON sends an empty line and SSE a comment.
-//! A stream ends after `ANNALS_EVENTS_MAX_STREAM_S`; the consumer resumes where it stopped.
+//! Events are produced as the client reads, a page of the log at a time: each page is written
+//! as one chunk (the events serialized straight into it), and the next page is read while that
+//! chunk is sent, so a slow consumer holds at most two pages, not the log. Pages start at
+//! [`PAGE`] events and grow to [`MAX_PAGE`] while they come back full (a consumer catching up).
+//! While nothing is sent for the keep-alive interval, NDJSON sends an empty line and SSE a
+//! comment. A stream ends after `ANNALS_EVENTS_MAX_STREAM_S`; the consumer resumes where it
+//! stopped.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use annals_domain::access::Need;
 use annals_domain::event_subscription::Selector;
-use annals_store::{EventFilter, RecordedEvent};
+use annals_store::{EventFilter, RecordedEvent, StoreResult};
 use annals_workers::cloudevent::{self, CloudEvent};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
-use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
+use futures::future::{FutureExt, RemoteHandle};
 
 use super::visibility::Visibility;
 use crate::access::guard::{self, Attempt};
@@ -37,8 +40,10 @@ use crate::quay::error::QuayError;
 use crate::quay::extract::Ctx;
 use crate::state::AppState;
 
-/// Events read from the log at a time.
+/// Events read from the log at a time at first (and while following the head).
 pub const PAGE: usize = 256;
+/// The largest page, reached while pages come back full.
+pub const MAX_PAGE: usize = 1024;
 /// The longest wait on the store before the keep-alive clock is looked at again.
 const WAIT_SLICE: Duration = Duration::from_secs(5);
 
@@ -118,91 +123,169 @@ pub fn parse(query: Option<&str>, headers: &HeaderMap) -> Result<StreamRequest, 
     Ok(request)
 }
 
-/// One thing to send.
-pub enum Item {
-    Event(u64, Box<CloudEvent>),
-    KeepAlive,
+/// How events are framed.
+#[derive(Clone, Copy)]
+enum Format {
+    NdJson,
+    Sse,
 }
 
-/// Where a stream is, between two items.
+impl Format {
+    fn keepalive(self) -> Bytes {
+        Bytes::from_static(match self {
+            Format::NdJson => b"\n",
+            Format::Sse => b": keep-alive\n\n",
+        })
+    }
+}
+
+type Page = StoreResult<Vec<RecordedEvent>>;
+
+/// Where a stream is, between two chunks.
 struct Cursor {
     state: AppState,
     visibility: Visibility,
     selector: Selector,
+    /// A superuser with no selector: every event is sent, nothing need be looked at.
+    sees_all: bool,
     filter: EventFilter,
+    format: Format,
     after: u64,
     follow: bool,
-    buffer: VecDeque<RecordedEvent>,
+    /// Events asked for by the next read.
+    limit: usize,
+    /// The next page, being read while the last chunk is sent (dropping it cancels the read).
+    next: Option<RemoteHandle<Page>>,
+    /// A read failed: the stream ends once what was written before is sent.
+    failed: bool,
     last_sent: Instant,
     /// When the stream ends anyway (`ANNALS_EVENTS_MAX_STREAM_S`).
     deadline: Instant,
 }
 
 impl Cursor {
-    /// The next item, or None at the end (the head without `follow`, or a failed read).
-    async fn next(&mut self) -> Option<Item> {
+    /// Starts reading the page after `after` in the background.
+    fn read_ahead(&mut self, after: u64) {
+        let (store, filter, limit) = (self.state.store.clone(), self.filter.clone(), self.limit);
+        let (read, handle) =
+            async move { store.read_all(after, limit, &filter).await }.remote_handle();
+        tokio::spawn(read);
+        self.next = Some(handle);
+    }
+
+    /// Whether the caller sees `event`, or None when its standing could not be read.
+    async fn wanted(&mut self, event: &RecordedEvent) -> Option<bool> {
+        if self.sees_all {
+            return Some(true);
+        }
+        let scope = cloudevent::scope(event);
+        if !self.selector.matches(&event.event_type, scope) {
+            return Some(false);
+        }
+        match self.visibility.may_see(scope.namespace_id).await {
+            Ok(seen) => Some(seen),
+            Err(e) => {
+                tracing::warn!("event stream: reading a standing: {e}");
+                None
+            }
+        }
+    }
+
+    /// Appends `event`, framed, to `out`.
+    fn write(&self, event: &RecordedEvent, out: &mut Vec<u8>) {
+        let prefix = &self.state.events.source_prefix;
+        match self.format {
+            Format::NdJson => {
+                cloudevent::write_json(event, prefix, out);
+                out.push(b'\n');
+            }
+            Format::Sse => {
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "id: {}\ndata: ", event.position);
+                cloudevent::write_json(event, prefix, out);
+                out.extend_from_slice(b"\n\n");
+            }
+        }
+    }
+
+    /// The next chunk to send (the visible events of a page, or a keep-alive), or None at the
+    /// end (the head without `follow`, the deadline, or a failed read).
+    async fn next(&mut self) -> Option<Bytes> {
         let keepalive = self.state.events.keepalive;
         loop {
-            while let Some(event) = self.buffer.pop_front() {
-                self.after = event.position;
-                let scope = cloudevent::scope(&event);
-                if !self.selector.matches(&event.event_type, scope) {
-                    continue;
-                }
-                match self.visibility.may_see(scope.namespace_id).await {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e) => {
-                        tracing::warn!("event stream: reading a standing: {e}");
-                        return None;
-                    }
-                }
-                self.last_sent = Instant::now();
-                let ce = CloudEvent::from_recorded(&event, &self.state.events.source_prefix);
-                return Some(Item::Event(event.position, Box::new(ce)));
-            }
-            if Instant::now() >= self.deadline {
+            if self.failed || Instant::now() >= self.deadline {
                 return None;
             }
             if self.last_sent.elapsed() >= keepalive {
                 self.last_sent = Instant::now();
-                return Some(Item::KeepAlive);
+                return Some(self.format.keepalive());
             }
-            let page = match self
-                .state
-                .store
-                .read_all(self.after, PAGE, &self.filter)
-                .await
-            {
+            let page = match self.next.take() {
+                Some(ahead) => ahead.await,
+                None => {
+                    self.state
+                        .store
+                        .read_all(self.after, self.limit, &self.filter)
+                        .await
+                }
+            };
+            let page = match page {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::warn!("event stream: reading the log: {e}");
                     return None;
                 }
             };
-            if page.is_empty() {
+            let Some(last) = page.last().map(|e| e.position) else {
                 if !self.follow {
                     return None;
                 }
+                self.limit = PAGE;
                 let wait = keepalive
                     .saturating_sub(self.last_sent.elapsed())
                     .min(self.deadline.saturating_duration_since(Instant::now()))
                     .min(WAIT_SLICE);
                 let _ = tokio::time::timeout(wait, self.state.store.wait_for_new(self.after)).await;
                 continue;
+            };
+            if page.len() >= self.limit {
+                // Catching up: there is more behind this page, so read it while this one is sent.
+                self.limit = (self.limit * 2).min(MAX_PAGE);
+                self.read_ahead(last);
+            } else {
+                self.limit = PAGE;
             }
-            self.buffer.extend(page);
+            let mut out = Vec::new();
+            for event in &page {
+                match self.wanted(event).await {
+                    Some(true) => self.write(event, &mut out),
+                    Some(false) => {}
+                    None => {
+                        self.failed = true;
+                        self.next = None;
+                        break;
+                    }
+                }
+                self.after = event.position;
+            }
+            if !out.is_empty() {
+                self.last_sent = Instant::now();
+                return Some(Bytes::from(out));
+            }
         }
     }
 }
 
-/// The items of a stream, produced as they are pulled.
-fn items(
+/// The chunks of a stream, produced as they are pulled.
+fn chunks(
     state: AppState,
     visibility: Visibility,
     request: StreamRequest,
-) -> impl Stream<Item = Item> {
+    format: Format,
+) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let deadline = Instant::now() + state.events.max_stream;
+    let sees_all =
+        visibility.caller().acts_as_super_user() && request.selector == Selector::default();
     let cursor = Cursor {
         deadline,
         filter: EventFilter {
@@ -212,13 +295,17 @@ fn items(
         state,
         visibility,
         selector: request.selector,
+        sees_all,
+        format,
         after: request.after,
         follow: request.follow,
-        buffer: VecDeque::new(),
+        limit: PAGE,
+        next: None,
+        failed: false,
         last_sent: Instant::now(),
     };
     futures::stream::unfold(cursor, |mut cursor| async move {
-        cursor.next().await.map(|item| (item, cursor))
+        cursor.next().await.map(|chunk| (Ok(chunk), cursor))
     })
 }
 
@@ -262,39 +349,19 @@ pub async fn stream(
     .await?;
     let request = parse(parts.uri.query(), &parts.headers)?;
     let visibility = Visibility::new(state.clone(), ctx.caller);
-    let items = items(state, visibility, request);
-    if wants_sse(&parts.headers) {
-        let events = items.map(|item| {
-            Ok::<_, Infallible>(match item {
-                Item::Event(position, ce) => Event::default()
-                    .id(position.to_string())
-                    .data(serde_json::to_string(&ce).unwrap_or_default()),
-                Item::KeepAlive => Event::default().comment("keep-alive"),
-            })
-        });
-        let mut response = Sse::new(events).into_response();
-        response
-            .headers_mut()
-            .insert("x-accel-buffering", header::HeaderValue::from_static("no"));
-        return Ok(response);
-    }
-    let lines = items.map(|item| {
-        Ok::<_, Infallible>(match item {
-            Item::Event(_, ce) => {
-                let mut line = serde_json::to_vec(&ce).unwrap_or_default();
-                line.push(b'\n');
-                Bytes::from(line)
-            }
-            Item::KeepAlive => Bytes::from_static(b"\n"),
-        })
-    });
+    let (format, content_type) = if wants_sse(&parts.headers) {
+        (Format::Sse, "text/event-stream")
+    } else {
+        (Format::NdJson, "application/x-ndjson")
+    };
+    let chunks = chunks(state, visibility, request, format);
     Ok((
         [
-            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-cache"),
             (header::HeaderName::from_static("x-accel-buffering"), "no"),
         ],
-        Body::from_stream(lines),
+        Body::from_stream(chunks),
     )
         .into_response())
 }
