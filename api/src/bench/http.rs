@@ -30,6 +30,13 @@ impl Running {
 pub(super) const BENCH_TOKEN: &str = TOKEN;
 
 pub(super) async fn start(target: &Target) -> anyhow::Result<Running> {
+    let running = serve(target).await?;
+    create_org(&running).await?;
+    Ok(running)
+}
+
+/// A running `annals serve` whose bootstrap superuser (on a fresh log) has [`BENCH_TOKEN`].
+pub(super) async fn serve(target: &Target) -> anyhow::Result<Running> {
     let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
     let addr = probe.local_addr()?;
     drop(probe);
@@ -45,6 +52,16 @@ pub(super) async fn start(target: &Target) -> anyhow::Result<Running> {
         .pool_max_idle_per_host(128)
         .build()?;
     wait_ready(&client, &base).await?;
+    Ok(Running {
+        base,
+        client,
+        stop,
+        server,
+    })
+}
+
+async fn create_org(running: &Running) -> anyhow::Result<()> {
+    let (base, client) = (&running.base, &running.client);
     let org = client
         .post(format!("{base}/api/v1/organization/"))
         .bearer_auth(TOKEN)
@@ -56,12 +73,7 @@ pub(super) async fn start(target: &Target) -> anyhow::Result<Running> {
         "creating the organization answered {}",
         org.status()
     );
-    Ok(Running {
-        base,
-        client,
-        stop,
-        server,
-    })
+    Ok(())
 }
 
 pub async fn measure(

@@ -99,6 +99,8 @@ async fn read(running: &http::Running, sse: bool) -> anyhow::Result<Read> {
 
 pub async fn measure(postgres: Option<&str>, events: u64, table: &mut Table) -> anyhow::Result<()> {
     let target = Target::create(postgres).await?;
+    // The superuser is bootstrapped on the empty log (bootstrap only runs on a first start).
+    http::serve(&target).await?.stop().await?;
     {
         let backends = backends::open(&target.storage()).await?;
         eprintln!("  filling a {} log with {events} events...", target.label());
@@ -112,7 +114,7 @@ pub async fn measure(postgres: Option<&str>, events: u64, table: &mut Table) -> 
         )
         .await?;
     }
-    let running = http::start(&target).await?;
+    let running = http::serve(&target).await?;
     for (format, sse) in [("NDJSON", false), ("SSE", true)] {
         let read = read(&running, sse).await?;
         anyhow::ensure!(
