@@ -239,7 +239,7 @@ async fn verify(
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report = ledger::verify::verify(backends.store.as_ref(), &db, &key, |done, total| {
+    let report = ledger::verify::verify(backends.store.clone(), &db, &key, |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })

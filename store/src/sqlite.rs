@@ -98,20 +98,23 @@ fn micros(t: DateTime<Utc>) -> i64 {
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
-    let id: String = row.get(1)?;
-    let data: String = row.get(5)?;
-    let metadata: String = row.get(6)?;
-    let bad = |e: String| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    let bad = |column: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+    };
+    // Borrowed from SQLite's row buffer: the id and JSON are parsed, never kept as text.
+    let text = |column: usize| -> rusqlite::Result<&str> {
+        row.get_ref(column)?
+            .as_str()
+            .map_err(|e| bad(column, e.to_string()))
     };
     Ok(RecordedEvent {
         position: row.get::<_, i64>(0)? as u64,
-        id: Uuid::parse_str(&id).map_err(|e| bad(e.to_string()))?,
+        id: Uuid::parse_str(text(1)?).map_err(|e| bad(1, e.to_string()))?,
         stream: row.get(2)?,
         version: row.get::<_, i64>(3)? as u64,
         event_type: row.get(4)?,
-        data: serde_json::from_str(&data).map_err(|e| bad(e.to_string()))?,
-        metadata: serde_json::from_str(&metadata).map_err(|e| bad(e.to_string()))?,
+        data: serde_json::from_str(text(5)?).map_err(|e| bad(5, e.to_string()))?,
+        metadata: serde_json::from_str(text(6)?).map_err(|e| bad(6, e.to_string()))?,
         recorded_at: DateTime::from_timestamp_micros(row.get(7)?).unwrap_or_default(),
     })
 }

@@ -135,7 +135,7 @@ pub async fn measure(
         per_sec(head - before, folded),
     ]);
     let started = Instant::now();
-    let report = ledger::verify::verify(store.as_ref(), &db, &key, |_, _| {}).await?;
+    let report = ledger::verify::verify(store.clone(), &db, &key, |_, _| {}).await?;
     let verified = started.elapsed();
     anyhow::ensure!(
         report.divergence.is_none(),

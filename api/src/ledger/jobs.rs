@@ -146,7 +146,7 @@ pub async fn start(
     tokio::spawn(async move {
         let progress =
             |checked, total| jobs.update(id, |j| (j.checked, j.total) = (checked, total));
-        let outcome = verify::verify(store.as_ref(), &db, &key, progress).await;
+        let outcome = verify::verify(store, &db, &key, progress).await;
         jobs.update(id, |j| {
             j.finished_at = Some(now());
             match outcome {

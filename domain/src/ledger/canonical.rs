@@ -21,6 +21,8 @@
 //! RFC 8785: integers that serde reads as 64-bit integers are written exactly, not rounded
 //! through an IEEE 754 double (Annals writes sizes and counts that may exceed 2^53).
 
+use std::io::Write;
+
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -87,10 +89,11 @@ fn write_json(out: &mut Vec<u8>, value: &Value) {
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(n) => {
+            // `write!` into the Vec formats in place: no String per number.
             if let Some(i) = n.as_u64() {
-                out.extend_from_slice(i.to_string().as_bytes());
+                let _ = write!(out, "{i}");
             } else if let Some(i) = n.as_i64() {
-                out.extend_from_slice(i.to_string().as_bytes());
+                let _ = write!(out, "{i}");
             } else {
                 out.extend_from_slice(es_number(n.as_f64().unwrap_or(0.0)).as_bytes());
             }
@@ -107,34 +110,51 @@ fn write_json(out: &mut Vec<u8>, value: &Value) {
             out.push(b']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            // Sorted by UTF-16 code units. BTreeMap's byte order agrees except where a key has
-            // characters above U+FFFF, so sort only when needed.
-            if entries
-                .iter()
-                .any(|(k, _)| k.chars().any(|c| c as u32 > 0xFFFF))
-            {
-                entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-            } else if !entries.is_sorted_by(|a, b| a.0 <= b.0) {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-            }
             out.push(b'{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(out, key);
-                out.push(b':');
-                write_json(out, item);
+            if keys_in_utf16_order(map) {
+                // The common case (serde_json's map iterates in byte order): no list to sort.
+                write_entries(out, map.iter());
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+                write_entries(out, entries.into_iter());
             }
             out.push(b'}');
         }
     }
 }
 
+/// Whether the map already iterates in RFC 8785 order. Byte order agrees with UTF-16 order
+/// unless a key has a character above U+FFFF (a 4-byte UTF-8 sequence, lead byte 0xF0..).
+fn keys_in_utf16_order(map: &serde_json::Map<String, Value>) -> bool {
+    !map.keys().any(|k| k.bytes().any(|b| b >= 0xF0)) && map.keys().is_sorted()
+}
+
+fn write_entries<'a>(out: &mut Vec<u8>, entries: impl Iterator<Item = (&'a String, &'a Value)>) {
+    for (i, (key, item)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(out, key);
+        out.push(b':');
+        write_json(out, item);
+    }
+}
+
+/// Whether JSON escapes byte `b` of a UTF-8 string.
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
 fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Most strings need no escape: one branch-free (vectorizable) scan, then one copy.
+    if !bytes.iter().fold(false, |any, &b| any | needs_escape(b)) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: Option<&[u8]> = match b {
@@ -151,7 +171,9 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&bytes[start..i]);
         match escape {
             Some(e) => out.extend_from_slice(e),
-            None => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            None => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
         }
         start = i + 1;
     }
