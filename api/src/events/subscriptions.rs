@@ -269,19 +269,34 @@ pub async fn delete(
     ctx: Ctx,
     parts: Parts,
 ) -> Result<StatusCode, QuayError> {
-    let view = managed(&state, &parts, &ctx.caller, &subscription_id).await?;
+    command(
+        &state,
+        &parts,
+        &ctx,
+        &subscription_id,
+        SubscriptionCommand::Delete,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs `command` on the subscription the caller manages; answers its id once the read models
+/// show the command.
+async fn command(
+    state: &AppState,
+    parts: &Parts,
+    ctx: &Ctx,
+    subscription_id: &str,
+    command: SubscriptionCommand,
+) -> Result<Uuid, QuayError> {
+    let view = managed(state, parts, &ctx.caller, subscription_id).await?;
     let namespace = view.namespace_id.zip(view.namespace.as_deref());
     let done = state
         .commands
-        .event_subscription_command(
-            &ctx.envelope,
-            view.id,
-            namespace,
-            SubscriptionCommand::Delete,
-        )
+        .event_subscription_command(&ctx.envelope, view.id, namespace, command)
         .await?;
     state.settle(&done).await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(view.id)
 }
 
 /// Resumes a paused subscription from its checkpoint (an active one is left as it is).
@@ -294,19 +309,15 @@ pub async fn resume(
     ctx: Ctx,
     parts: Parts,
 ) -> Result<Json<EventSubscription>, QuayError> {
-    let view = managed(&state, &parts, &ctx.caller, &subscription_id).await?;
-    let namespace = view.namespace_id.zip(view.namespace.as_deref());
-    let done = state
-        .commands
-        .event_subscription_command(
-            &ctx.envelope,
-            view.id,
-            namespace,
-            SubscriptionCommand::Resume,
-        )
-        .await?;
-    state.settle(&done).await;
-    let view = event_subscriptions::get(state.db().as_ref(), view.id)
+    let id = command(
+        &state,
+        &parts,
+        &ctx,
+        &subscription_id,
+        SubscriptionCommand::Resume,
+    )
+    .await?;
+    let view = event_subscriptions::get(state.db().as_ref(), id)
         .await?
         .ok_or_else(|| QuayError::not_found("No such subscription"))?;
     Ok(Json(body(&state, view).await?))
