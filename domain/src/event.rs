@@ -18,6 +18,7 @@ use crate::gerrit_plugin::Jar;
 use crate::log_export::{Delivery, ExportRequest, ExportStatus};
 use crate::manifest::Descriptor;
 use crate::names::{Email, NamespaceName, RepositoryName};
+use crate::quota::LimitType;
 use crate::spaceone_plugin::{PluginChanges, PluginSpec};
 use crate::tag::TagName;
 use crate::values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};
@@ -672,6 +673,77 @@ pub enum DomainEvent {
     EventSubscriptionResumed { subscription_id: Uuid },
     #[serde(rename = "event_subscription.deleted.v1")]
     EventSubscriptionDeleted { subscription_id: Uuid },
+
+    // Namespace quotas (stream `quota-<namespace id>`, `crate::quota`) and the registry size.
+    #[serde(rename = "quota.created.v1")]
+    QuotaCreated {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_bytes: u64,
+    },
+    #[serde(rename = "quota.changed.v1")]
+    QuotaChanged {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_bytes: u64,
+        previous_limit_bytes: u64,
+    },
+    /// The quota is gone, with its limits.
+    #[serde(rename = "quota.deleted.v1")]
+    QuotaDeleted {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_bytes: u64,
+    },
+    #[serde(rename = "quota.limit_created.v1")]
+    QuotaLimitCreated {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_id: u64,
+        limit_type: LimitType,
+        threshold_percent: u8,
+    },
+    #[serde(rename = "quota.limit_changed.v1")]
+    QuotaLimitChanged {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_id: u64,
+        limit_type: LimitType,
+        threshold_percent: u8,
+        previous_type: LimitType,
+        previous_threshold_percent: u8,
+    },
+    #[serde(rename = "quota.limit_deleted.v1")]
+    QuotaLimitDeleted {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_id: u64,
+        limit_type: LimitType,
+        threshold_percent: u8,
+    },
+    /// A push into `repository` brought the namespace's usage to `usage_bytes`, at or past
+    /// its `Warning` limit at `threshold_percent` of `limit_bytes` (appended with the push).
+    #[serde(rename = "quota.warning_reached.v1")]
+    QuotaWarningReached {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        repository_id: Uuid,
+        repository: RepositoryName,
+        quota_id: u64,
+        limit_bytes: u64,
+        threshold_percent: u8,
+        usage_bytes: u64,
+    },
+    /// A superuser asked for the registry's size to be computed again (stream
+    /// `registrysize`); the `quotas` projector answers it.
+    #[serde(rename = "registry_size.queued.v1")]
+    RegistrySizeQueued {},
 }
 
 impl DomainEvent {
@@ -766,6 +838,15 @@ impl DomainEvent {
             EventSubscriptionPaused { .. } => "event_subscription.paused.v1",
             EventSubscriptionResumed { .. } => "event_subscription.resumed.v1",
             EventSubscriptionDeleted { .. } => "event_subscription.deleted.v1",
+            // Namespace quotas and the registry size.
+            QuotaCreated { .. } => "quota.created.v1",
+            QuotaChanged { .. } => "quota.changed.v1",
+            QuotaDeleted { .. } => "quota.deleted.v1",
+            QuotaLimitCreated { .. } => "quota.limit_created.v1",
+            QuotaLimitChanged { .. } => "quota.limit_changed.v1",
+            QuotaLimitDeleted { .. } => "quota.limit_deleted.v1",
+            QuotaWarningReached { .. } => "quota.warning_reached.v1",
+            RegistrySizeQueued { .. } => "registry_size.queued.v1",
         }
     }
 }

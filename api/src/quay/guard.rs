@@ -162,6 +162,20 @@ impl FromRequestParts<AppState> for Account {
     }
 }
 
+/// A request on the caller's own account that Quay guards with `require_user_admin` even to
+/// read (its quotas): `user:admin`, users only.
+pub struct AccountAdmin(pub Ctx);
+
+impl FromRequestParts<AppState> for AccountAdmin {
+    type Rejection = QuayError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, QuayError> {
+        Ok(AccountAdmin(
+            checked(parts, state, Need::AdminSelf, None).await?,
+        ))
+    }
+}
+
 /// A superuser's request (with `super:user`).
 pub struct Super(pub Ctx);
 
