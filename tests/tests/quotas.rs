@@ -673,4 +673,11 @@ async fn usage_falls_after_a_tag_delete_and_a_collection(backend: Backend) {
     assert_eq!(quota_bytes(&server).await, blob_bytes(&kept));
     let (_, org) = server.get("/api/v1/organization/acme").await;
     assert_eq!(org["quota_report"]["configured_quota"], 1u64 << 30);
+    // The repository list reports each repository's own bytes, as Quay's does.
+    let (status, list) = server.get("/api/v1/repository?namespace=acme").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(
+        list["repositories"][0]["quota_report"],
+        json!({"quota_bytes": blob_bytes(&kept), "configured_quota": 1u64 << 30})
+    );
 }

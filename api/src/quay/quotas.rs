@@ -227,7 +227,7 @@ pub async fn org_list(
 /// Create the organization's quota (superusers).
 #[utoipa::path(post, path = "/api/v1/organization/{orgname}/quota", operation_id = "createOrganizationQuota", tag = "namespacequota",
     request_body = QuotaInput, params(("orgname" = String, Path)),
-    responses((status = 201, description = "Created", body = String, example = json!("Created")),
+    responses((status = 201, description = "Created", body = String, content_type = "application/json", example = json!("Created")),
         (status = 400, description = "Invalid size, or a quota exists already")))]
 pub async fn org_create(
     State(state): State<AppState>,
@@ -349,7 +349,7 @@ pub async fn org_limits(
 /// Add a `Warning` or `Reject` limit to the organization's quota (superusers).
 #[utoipa::path(post, path = "/api/v1/organization/{orgname}/quota/{quota_id}/limit", operation_id = "createOrganizationQuotaLimit", tag = "namespacequota",
     request_body = NewLimit, params(("orgname" = String, Path), ("quota_id" = String, Path)),
-    responses((status = 201, description = "Created", body = String, example = json!("Created")),
+    responses((status = 201, description = "Created", body = String, content_type = "application/json", example = json!("Created")),
         (status = 400, description = "Invalid type or threshold, or the limit exists already")))]
 pub async fn org_create_limit(
     State(state): State<AppState>,

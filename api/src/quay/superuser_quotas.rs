@@ -71,7 +71,7 @@ pub async fn org_list(
 /// Create an organization's quota.
 #[utoipa::path(post, path = "/api/v1/superuser/organization/{namespace}/quota", operation_id = "createOrganizationQuotaSuperUser", tag = "superuser",
     request_body = QuotaInput, params(("namespace" = String, Path)),
-    responses((status = 201, description = "Created", body = String, example = json!("Created")),
+    responses((status = 201, description = "Created", body = String, content_type = "application/json", example = json!("Created")),
         (status = 400, description = "Invalid size, or a quota exists already")))]
 pub async fn org_create(
     State(state): State<AppState>,
@@ -126,7 +126,7 @@ pub async fn user_list(
 /// Create a user's quota.
 #[utoipa::path(post, path = "/api/v1/superuser/users/{namespace}/quota", operation_id = "createUserQuotaSuperUser", tag = "superuser",
     request_body = QuotaInput, params(("namespace" = String, Path)),
-    responses((status = 201, description = "Created", body = String, example = json!("Created")),
+    responses((status = 201, description = "Created", body = String, content_type = "application/json", example = json!("Created")),
         (status = 400, description = "Invalid size, or a quota exists already")))]
 pub async fn user_create(
     State(state): State<AppState>,
@@ -197,7 +197,7 @@ pub async fn registry_size(
 
 /// Queues a calculation of the registry's size (answered by the time this returns).
 #[utoipa::path(post, path = "/api/v1/superuser/registrysize/", operation_id = "queueRegistrySizeCalculation", tag = "superuser",
-    responses((status = 201, description = "Queued", body = String, example = json!(""))))]
+    responses((status = 201, description = "Queued", body = String, content_type = "application/json", example = json!(""))))]
 pub async fn queue_registry_size(
     State(state): State<AppState>,
     Super(ctx): Super,

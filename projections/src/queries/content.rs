@@ -370,3 +370,28 @@ pub async fn repository_referenced_bytes(db: &dyn ReadDb, repository_id: Uuid) -
         .unwrap_or(0)
         .max(0) as u64)
 }
+
+/// [`repository_referenced_bytes`] of several repositories at once (a repository list page).
+pub async fn repositories_referenced_bytes(
+    db: &dyn ReadDb,
+    repository_ids: &[Uuid],
+) -> DbResult<std::collections::BTreeMap<Uuid, u64>> {
+    let keys: Vec<String> = repository_ids.iter().map(Uuid::to_string).collect();
+    let rows = super::query_in(
+        db,
+        "SELECT repository_id, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM (SELECT DISTINCT repository_id,
+           ref_digest, size FROM manifest_refs WHERE kind <> $1 AND repository_id IN ({keys})) referenced
+         GROUP BY repository_id",
+        "manifest".into(),
+        &keys,
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                super::namespaces::parse_uuid(r.str("repository_id")?)?,
+                r.i64("n")?.max(0) as u64,
+            ))
+        })
+        .collect()
+}
