@@ -71,3 +71,16 @@ pub async fn registry_size(db: &dyn ReadDb) -> DbResult<Option<(u64, Option<i64>
         .map(|r| Ok((count(r.i64("size_bytes")?), r.opt_i64("last_ran")?)))
         .transpose()
 }
+
+/// Every repository the namespace ever held, deleted ones included: what its quota usage is
+/// folded from at a past position.
+pub async fn namespace_repository_ids(db: &dyn ReadDb, namespace_id: Uuid) -> DbResult<Vec<Uuid>> {
+    db.query(
+        "SELECT id FROM repositories WHERE namespace_id = $1 ORDER BY id",
+        params![namespace_id],
+    )
+    .await?
+    .iter()
+    .map(|r| crate::queries::namespaces::parse_uuid(r.str("id")?))
+    .collect()
+}
