@@ -104,6 +104,17 @@ impl Projector for Quotas {
                 "DELETE FROM quota_limits WHERE namespace_id = $1 AND limit_id = $2",
                 params![*namespace_id, *limit_id],
             ),
+            // A deleted organization's quota goes with it (a user is never deleted here).
+            OrganizationDeleted {
+                organization_id, ..
+            } => {
+                for sql in [
+                    "DELETE FROM quotas WHERE namespace_id = $1",
+                    "DELETE FROM quota_limits WHERE namespace_id = $1",
+                ] {
+                    stmt(sql, params![*organization_id]);
+                }
+            }
             _ => {}
         }
     }

@@ -664,11 +664,11 @@ pub async fn list(
     let sizes = content::repositories_referenced_bytes(state.db().as_ref(), &ids).await?;
     let mut configured = std::collections::BTreeMap::new();
     for r in &repos {
-        if !configured.contains_key(&r.namespace_id) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = configured.entry(r.namespace_id) {
             let quota =
                 annals_projections::queries::quotas::get(state.db().as_ref(), r.namespace_id)
                     .await?;
-            configured.insert(r.namespace_id, quota.map(|q| q.limit_bytes));
+            slot.insert(quota.map(|q| q.limit_bytes));
         }
     }
     let repositories = repos
