@@ -145,6 +145,10 @@ pub enum DomainEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mounted_from: Option<String>,
     },
+    /// The repository dropped its reference to a blob (OCI `DELETE /v2/<name>/blobs/<digest>`).
+    /// The bytes stay in the blob store until a garbage collection finds them unreferenced.
+    #[serde(rename = "repository.blob_unlinked.v1")]
+    BlobUnlinked { repository_id: Uuid, digest: Digest },
     /// A manifest was pushed, by digest or by `tag` (which then points at it).
     #[serde(rename = "repository.manifest_pushed.v1")]
     ManifestPushed {
@@ -696,6 +700,7 @@ impl DomainEvent {
             RepositoryStateChanged { .. } => "repository.state_changed.v1",
             RepositoryDeleted { .. } => "repository.deleted.v1",
             BlobUploaded { .. } => "repository.blob_uploaded.v1",
+            BlobUnlinked { .. } => "repository.blob_unlinked.v1",
             ManifestPushed { .. } => "repository.manifest_pushed.v1",
             ManifestDeleted { .. } => "repository.manifest_deleted.v1",
             TagCreated { .. } => "repository.tag_created.v1",

@@ -30,6 +30,8 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         RepositoryDeleted { .. } => "delete_repo",
         // Blob uploads are part of a push; the push itself is logged when its manifest lands.
         BlobUploaded { .. } => return None,
+        // Quay has no blob deletion and no log kind for it; the event stream carries it.
+        BlobUnlinked { .. } => return None,
         ManifestPushed { .. } => "push_repo",
         ManifestDeleted { .. } => "delete_manifest",
         TagCreated { .. } => "create_tag",

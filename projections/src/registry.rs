@@ -146,6 +146,10 @@ impl Projector for RegistryContent {
                  ON CONFLICT (repository_id, digest) DO NOTHING",
                 params![*repository_id, digest.to_string(), *size, at],
             ),
+            BlobUnlinked { repository_id, digest } => stmt(
+                "DELETE FROM blob_links WHERE repository_id = $1 AND digest = $2",
+                params![*repository_id, digest.to_string()],
+            ),
             ManifestPushed {
                 repository_id, digest, media_type, size, tag, config, layers, manifests, subject,
                 artifact_type, annotations, ..

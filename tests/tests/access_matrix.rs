@@ -1965,7 +1965,7 @@ fn registry_routes(f: &Fixture) -> Vec<Route> {
             blob,
             None,
             Admin,
-            &[405],
+            &[202],
         ),
         r(
             "PUT",

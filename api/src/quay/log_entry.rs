@@ -213,6 +213,9 @@ fn metadata(entry: &LogEntry) -> Value {
         } => {
             json!({"namespace": namespace, "repo": repo, "digest": digest, "size": size, "mounted_from": mounted_from})
         }
+        BlobUnlinked { digest, .. } => {
+            json!({"namespace": namespace, "repo": repo, "digest": digest})
+        }
         RegistryCreated {
             name, tier, region, ..
         } => {
