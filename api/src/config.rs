@@ -199,7 +199,8 @@ pub struct ServeArgs {
     pub body_idle_timeout_s: u64,
 
     /// Connections each listener keeps open at once; at the cap the oldest idle one is closed
-    /// to make room, and when all are busy a new one gets 503. Defaults to half of the open
+    /// to make room, and when all are busy a new one gets 503 (the gRPC listener closes a
+    /// connection past the cap at once). Defaults to half of the open
     /// files the process may have, less a reserve, at most 4096.
     #[arg(long, env = "ANNALS_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: Option<u64>,

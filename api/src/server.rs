@@ -396,7 +396,12 @@ pub async fn serve_until(
         shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
     };
     tokio::join!(
-        spaceone::grpc::serve(grpc_listener, state.clone(), stop_rx.clone()),
+        spaceone::grpc::serve(
+            grpc_listener,
+            limits.max_connections,
+            state.clone(),
+            stop_rx.clone()
+        ),
         listener::serve(
             listener,
             listener::app(app(state.clone()), &limits),
