@@ -508,8 +508,17 @@ async fn killed_worker(backend: Backend) {
         .post(REPO, json!({"method": "number_of_tags", "value": 1}))
         .await;
     assert_eq!(s, 201);
-    // Kill the server while the worker prunes (or about to).
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Kill the server once the worker has begun to prune (29 deletions, one command each).
+    let started = Instant::now();
+    while !server
+        .events()
+        .await
+        .iter()
+        .any(|e| e.event_type == "repository.tag_autopruned.v1")
+    {
+        assert!(started.elapsed() < DEADLINE, "the worker never pruned");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     server.kill();
     server.restart().await;
     wait_for_tags(&server, "acme/app", &["t29"]).await;
