@@ -244,6 +244,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ANNALS_LOG_EXPORT_TIMEOUT_S", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
     pub log_export_timeout_s: u64,
 
+    /// Auto-prune: seconds between two passes that apply every policy to every repository it
+    /// covers (pushes are pruned soon after they land, whatever this is).
+    #[arg(long, env = "ANNALS_AUTOPRUNE_INTERVAL_S", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
+    pub autoprune_interval_s: u64,
+
     /// Log exports: the SMTP relay `callback_email` links are sent through (`smtp://host:port`,
     /// `smtp://host?tls=required` for STARTTLS, `smtps://host`; credentials in the URL).
     /// Unset: e-mails are recorded as not sent.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::access::{RepoRole, TeamRole};
+use crate::autoprune::{PolicyConfig, PolicyScope, PrunedBy};
 use crate::delegate::Delegate;
 use crate::digest::Digest;
 use crate::event_subscription::Selector;
@@ -676,6 +677,37 @@ pub enum DomainEvent {
     EventSubscriptionResumed { subscription_id: Uuid },
     #[serde(rename = "event_subscription.deleted.v1")]
     EventSubscriptionDeleted { subscription_id: Uuid },
+
+    // --- Auto-prune policies (`domain/src/autoprune.rs`) and the tags they delete. ---
+    /// An auto-prune policy of a namespace, or of one repository (`scope.repository_id`).
+    #[serde(rename = "autoprune.policy_created.v1")]
+    AutoprunePolicyCreated {
+        policy_uuid: Uuid,
+        scope: PolicyScope,
+        policy: PolicyConfig,
+    },
+    /// The policy now prunes as `policy` says.
+    #[serde(rename = "autoprune.policy_updated.v1")]
+    AutoprunePolicyUpdated {
+        policy_uuid: Uuid,
+        scope: PolicyScope,
+        policy: PolicyConfig,
+    },
+    #[serde(rename = "autoprune.policy_deleted.v1")]
+    AutoprunePolicyDeleted {
+        policy_uuid: Uuid,
+        scope: PolicyScope,
+    },
+    /// The auto-prune worker deleted the tag (then pointing at `digest`) because of the policy
+    /// `pruned_by` names. On the repository's stream; for its content, a deletion like
+    /// `repository.tag_deleted.v1`.
+    #[serde(rename = "repository.tag_autopruned.v1")]
+    TagAutopruned {
+        repository_id: Uuid,
+        tag: TagName,
+        digest: Digest,
+        pruned_by: PrunedBy,
+    },
 }
 
 impl DomainEvent {
@@ -771,6 +803,11 @@ impl DomainEvent {
             EventSubscriptionPaused { .. } => "event_subscription.paused.v1",
             EventSubscriptionResumed { .. } => "event_subscription.resumed.v1",
             EventSubscriptionDeleted { .. } => "event_subscription.deleted.v1",
+            // Auto-prune.
+            AutoprunePolicyCreated { .. } => "autoprune.policy_created.v1",
+            AutoprunePolicyUpdated { .. } => "autoprune.policy_updated.v1",
+            AutoprunePolicyDeleted { .. } => "autoprune.policy_deleted.v1",
+            TagAutopruned { .. } => "repository.tag_autopruned.v1",
         }
     }
 }

@@ -97,5 +97,19 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         EventSubscriptionPaused { .. } => "event_subscription_pause",
         EventSubscriptionResumed { .. } => "event_subscription_resume",
         EventSubscriptionDeleted { .. } => "event_subscription_delete",
+        // Auto-prune: a policy's scope decides namespace or repository; the worker's deletions.
+        AutoprunePolicyCreated { scope, .. } if scope.repository_id.is_some() => {
+            "create_repository_autoprune_policy"
+        }
+        AutoprunePolicyCreated { .. } => "create_namespace_autoprune_policy",
+        AutoprunePolicyUpdated { scope, .. } if scope.repository_id.is_some() => {
+            "update_repository_autoprune_policy"
+        }
+        AutoprunePolicyUpdated { .. } => "update_namespace_autoprune_policy",
+        AutoprunePolicyDeleted { scope, .. } if scope.repository_id.is_some() => {
+            "delete_repository_autoprune_policy"
+        }
+        AutoprunePolicyDeleted { .. } => "delete_namespace_autoprune_policy",
+        TagAutopruned { .. } => "autoprune_tag_delete",
     })
 }

@@ -222,6 +222,10 @@ impl Projector for RegistryContent {
             TagDeleted { repository_id, tag, .. } => {
                 stmt(END_TAG, params![*repository_id, tag.as_str(), at, position])
             }
+            // A tag deleted by an auto-prune policy ends like a deleted one.
+            TagAutopruned { repository_id, tag, .. } => {
+                stmt(END_TAG, params![*repository_id, tag.as_str(), at, position])
+            }
             TagExpirationChanged { repository_id, tag, expiration, .. } => stmt(
                 "UPDATE tags SET expiration = $3 WHERE repository_id = $1 AND name = $2 AND end_ts IS NULL",
                 params![*repository_id, tag.as_str(), expiration.map(|e| e.timestamp_micros())],
