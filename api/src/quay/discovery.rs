@@ -15,9 +15,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use super::error::QuayErrorBody;
 use super::{
-    applications, apptokens, exported_logs, images, log_exports, logs, manifests, messages, oauth,
-    organizations, permissions, prototypes, repo_tokens, repositories, robots, search,
-    service_keys, superuser, tags, teams, users,
+    applications, apptokens, autoprune, exported_logs, images, log_exports, logs, manifests,
+    messages, oauth, organizations, permissions, prototypes, repo_tokens, repositories, robots,
+    search, service_keys, superuser, tags, teams, users,
 };
 // Namespace quotas.
 use super::{quotas, superuser_quotas};
@@ -105,6 +105,12 @@ use crate::state::AppState;
         superuser_quotas::org_delete, superuser_quotas::user_list, superuser_quotas::user_create,
         superuser_quotas::user_change, superuser_quotas::user_delete,
         superuser_quotas::registry_size, superuser_quotas::queue_registry_size,
+        // Auto-prune policies.
+        autoprune::org_list, autoprune::org_create, autoprune::org_get, autoprune::org_update,
+        autoprune::org_delete, autoprune::user_list, autoprune::user_create, autoprune::user_get,
+        autoprune::user_update, autoprune::user_delete, autoprune::repo_list,
+        autoprune::repo_create, autoprune::repo_get, autoprune::repo_update,
+        autoprune::repo_delete,
     ),
     components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
     modifiers(&BearerAuth, &AuthenticatedPaths, &TimeTravel, &ErrorResponses),
@@ -228,8 +234,73 @@ type LinkTable = [(
 const REPO: &str = "{$response.body#/namespace}/{$response.body#/name}";
 const ORG: &str = "$request.body#/name";
 const REGISTRY: &str = "$response.body#/registry/name";
+const POLICY: &str = "$response.body#/uuid";
 
 const LINKS: &LinkTable = &[
+    // Auto-prune policies: from a created policy to the routes on it.
+    (
+        "createOrganizationAutoPrunePolicy",
+        "201",
+        &[
+            (
+                "getOrganizationAutoPrunePolicy",
+                &[
+                    ("orgname", "$request.path.orgname"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "updateOrganizationAutoPrunePolicy",
+                &[
+                    ("orgname", "$request.path.orgname"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "deleteOrganizationAutoPrunePolicy",
+                &[
+                    ("orgname", "$request.path.orgname"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+        ],
+    ),
+    (
+        "createUserAutoPrunePolicy",
+        "201",
+        &[
+            ("getUserAutoPrunePolicy", &[("policy_uuid", POLICY)]),
+            ("updateUserAutoPrunePolicy", &[("policy_uuid", POLICY)]),
+            ("deleteUserAutoPrunePolicy", &[("policy_uuid", POLICY)]),
+        ],
+    ),
+    (
+        "createRepositoryAutoPrunePolicy",
+        "201",
+        &[
+            (
+                "getRepositoryAutoPrunePolicy",
+                &[
+                    ("repository", "$request.path.repository"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "updateRepositoryAutoPrunePolicy",
+                &[
+                    ("repository", "$request.path.repository"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "deleteRepositoryAutoPrunePolicy",
+                &[
+                    ("repository", "$request.path.repository"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+        ],
+    ),
     (
         "createOrganization",
         "201",

@@ -162,8 +162,9 @@ impl FromRequestParts<AppState> for Account {
     }
 }
 
-/// A request on the caller's own account that Quay guards with `require_user_admin` even to
-/// read (its quotas): `user:admin`, users only.
+/// A request on the caller's own account that Quay guards with `require_user_admin`, even to
+/// read: `user:admin` for every method, users only (the auto-prune policies and the quotas of
+/// the user's namespace).
 pub struct AccountAdmin(pub Ctx);
 
 impl FromRequestParts<AppState> for AccountAdmin {
