@@ -30,6 +30,7 @@ pub mod message;
 pub mod names;
 pub mod organization;
 pub mod prototype;
+pub mod quota;
 pub mod registry;
 pub mod repository;
 pub mod reservation;

@@ -19,6 +19,7 @@ pub mod past_generation;
 pub mod plugins;
 pub mod projector;
 pub mod queries;
+pub mod quotas;
 pub mod registry;
 pub mod sql;
 pub mod subscriptions;

@@ -253,6 +253,23 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
     let plugin_gone = plugin("gone").await;
     let plugin_gone2 = plugin("gone2").await;
 
+    // Namespace quotas: acme's (id 1, limits 1 and 2), the admin's own (id 1), and an
+    // organization whose quota the routes create and delete.
+    post("/api/v1/organization/", json!({"name": "quotaco"})).await;
+    post("/api/v1/organization/acme/quota", json!({"limit": "1 GiB"})).await;
+    for (kind, percent) in [("Warning", 50), ("Reject", 100)] {
+        post(
+            "/api/v1/organization/acme/quota/1/limit",
+            json!({"type": kind, "threshold_percent": percent}),
+        )
+        .await;
+    }
+    post(
+        "/api/v1/superuser/users/admin/quota",
+        json!({"limit": "1 GiB"}),
+    )
+    .await;
+
     let admin_bearer = format!("Bearer {}", server.token);
     let callers = Callers {
         admin: server.token.clone(),
@@ -1728,6 +1745,227 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
     ]
 }
 
+/// The quota routes: acme's members read its quota, the caller reads its own (the admin's has
+/// no limit, so its limit reads 404), and only a superuser changes one.
+fn quota_routes() -> Vec<Route> {
+    use Class::*;
+    let q = "/api/v1/organization/acme/quota";
+    let r =
+        |method, template: &'static str, path: &str, body: Option<Value>, class, ok, scope| Route {
+            method,
+            template,
+            path: path.to_owned(),
+            body,
+            class,
+            ok,
+            scope,
+        };
+    let org = "/api/v1/organization/{orgname}/quota";
+    let quota = "/api/v1/organization/{orgname}/quota/{quota_id}";
+    let limits = "/api/v1/organization/{orgname}/quota/{quota_id}/limit";
+    let limit = "/api/v1/organization/{orgname}/quota/{quota_id}/limit/{limit_id}";
+    let su_org = "/api/v1/superuser/organization/{namespace}/quota";
+    let su_org_quota = "/api/v1/superuser/organization/{namespace}/quota/{quota_id}";
+    let su_user = "/api/v1/superuser/users/{namespace}/quota";
+    let su_user_quota = "/api/v1/superuser/users/{namespace}/quota/{quota_id}";
+    let size = "/api/v1/superuser/registrysize/";
+    let bytes = || Some(json!({"limit_bytes": 2048}));
+    vec![
+        r("GET", org, q, None, Member, &[200], Scope::User),
+        r(
+            "GET",
+            quota,
+            &format!("{q}/1"),
+            None,
+            Member,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            limits,
+            &format!("{q}/1/limit"),
+            None,
+            Member,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            limit,
+            &format!("{q}/1/limit/1"),
+            None,
+            Member,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "PUT",
+            quota,
+            &format!("{q}/1"),
+            bytes(),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            limits,
+            &format!("{q}/1/limit"),
+            Some(json!({"type": "Warning", "threshold_percent": 70})),
+            Super,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            limit,
+            &format!("{q}/1/limit/1"),
+            Some(json!({"threshold_percent": 60})),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            limit,
+            &format!("{q}/1/limit/2"),
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            org,
+            "/api/v1/organization/quotaco/quota",
+            bytes(),
+            Super,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            quota,
+            "/api/v1/organization/quotaco/quota/1",
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/quota",
+            "/api/v1/user/quota",
+            None,
+            Account,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/quota/{quota_id}",
+            "/api/v1/user/quota/1",
+            None,
+            Account,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/quota/{quota_id}/limit",
+            "/api/v1/user/quota/1/limit",
+            None,
+            Account,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/quota/{quota_id}/limit/{limit_id}",
+            "/api/v1/user/quota/1/limit/1",
+            None,
+            Account,
+            &[404],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            su_org,
+            "/api/v1/superuser/organization/acme/quota",
+            None,
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            su_org,
+            "/api/v1/superuser/organization/quotaco/quota",
+            bytes(),
+            Super,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            su_org_quota,
+            "/api/v1/superuser/organization/quotaco/quota/2",
+            bytes(),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            su_org_quota,
+            "/api/v1/superuser/organization/quotaco/quota/2",
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            su_user,
+            "/api/v1/superuser/users/admin/quota",
+            None,
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            su_user,
+            "/api/v1/superuser/users/frank/quota",
+            bytes(),
+            Super,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            su_user_quota,
+            "/api/v1/superuser/users/frank/quota/1",
+            bytes(),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            su_user_quota,
+            "/api/v1/superuser/users/frank/quota/1",
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r("GET", size, size, None, Super, &[200], Scope::Other),
+        r("POST", size, size, None, Super, &[201], Scope::Other),
+    ]
+}
+
 /// The SpaceONE plugin routes, on plugins of `acme` whose image is `acme/private`: members
 /// read, administrators change.
 /// The ledger's routes: public, read-only (an auditor needs no account).
@@ -2373,6 +2611,7 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
     management.extend(spaceone_routes(&fixture));
     management.extend(ledger_routes());
     management.extend(events_routes(&server).await);
+    management.extend(quota_routes());
     let registry = registry_routes(&fixture);
     let gerrit = gerrit_routes(&server);
     let walked: BTreeSet<(String, String)> = management

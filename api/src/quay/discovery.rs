@@ -19,6 +19,8 @@ use super::{
     messages, oauth, organizations, permissions, prototypes, repo_tokens, repositories, robots,
     search, service_keys, superuser, tags, teams, users,
 };
+// Namespace quotas.
+use super::{quotas, superuser_quotas};
 use crate::docr;
 use crate::docr::error::DoErrorBody;
 use crate::events;
@@ -94,6 +96,15 @@ use crate::state::AppState;
         ledger::routes::consistency, ledger::jobs::start, ledger::jobs::follow,
         events::stream::stream, events::subscriptions::create, events::subscriptions::list,
         events::subscriptions::get, events::subscriptions::delete, events::subscriptions::resume,
+        // Namespace quotas and the registry size.
+        quotas::org_list, quotas::org_create, quotas::org_get, quotas::org_change,
+        quotas::org_delete, quotas::org_limits, quotas::org_create_limit, quotas::org_get_limit,
+        quotas::org_change_limit, quotas::org_delete_limit, quotas::user_list, quotas::user_get,
+        quotas::user_limits, quotas::user_get_limit,
+        superuser_quotas::org_list, superuser_quotas::org_create, superuser_quotas::org_change,
+        superuser_quotas::org_delete, superuser_quotas::user_list, superuser_quotas::user_create,
+        superuser_quotas::user_change, superuser_quotas::user_delete,
+        superuser_quotas::registry_size, superuser_quotas::queue_registry_size,
         // Auto-prune policies.
         autoprune::org_list, autoprune::org_create, autoprune::org_get, autoprune::org_update,
         autoprune::org_delete, autoprune::user_list, autoprune::user_create, autoprune::user_get,

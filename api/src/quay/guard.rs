@@ -162,9 +162,9 @@ impl FromRequestParts<AppState> for Account {
     }
 }
 
-/// A request that changes or reads the caller's own account settings as Quay's
-/// `require_user_admin` does: `user:admin` for every method (the auto-prune policies of the
-/// user's namespace).
+/// A request on the caller's own account that Quay guards with `require_user_admin`, even to
+/// read: `user:admin` for every method, users only (the auto-prune policies and the quotas of
+/// the user's namespace).
 pub struct AccountAdmin(pub Ctx);
 
 impl FromRequestParts<AppState> for AccountAdmin {

@@ -463,6 +463,58 @@ fn metadata(entry: &LogEntry) -> Value {
         | EventSubscriptionDeleted { subscription_id } => {
             json!({"subscription": subscription_id})
         }
+        // Namespace quotas, with Quay's metadata (sizes also in its human form).
+        QuotaCreated { limit_bytes, .. } => json!({
+            "namespace": namespace, "limit_bytes": limit_bytes,
+            "limit": super::quota_size::human(*limit_bytes),
+        }),
+        QuotaChanged {
+            limit_bytes,
+            previous_limit_bytes,
+            ..
+        } => json!({
+            "namespace": namespace, "limit_bytes": limit_bytes,
+            "limit": super::quota_size::human(*limit_bytes),
+            "previous_limit_bytes": previous_limit_bytes,
+            "previous_limit": super::quota_size::human(*previous_limit_bytes),
+        }),
+        QuotaDeleted {
+            quota_id,
+            limit_bytes,
+            ..
+        } => json!({
+            "namespace": namespace, "quota_id": quota_id, "limit_bytes": limit_bytes,
+            "limit": super::quota_size::human(*limit_bytes),
+        }),
+        QuotaLimitCreated {
+            limit_type,
+            threshold_percent,
+            ..
+        } => json!({
+            "namespace": namespace, "type": limit_type.as_str(),
+            "threshold_percent": threshold_percent,
+        }),
+        QuotaLimitChanged {
+            limit_type,
+            threshold_percent,
+            previous_type,
+            previous_threshold_percent,
+            ..
+        } => json!({
+            "namespace": namespace, "type": limit_type.as_str(),
+            "threshold_percent": threshold_percent, "previous_type": previous_type.as_str(),
+            "previous_threshold_percent": previous_threshold_percent,
+        }),
+        QuotaLimitDeleted {
+            limit_id,
+            limit_type,
+            threshold_percent,
+            ..
+        } => json!({
+            "namespace": namespace, "limit_id": limit_id, "type": limit_type.as_str(),
+            "threshold_percent": threshold_percent,
+        }),
+        QuotaWarningReached { .. } | RegistrySizeQueued { .. } => json!({}),
         // Auto-prune: Quay's metadata for the policy kinds; a pruned tag names its policy.
         AutoprunePolicyCreated { policy, scope, .. }
         | AutoprunePolicyUpdated { policy, scope, .. } => json!({

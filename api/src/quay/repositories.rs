@@ -7,6 +7,7 @@
 
 use annals_commands::{CreateRepository, RepositoryRef};
 use annals_projections::queries::access::Viewer;
+use annals_projections::queries::content;
 use annals_projections::queries::namespaces::{self, NamespaceView};
 use annals_projections::queries::repositories::{self, ListFilter, RepositoryView};
 use annals_projections::queries::stars;
@@ -630,6 +631,16 @@ pub struct RepositoryItem {
     /// With `popularity=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub popularity: Option<f64>,
+    /// What the repository stores, and its namespace's quota (Quay's `quota_report`).
+    pub quota_report: RepositoryQuotaReport,
+}
+
+/// The bytes of the distinct blobs a repository's manifests reference, and its namespace's
+/// quota, if one is set.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RepositoryQuotaReport {
+    pub quota_bytes: u64,
+    pub configured_quota: Option<u64>,
 }
 
 /// `{repositories, next_page?}`
@@ -685,6 +696,17 @@ pub async fn list(
         Some(c) => stars::starred_among(state.db().as_ref(), c.user_id, &ids).await?,
         None => Default::default(),
     };
+    // Quota reports: one query for the page's sizes, one per namespace for its quota.
+    let sizes = content::repositories_referenced_bytes(state.db().as_ref(), &ids).await?;
+    let mut configured = std::collections::BTreeMap::new();
+    for r in &repos {
+        if let std::collections::btree_map::Entry::Vacant(slot) = configured.entry(r.namespace_id) {
+            let quota =
+                annals_projections::queries::quotas::get(state.db().as_ref(), r.namespace_id)
+                    .await?;
+            slot.insert(quota.map(|q| q.limit_bytes));
+        }
+    }
     let repositories = repos
         .iter()
         .map(|r| RepositoryItem {
@@ -697,6 +719,10 @@ pub async fn list(
             is_starred: starred.contains(&r.id),
             last_modified: params.last_modified.then_some(r.last_modified / 1_000_000),
             popularity: params.popularity.then_some(0.0),
+            quota_report: RepositoryQuotaReport {
+                quota_bytes: sizes.get(&r.id).copied().unwrap_or(0),
+                configured_quota: configured.get(&r.namespace_id).copied().flatten(),
+            },
         })
         .collect();
     let next_page = match (more, repos.last()) {

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod messages;
 pub mod namespaces;
 pub mod prototypes;
+pub mod quotas;
 pub mod registries;
 pub mod repositories;
 pub mod robots;
