@@ -18,6 +18,7 @@ use crate::gerrit_plugin::Jar;
 use crate::log_export::{Delivery, ExportRequest, ExportStatus};
 use crate::manifest::Descriptor;
 use crate::names::{Email, NamespaceName, RepositoryName};
+use crate::notification::{NotificationEvent, NotificationMethod};
 use crate::spaceone_plugin::{PluginChanges, PluginSpec};
 use crate::tag::TagName;
 use crate::values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};
@@ -672,6 +673,71 @@ pub enum DomainEvent {
     EventSubscriptionResumed { subscription_id: Uuid },
     #[serde(rename = "event_subscription.deleted.v1")]
     EventSubscriptionDeleted { subscription_id: Uuid },
+
+    // --- Repository notifications (`notification.rs`) ---------------------------------------
+    /// A repository notification: tell `config`'s target by `method` when `event` happens.
+    #[serde(rename = "repository_notification.created.v1")]
+    RepositoryNotificationCreated {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        config: serde_json::Value,
+        event_config: serde_json::Value,
+    },
+    #[serde(rename = "repository_notification.deleted.v1")]
+    RepositoryNotificationDeleted {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+    },
+    /// The failure count went back to 0 (from `previous_failures`): a disabled notification fires again.
+    #[serde(rename = "repository_notification.reset.v1")]
+    RepositoryNotificationReset {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+        previous_failures: u32,
+    },
+    /// One delivery of the event's sample data was asked for; the delivery worker sends it.
+    #[serde(rename = "repository_notification.test_queued.v1")]
+    RepositoryNotificationTestQueued {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+    },
+    /// The delivery worker delivered the notification for the event `source_event_id` (at
+    /// `source_position`); `recipients` names the users a `quay_notification` went to.
+    #[serde(rename = "repository_notification.delivered.v1")]
+    RepositoryNotificationDelivered {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+        source_event_id: Uuid,
+        source_position: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        recipients: Vec<String>,
+    },
+    /// An attempt to deliver for `source_event_id` failed: the count is now
+    /// `number_of_failures`, and at Quay's limit the notification is `disabled` until reset.
+    #[serde(rename = "repository_notification.failed.v1")]
+    RepositoryNotificationFailed {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+        source_event_id: Uuid,
+        source_position: u64,
+        error: String,
+        number_of_failures: u32,
+        disabled: bool,
+    },
 }
 
 impl DomainEvent {
@@ -766,6 +832,13 @@ impl DomainEvent {
             EventSubscriptionPaused { .. } => "event_subscription.paused.v1",
             EventSubscriptionResumed { .. } => "event_subscription.resumed.v1",
             EventSubscriptionDeleted { .. } => "event_subscription.deleted.v1",
+            // Repository notifications.
+            RepositoryNotificationCreated { .. } => "repository_notification.created.v1",
+            RepositoryNotificationDeleted { .. } => "repository_notification.deleted.v1",
+            RepositoryNotificationReset { .. } => "repository_notification.reset.v1",
+            RepositoryNotificationTestQueued { .. } => "repository_notification.test_queued.v1",
+            RepositoryNotificationDelivered { .. } => "repository_notification.delivered.v1",
+            RepositoryNotificationFailed { .. } => "repository_notification.failed.v1",
         }
     }
 }

@@ -95,5 +95,13 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         EventSubscriptionPaused { .. } => "event_subscription_pause",
         EventSubscriptionResumed { .. } => "event_subscription_resume",
         EventSubscriptionDeleted { .. } => "event_subscription_delete",
+        // Repository notifications: Quay's kinds for the routes; the worker's outcomes and the
+        // test request get kinds in the same style.
+        RepositoryNotificationCreated { .. } => "add_repo_notification",
+        RepositoryNotificationDeleted { .. } => "delete_repo_notification",
+        RepositoryNotificationReset { .. } => "reset_repo_notification",
+        RepositoryNotificationTestQueued { .. } => "test_repo_notification",
+        RepositoryNotificationDelivered { .. } => "repo_notification_delivered",
+        RepositoryNotificationFailed { .. } => "repo_notification_failed",
     })
 }

@@ -460,6 +460,64 @@ fn metadata(entry: &LogEntry) -> Value {
         | EventSubscriptionDeleted { subscription_id } => {
             json!({"subscription": subscription_id})
         }
+        // Repository notifications: Quay's metadata `{repo, namespace, notification_id, event,
+        // method}`, and what the delivery worker did. The config (URLs, addresses) stays out.
+        RepositoryNotificationCreated {
+            notification_id,
+            event,
+            method,
+            ..
+        }
+        | RepositoryNotificationDeleted {
+            notification_id,
+            event,
+            method,
+            ..
+        }
+        | RepositoryNotificationReset {
+            notification_id,
+            event,
+            method,
+            ..
+        }
+        | RepositoryNotificationTestQueued {
+            notification_id,
+            event,
+            method,
+            ..
+        } => json!({
+            "repo": repo, "namespace": namespace, "notification_id": notification_id,
+            "event": event.as_str(), "method": method.as_str(),
+        }),
+        RepositoryNotificationDelivered {
+            notification_id,
+            event,
+            method,
+            source_event_id,
+            source_position,
+            recipients,
+            ..
+        } => json!({
+            "repo": repo, "namespace": namespace, "notification_id": notification_id,
+            "event": event.as_str(), "method": method.as_str(), "source_event": source_event_id,
+            "source_position": source_position, "recipients": recipients,
+        }),
+        RepositoryNotificationFailed {
+            notification_id,
+            event,
+            method,
+            source_event_id,
+            source_position,
+            error,
+            number_of_failures,
+            disabled,
+            ..
+        } => json!({
+            "repo": repo, "namespace": namespace, "notification_id": notification_id,
+            "event": event.as_str(), "method": method.as_str(), "source_event": source_event_id,
+            "source_position": source_position, "error": error,
+            "number_of_failures": number_of_failures, "disabled": disabled,
+        }),
         NameReserved { .. }
         | NameReleased { .. }
         | OrganizationRegistryAttached { .. }
