@@ -20,6 +20,8 @@ pub mod queries;
 pub mod registry;
 pub mod sql;
 pub mod subscriptions;
+// Repository notifications.
+pub mod notifications;
 pub mod watch;
 
 pub use projector::{

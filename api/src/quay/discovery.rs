@@ -19,6 +19,8 @@ use super::{
     organizations, permissions, prototypes, repo_tokens, repositories, robots, search,
     service_keys, superuser, tags, teams, users,
 };
+// Repository notifications.
+use super::notifications;
 use crate::docr;
 use crate::docr::error::DoErrorBody;
 use crate::events;
@@ -70,6 +72,9 @@ use crate::state::AppState;
         permissions::list_users, permissions::list_teams, permissions::get, permissions::set,
         permissions::remove, permissions::transitive, permissions::get_team,
         permissions::set_team, permissions::remove_team,
+        // Repository notifications.
+        notifications::list, notifications::create, notifications::get, notifications::delete,
+        notifications::reset, notifications::test,
         superuser::users, superuser::create_user, superuser::organizations,
         superuser::delete_organization, superuser::change_organization,
         docr::registry::create, docr::registry::get, docr::registry::delete,
@@ -245,6 +250,9 @@ const LINKS: &LinkTable = &[
             ("listRepoTags", &[("repository", REPO)]),
             ("listRepositoryImages", &[("repository", REPO)]),
             ("changeTag", &[("repository", REPO), ("tag", "latest")]),
+            // Repository notifications.
+            ("listRepoNotifications", &[("repository", REPO)]),
+            ("createRepoNotification", &[("repository", REPO)]),
             ("deleteRepository", &[("repository", REPO)]),
         ],
     ),

@@ -29,6 +29,8 @@ use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
 use super::guard::MaybeCaller;
 use super::{images, log_exports, logs, manifests, permissions, repo_tokens, tags};
+// Repository notifications.
+use super::notifications::{self, NotificationPath};
 use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
 use crate::access::{Caller, resolve};
 use crate::state::AppState;
@@ -55,6 +57,8 @@ enum Target {
     Permission(permissions::PermissionPath),
     /// The retired repository tokens: the list, or one by code.
     Tokens(Option<String>),
+    /// Repository notifications: the list, one, or its test (all for administrators).
+    Notification(NotificationPath),
 }
 
 impl Target {
@@ -65,7 +69,8 @@ impl Target {
             (_, &Method::GET) => match self {
                 Target::Repository("logs" | "aggregatelogs")
                 | Target::Permission(_)
-                | Target::Tokens(_) => RepoAccess::Admin,
+                | Target::Tokens(_)
+                | Target::Notification(_) => RepoAccess::Admin,
                 _ => RepoAccess::Read,
             },
             (Target::Permission(_) | Target::Tokens(_), _) => RepoAccess::Admin,
@@ -89,6 +94,7 @@ impl Target {
             Target::Permission(p) => p.allows(method),
             Target::Tokens(None) => matches!(m, Method::GET | Method::POST),
             Target::Tokens(Some(_)) => matches!(m, Method::GET | Method::PUT | Method::DELETE),
+            Target::Notification(p) => p.allows(method),
             Target::Content(route) => match route {
                 ContentRoute::Tags | ContentRoute::Images | ContentRoute::Image(..) => {
                     m == Method::GET
@@ -134,6 +140,9 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
             out.push((repo, Target::Permission(route)));
         }
         out.extend(tokens_reading(rest, strict));
+        if let Some((repo, route)) = NotificationPath::parse(rest, strict) {
+            out.push((repo, Target::Notification(route)));
+        }
         if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
             out.push((repo, Target::Content(route)));
         }
@@ -344,6 +353,19 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
             (Method::DELETE, true) => repo_tokens::delete.call(req, state).await,
             _ => method_not_allowed(),
         },
+        Target::Notification(path) => {
+            let (entry, test) = (path.uuid.is_some(), path.test);
+            req.extensions_mut().insert(path);
+            match (method, entry, test) {
+                (Method::GET, false, _) => notifications::list.call(req, state).await,
+                (Method::POST, false, _) => notifications::create.call(req, state).await,
+                (Method::GET, true, false) => notifications::get.call(req, state).await,
+                (Method::DELETE, true, false) => notifications::delete.call(req, state).await,
+                (Method::POST, true, false) => notifications::reset.call(req, state).await,
+                (Method::POST, true, true) => notifications::test.call(req, state).await,
+                _ => method_not_allowed(),
+            }
+        }
         Target::Content(ContentRoute::Tags) => tags::list.call(req, state).await,
         Target::Content(ContentRoute::Tag(tag, action)) => {
             req.extensions_mut().insert(tags::TagPath(tag));

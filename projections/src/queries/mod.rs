@@ -15,6 +15,8 @@ pub mod namespaces;
 pub mod prototypes;
 pub mod registries;
 pub mod repositories;
+// Repository notifications.
+pub mod repository_notifications;
 pub mod robots;
 pub mod service_keys;
 pub mod spaceone_plugins;
