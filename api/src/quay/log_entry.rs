@@ -462,6 +462,8 @@ fn metadata(entry: &LogEntry) -> Value {
         }
         // Repository notifications: Quay's metadata `{repo, namespace, notification_id, event,
         // method}`, and what the delivery worker did. The config (URLs, addresses) stays out.
+        // Quay's `event` (the notification's event name) collides with the event reference
+        // every Annals entry carries under `event`, which wins; the name is `notification_event`.
         RepositoryNotificationCreated {
             notification_id,
             event,
@@ -487,7 +489,7 @@ fn metadata(entry: &LogEntry) -> Value {
             ..
         } => json!({
             "repo": repo, "namespace": namespace, "notification_id": notification_id,
-            "event": event.as_str(), "method": method.as_str(),
+            "notification_event": event.as_str(), "method": method.as_str(),
         }),
         RepositoryNotificationDelivered {
             notification_id,
@@ -499,7 +501,7 @@ fn metadata(entry: &LogEntry) -> Value {
             ..
         } => json!({
             "repo": repo, "namespace": namespace, "notification_id": notification_id,
-            "event": event.as_str(), "method": method.as_str(), "source_event": source_event_id,
+            "notification_event": event.as_str(), "method": method.as_str(), "source_event": source_event_id,
             "source_position": source_position, "recipients": recipients,
         }),
         RepositoryNotificationFailed {
@@ -514,7 +516,7 @@ fn metadata(entry: &LogEntry) -> Value {
             ..
         } => json!({
             "repo": repo, "namespace": namespace, "notification_id": notification_id,
-            "event": event.as_str(), "method": method.as_str(), "source_event": source_event_id,
+            "notification_event": event.as_str(), "method": method.as_str(), "source_event": source_event_id,
             "source_position": source_position, "error": error,
             "number_of_failures": number_of_failures, "disabled": disabled,
         }),
