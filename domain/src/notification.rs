@@ -284,7 +284,7 @@ pub fn validate_event_config(event: NotificationEvent, config: &Value) -> Result
             Value::String(s) => s.trim().parse::<u64>().ok(),
             _ => None,
         };
-        if !index.is_some_and(|i| i <= 5) {
+        if index.is_none_or(|i| i > 5) {
             return bad("Invalid vulnerability level: must be a priority index from 0 to 5".into());
         }
     }

@@ -222,6 +222,10 @@ type LinkTable = [(
 const REPO: &str = "{$response.body#/namespace}/{$response.body#/name}";
 const ORG: &str = "$request.body#/name";
 const REGISTRY: &str = "$response.body#/registry/name";
+const NOTIFICATION: &[(&str, &str)] = &[
+    ("repository", "$request.path.repository"),
+    ("uuid", "$response.body#/uuid"),
+];
 
 const LINKS: &LinkTable = &[
     (
@@ -254,6 +258,17 @@ const LINKS: &LinkTable = &[
             ("listRepoNotifications", &[("repository", REPO)]),
             ("createRepoNotification", &[("repository", REPO)]),
             ("deleteRepository", &[("repository", REPO)]),
+        ],
+    ),
+    // Repository notifications: the one just made.
+    (
+        "createRepoNotification",
+        "201",
+        &[
+            ("getRepoNotification", NOTIFICATION),
+            ("deleteRepoNotification", NOTIFICATION),
+            ("resetRepositoryNotificationFailures", NOTIFICATION),
+            ("testRepoNotification", NOTIFICATION),
         ],
     ),
     (
