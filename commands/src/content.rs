@@ -163,6 +163,42 @@ impl CommandService {
         .await
     }
 
+    /// Drops the reference of the repository at `target` (which need not have a manifest yet)
+    /// to a blob: OCI's blob DELETE. Refused while a manifest of the repository names the blob;
+    /// the bytes stay until a garbage collection finds them unreferenced.
+    pub async fn unlink_blob(
+        &self,
+        envelope: &Envelope,
+        target: &RepositoryRef,
+        digest: Digest,
+    ) -> Result<Done, CommandError> {
+        self.run(envelope, || async {
+            let ns = self.resolve_namespace(&target.namespace).await?;
+            ns.check_writable(None)?;
+            let slot = self.repository_slot(&ns, &target.name).await?;
+            let linked = self
+                .facts()
+                .linked_blobs(slot.id, std::slice::from_ref(&digest))
+                .await?
+                .contains(&digest);
+            let events = content::decide(
+                slot.id,
+                &slot.repo.state.content,
+                &ContentCommand::UnlinkBlob {
+                    digest: digest.clone(),
+                    linked,
+                },
+            )?;
+            let mut plan = Plan::new(slot.scope(&ns));
+            guard_slot(&ns, &slot, &mut plan);
+            // At the version read: a manifest pushed meanwhile that names the blob conflicts,
+            // and the re-plan sees it.
+            plan.push(&slot.repo.stream, slot.repo.expected(), events);
+            Ok(plan)
+        })
+        .await
+    }
+
     /// Pushes a manifest into the repository at `target`, creating the repository (private, as
     /// a Quay push does) when this is its first manifest. The blobs it references must be
     /// linked to the repository. `persist` stores the manifest's bytes; it runs only once the

@@ -7,6 +7,8 @@
 //! Uniqueness of names is enforced by appending to reservation streams in the same batch.
 
 mod audit;
+// Auto-prune policies and the tags they delete.
+mod autoprune;
 mod content;
 mod envelope;
 mod error;
@@ -33,6 +35,7 @@ mod users;
 
 pub use annals_domain::content::ContentCommand;
 pub use audit::audit_stream;
+pub use autoprune::{PolicyChange, PolicyTarget};
 pub use content::{ManifestPush, PushTarget};
 pub use envelope::Envelope;
 pub use error::CommandError;

@@ -21,6 +21,8 @@ pub struct StoredManifest {
     /// Child manifests (for an index).
     pub children: Vec<Digest>,
     pub subject: Option<Digest>,
+    /// The config and layer blobs it references.
+    pub blobs: BTreeSet<Digest>,
     /// Labels by id: (key, value).
     pub labels: BTreeMap<Uuid, (String, String)>,
 }
@@ -69,6 +71,8 @@ impl Content {
                 digest,
                 media_type,
                 tag,
+                config,
+                layers,
                 manifests,
                 subject,
                 ..
@@ -79,6 +83,11 @@ impl Content {
                         media_type: media_type.clone(),
                         children: manifests.iter().map(|m| m.digest.clone()).collect(),
                         subject: subject.as_ref().map(|s| s.digest.clone()),
+                        blobs: config
+                            .iter()
+                            .chain(layers)
+                            .map(|b| b.digest.clone())
+                            .collect(),
                         labels: BTreeMap::new(),
                     });
                 if let Some(tag) = tag
@@ -99,6 +108,13 @@ impl Content {
             | TagMoved { tag, digest, .. }
             | TagRestored { tag, digest, .. } => self.point(tag, digest),
             TagDeleted { tag, .. } => {
+                if let Some(t) = self.tags.get_mut(tag) {
+                    t.current = None;
+                    t.expiration = None;
+                }
+            }
+            // A tag deleted by an auto-prune policy is gone like any deleted tag.
+            TagAutopruned { tag, .. } => {
                 if let Some(t) = self.tags.get_mut(tag) {
                     t.current = None;
                     t.expiration = None;
@@ -158,6 +174,12 @@ pub enum ContentCommand {
     DeleteManifest {
         digest: Digest,
     },
+    /// Drop the repository's reference to a blob. `linked` is whether the repository holds it
+    /// (a fact of the read models).
+    UnlinkBlob {
+        digest: Digest,
+        linked: bool,
+    },
     /// Point a tag at a manifest already in the repository (Quay's `PUT .../tag/{tag}`).
     SetTag {
         tag: TagName,
@@ -191,6 +213,7 @@ pub enum ContentCommand {
 /// Why a push was refused, for the OCI error codes.
 pub const BLOB_UNKNOWN: &str = "blob unknown to registry";
 pub const MANIFEST_UNKNOWN: &str = "manifest unknown";
+pub const BLOB_NOT_LINKED: &str = "blob unknown to repository";
 
 const LABEL_MEDIA_TYPES: [&str; 2] = ["text/plain", "application/json"];
 
@@ -263,6 +286,27 @@ pub fn decide(
                 repository_id,
                 digest: digest.clone(),
                 tags: content.tags_of(digest),
+            }]
+        }
+        ContentCommand::UnlinkBlob { digest, linked } => {
+            if !linked {
+                return Err(DomainError::NotFound(format!(
+                    "{BLOB_NOT_LINKED}: {digest}"
+                )));
+            }
+            // A manifest that still names the blob would stop being pullable.
+            if let Some((manifest, _)) = content
+                .manifests
+                .iter()
+                .find(|(_, m)| m.blobs.contains(digest))
+            {
+                return Err(DomainError::Conflict(format!(
+                    "blob {digest} is referenced by manifest {manifest}; delete the manifest first"
+                )));
+            }
+            vec![BlobUnlinked {
+                repository_id,
+                digest: digest.clone(),
             }]
         }
         ContentCommand::SetTag { tag, digest } => {
@@ -522,5 +566,33 @@ mod tests {
             },
         );
         assert!(c.manifests[&digest('1')].labels.is_empty());
+    }
+
+    #[test]
+    fn a_blob_is_unlinked_only_when_held_and_no_manifest_names_it() {
+        let mut c = Content::default();
+        push(&mut c, '1', "v1");
+        let unlink = |linked| ContentCommand::UnlinkBlob {
+            digest: digest('b'),
+            linked,
+        };
+        assert!(matches!(
+            decide(Uuid::nil(), &c, &unlink(false)),
+            Err(DomainError::NotFound(m)) if m.starts_with(BLOB_NOT_LINKED)
+        ));
+        assert!(matches!(
+            decide(Uuid::nil(), &c, &unlink(true)),
+            Err(DomainError::Conflict(_))
+        ));
+        run(
+            &mut c,
+            ContentCommand::DeleteManifest {
+                digest: digest('1'),
+            },
+        );
+        assert!(matches!(
+            run(&mut c, unlink(true)).as_slice(),
+            [DomainEvent::BlobUnlinked { digest: d, .. }] if *d == digest('b')
+        ));
     }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::access::{RepoRole, TeamRole};
+use crate::autoprune::{PolicyConfig, PolicyScope, PrunedBy};
 use crate::delegate::Delegate;
 use crate::digest::Digest;
 use crate::event_subscription::Selector;
@@ -146,6 +147,10 @@ pub enum DomainEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mounted_from: Option<String>,
     },
+    /// The repository dropped its reference to a blob (OCI `DELETE /v2/<name>/blobs/<digest>`).
+    /// The bytes stay in the blob store until a garbage collection finds them unreferenced.
+    #[serde(rename = "repository.blob_unlinked.v1")]
+    BlobUnlinked { repository_id: Uuid, digest: Digest },
     /// A manifest was pushed, by digest or by `tag` (which then points at it).
     #[serde(rename = "repository.manifest_pushed.v1")]
     ManifestPushed {
@@ -738,6 +743,36 @@ pub enum DomainEvent {
         number_of_failures: u32,
         disabled: bool,
     },
+    // --- Auto-prune policies (`domain/src/autoprune.rs`) and the tags they delete. ---
+    /// An auto-prune policy of a namespace, or of one repository (`scope.repository_id`).
+    #[serde(rename = "autoprune.policy_created.v1")]
+    AutoprunePolicyCreated {
+        policy_uuid: Uuid,
+        scope: PolicyScope,
+        policy: PolicyConfig,
+    },
+    /// The policy now prunes as `policy` says.
+    #[serde(rename = "autoprune.policy_updated.v1")]
+    AutoprunePolicyUpdated {
+        policy_uuid: Uuid,
+        scope: PolicyScope,
+        policy: PolicyConfig,
+    },
+    #[serde(rename = "autoprune.policy_deleted.v1")]
+    AutoprunePolicyDeleted {
+        policy_uuid: Uuid,
+        scope: PolicyScope,
+    },
+    /// The auto-prune worker deleted the tag (then pointing at `digest`) because of the policy
+    /// `pruned_by` names. On the repository's stream; for its content, a deletion like
+    /// `repository.tag_deleted.v1`.
+    #[serde(rename = "repository.tag_autopruned.v1")]
+    TagAutopruned {
+        repository_id: Uuid,
+        tag: TagName,
+        digest: Digest,
+        pruned_by: PrunedBy,
+    },
 }
 
 impl DomainEvent {
@@ -762,6 +797,7 @@ impl DomainEvent {
             RepositoryStateChanged { .. } => "repository.state_changed.v1",
             RepositoryDeleted { .. } => "repository.deleted.v1",
             BlobUploaded { .. } => "repository.blob_uploaded.v1",
+            BlobUnlinked { .. } => "repository.blob_unlinked.v1",
             ManifestPushed { .. } => "repository.manifest_pushed.v1",
             ManifestDeleted { .. } => "repository.manifest_deleted.v1",
             TagCreated { .. } => "repository.tag_created.v1",
@@ -839,6 +875,11 @@ impl DomainEvent {
             RepositoryNotificationTestQueued { .. } => "repository_notification.test_queued.v1",
             RepositoryNotificationDelivered { .. } => "repository_notification.delivered.v1",
             RepositoryNotificationFailed { .. } => "repository_notification.failed.v1",
+            // Auto-prune.
+            AutoprunePolicyCreated { .. } => "autoprune.policy_created.v1",
+            AutoprunePolicyUpdated { .. } => "autoprune.policy_updated.v1",
+            AutoprunePolicyDeleted { .. } => "autoprune.policy_deleted.v1",
+            TagAutopruned { .. } => "repository.tag_autopruned.v1",
         }
     }
 }

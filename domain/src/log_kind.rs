@@ -30,6 +30,8 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         RepositoryDeleted { .. } => "delete_repo",
         // Blob uploads are part of a push; the push itself is logged when its manifest lands.
         BlobUploaded { .. } => return None,
+        // Quay has no blob deletion and no log kind for it; the event stream carries it.
+        BlobUnlinked { .. } => return None,
         ManifestPushed { .. } => "push_repo",
         ManifestDeleted { .. } => "delete_manifest",
         TagCreated { .. } => "create_tag",
@@ -103,5 +105,19 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         RepositoryNotificationTestQueued { .. } => "test_repo_notification",
         RepositoryNotificationDelivered { .. } => "repo_notification_delivered",
         RepositoryNotificationFailed { .. } => "repo_notification_failed",
+        // Auto-prune: a policy's scope decides namespace or repository; the worker's deletions.
+        AutoprunePolicyCreated { scope, .. } if scope.repository_id.is_some() => {
+            "create_repository_autoprune_policy"
+        }
+        AutoprunePolicyCreated { .. } => "create_namespace_autoprune_policy",
+        AutoprunePolicyUpdated { scope, .. } if scope.repository_id.is_some() => {
+            "update_repository_autoprune_policy"
+        }
+        AutoprunePolicyUpdated { .. } => "update_namespace_autoprune_policy",
+        AutoprunePolicyDeleted { scope, .. } if scope.repository_id.is_some() => {
+            "delete_repository_autoprune_policy"
+        }
+        AutoprunePolicyDeleted { .. } => "delete_namespace_autoprune_policy",
+        TagAutopruned { .. } => "autoprune_tag_delete",
     })
 }

@@ -8,6 +8,8 @@
 //! - [`generation`]: where the read models live, and how a rebuild swaps in fresh ones.
 
 pub mod access;
+// Auto-prune policies.
+pub mod autoprune;
 pub mod catalog;
 pub mod dump;
 pub mod generation;

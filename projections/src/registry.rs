@@ -146,6 +146,10 @@ impl Projector for RegistryContent {
                  ON CONFLICT (repository_id, digest) DO NOTHING",
                 params![*repository_id, digest.to_string(), *size, at],
             ),
+            BlobUnlinked { repository_id, digest } => stmt(
+                "DELETE FROM blob_links WHERE repository_id = $1 AND digest = $2",
+                params![*repository_id, digest.to_string()],
+            ),
             ManifestPushed {
                 repository_id, digest, media_type, size, tag, config, layers, manifests, subject,
                 artifact_type, annotations, ..
@@ -216,6 +220,10 @@ impl Projector for RegistryContent {
                 stmt(OPEN_TAG, params![position, *repository_id, tag.as_str(), digest.to_string(), at, reversion]);
             }
             TagDeleted { repository_id, tag, .. } => {
+                stmt(END_TAG, params![*repository_id, tag.as_str(), at, position])
+            }
+            // A tag deleted by an auto-prune policy ends like a deleted one.
+            TagAutopruned { repository_id, tag, .. } => {
                 stmt(END_TAG, params![*repository_id, tag.as_str(), at, position])
             }
             TagExpirationChanged { repository_id, tag, expiration, .. } => stmt(

@@ -187,6 +187,19 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
     };
     let prototype_keep = prototype("read").await;
     let prototype_gone = prototype("write").await;
+    // Auto-prune policies of acme, of the admin's namespace and of acme/private.
+    let policy = |base: &'static str, value: u64| async move {
+        post(base, json!({"method": "number_of_tags", "value": value})).await["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let org_policy_keep = policy("/api/v1/organization/acme/autoprunepolicy/", 300).await;
+    let org_policy_gone = policy("/api/v1/organization/acme/autoprunepolicy/", 400).await;
+    let user_policy_keep = policy("/api/v1/user/autoprunepolicy/", 300).await;
+    let user_policy_gone = policy("/api/v1/user/autoprunepolicy/", 400).await;
+    let repo_policy_keep = policy("/api/v1/repository/acme/private/autoprunepolicy/", 300).await;
+    let repo_policy_gone = policy("/api/v1/repository/acme/private/autoprunepolicy/", 400).await;
     let apptoken = |title: &'static str| async move {
         post("/api/v1/user/apptoken", json!({"title": title})).await["token"]["uuid"]
             .as_str()
@@ -278,6 +291,12 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
         apptoken_keep,
         apptoken_gone,
         message_gone,
+        org_policy_keep,
+        org_policy_gone,
+        user_policy_keep,
+        user_policy_gone,
+        repo_policy_keep,
+        repo_policy_gone,
         key_keep,
         key_gone,
         plugin_keep,
@@ -300,6 +319,12 @@ struct Fixture {
     apptoken_keep: String,
     apptoken_gone: String,
     message_gone: String,
+    org_policy_keep: String,
+    org_policy_gone: String,
+    user_policy_keep: String,
+    user_policy_gone: String,
+    repo_policy_keep: String,
+    repo_policy_gone: String,
     key_keep: String,
     key_gone: String,
     plugin_keep: String,
@@ -529,6 +554,52 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             Some(json!({"name": "made-by-matrix"})),
             Account,
             &[201, 400],
+            Scope::User,
+        ),
+        // Auto-prune policies of the caller's own namespace.
+        r(
+            "GET",
+            "/api/v1/user/autoprunepolicy/",
+            "/api/v1/user/autoprunepolicy/".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "POST",
+            "/api/v1/user/autoprunepolicy/",
+            "/api/v1/user/autoprunepolicy/".into(),
+            Some(json!({"method": "creation_date", "value": "32d", "tagPattern": "^tmp-"})),
+            Account,
+            &[201],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/autoprunepolicy/{policy_uuid}",
+            format!("/api/v1/user/autoprunepolicy/{}", f.user_policy_keep),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "PUT",
+            "/api/v1/user/autoprunepolicy/{policy_uuid}",
+            format!("/api/v1/user/autoprunepolicy/{}", f.user_policy_keep),
+            Some(json!({"method": "number_of_tags", "value": 30})),
+            Account,
+            &[204],
+            Scope::User,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/user/autoprunepolicy/{policy_uuid}",
+            format!("/api/v1/user/autoprunepolicy/{}", f.user_policy_gone),
+            None,
+            Account,
+            &[200],
             Scope::User,
         ),
         // The admin's own things under /user (bob has none of them: 404).
@@ -794,6 +865,52 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             None,
             Admin,
             &[204],
+            Scope::Other,
+        ),
+        // Auto-prune policies of the organization.
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/autoprunepolicy/",
+            format!("{org}/autoprunepolicy/"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/organization/{orgname}/autoprunepolicy/",
+            format!("{org}/autoprunepolicy/"),
+            Some(json!({"method": "creation_date", "value": "30d", "tagPattern": "^tmp-"})),
+            Admin,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/autoprunepolicy/{policy_uuid}",
+            format!("{org}/autoprunepolicy/{}", f.org_policy_keep),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/organization/{orgname}/autoprunepolicy/{policy_uuid}",
+            format!("{org}/autoprunepolicy/{}", f.org_policy_keep),
+            Some(json!({"method": "number_of_tags", "value": 30})),
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}/autoprunepolicy/{policy_uuid}",
+            format!("{org}/autoprunepolicy/{}", f.org_policy_gone),
+            None,
+            Admin,
+            &[200],
             Scope::Other,
         ),
         r(
@@ -1195,6 +1312,52 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             None,
             Admin,
             &[204],
+            Scope::Repo,
+        ),
+        // Auto-prune policies of the repository.
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/autoprunepolicy/",
+            format!("{repo}/autoprunepolicy/"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/autoprunepolicy/",
+            format!("{repo}/autoprunepolicy/"),
+            Some(json!({"method": "creation_date", "value": "31d", "tagPattern": "^tmp-"})),
+            Admin,
+            &[201],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/autoprunepolicy/{policy_uuid}",
+            format!("{repo}/autoprunepolicy/{}", f.repo_policy_keep),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "PUT",
+            "/api/v1/repository/{repository}/autoprunepolicy/{policy_uuid}",
+            format!("{repo}/autoprunepolicy/{}", f.repo_policy_keep),
+            Some(json!({"method": "number_of_tags", "value": 30})),
+            Admin,
+            &[204],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/repository/{repository}/autoprunepolicy/{policy_uuid}",
+            format!("{repo}/autoprunepolicy/{}", f.repo_policy_gone),
+            None,
+            Admin,
+            &[200],
             Scope::Repo,
         ),
         r(
@@ -2025,7 +2188,7 @@ fn registry_routes(f: &Fixture) -> Vec<Route> {
             blob,
             None,
             Admin,
-            &[405],
+            &[202],
         ),
         r(
             "PUT",

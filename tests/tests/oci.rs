@@ -3,7 +3,7 @@
 //! input — each refusal leaving nothing stored.
 
 use annals_tests::oci::{Image, OCI_INDEX, OCI_MANIFEST, sha256};
-use annals_tests::{ADMIN, Backend, Server, json, on_both_backends};
+use annals_tests::{ADMIN, Backend, Server, basic_auth, json, on_both_backends};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -14,6 +14,7 @@ on_both_backends! {
     tags_referrers_catalog_and_deletes => tags_referrers_catalog_and_deletes;
     token_flow_and_anonymous_access => token_flow_and_anonymous_access;
     manifests_are_negotiated_over_accept => manifests_are_negotiated_over_accept;
+    blob_deletes_mount_sources_and_empty_referrers => blob_deletes_mount_sources_and_empty_referrers;
 }
 
 async fn setup(backend: Backend) -> Server {
@@ -775,4 +776,161 @@ async fn manifests_are_negotiated_over_accept(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(content_type.as_deref(), Some(DOCKER_MANIFEST));
     assert_eq!(digest, Some(sha256(&docker)));
+}
+
+/// A registry request with an explicit `Authorization` value.
+fn registry_as(server: &Server, method: Method, path: &str, auth: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .request(method, format!("{}{path}", server.registry))
+        .header("Authorization", auth)
+}
+
+/// Blob DELETE is for the repository's administrators, refused while a manifest names the
+/// blob, and an event (the bytes stay until garbage collection); a mount never copies a blob
+/// out of a repository the caller may not read; referrers of anything in a repository nothing
+/// was pushed to are an empty index.
+async fn blob_deletes_mount_sources_and_empty_referrers(backend: Backend) {
+    let server = setup(backend).await;
+    let image = Image::new("deletable", 1, 20_000);
+    server.push_image("acme/app", "v1", &image).await;
+    let other = Image::new("other", 1, 1_000);
+    server.push_image("acme/other", "v1", &other).await;
+    let layer = sha256(&image.layers[0]);
+
+    // A robot that may write to acme/other and nothing else.
+    let (s, robot) = server
+        .put("/api/v1/organization/acme/robots/ci", json!({}))
+        .await;
+    assert_eq!(s, 201, "{robot}");
+    let robot_auth = basic_auth("acme+ci", robot["token"].as_str().unwrap());
+    let (s, b) = server
+        .put(
+            "/api/v1/repository/acme/other/permissions/user/acme+ci",
+            json!({"role": "write"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    // Mounting from a repository it may not read falls back to an upload, with or without
+    // `from`, and the blob is not readable through acme/other.
+    let before = server.event_count().await;
+    for query in [
+        format!("mount={layer}&from=acme/app"),
+        format!("mount={layer}"),
+    ] {
+        let r = registry_as(
+            &server,
+            Method::POST,
+            &format!("/v2/acme/other/blobs/uploads/?{query}"),
+            &robot_auth,
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "{query}");
+    }
+    let r = registry_as(
+        &server,
+        Method::GET,
+        &format!("/v2/acme/other/blobs/{layer}"),
+        &robot_auth,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.event_count().await,
+        before,
+        "a refused mount appends nothing"
+    );
+
+    // A writer may not delete blobs; an administrator may not while a manifest names one.
+    let other_layer = sha256(&other.layers[0]);
+    let r = registry_as(
+        &server,
+        Method::DELETE,
+        &format!("/v2/acme/other/blobs/{other_layer}"),
+        &robot_auth,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // (The refusal itself is recorded; the conflict below appends nothing.)
+    let before = server.event_count().await;
+    let r = server
+        .registry_request(Method::DELETE, &format!("/v2/acme/app/blobs/{layer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&image.digest),
+        "{body}"
+    );
+    assert_eq!(server.event_count().await, before);
+
+    // Once the manifest is gone the blob can be deleted: 202, then unknown.
+    let r = server
+        .registry_request(
+            Method::DELETE,
+            &format!("/v2/acme/app/manifests/{}", image.digest),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let r = server
+        .registry_request(Method::DELETE, &format!("/v2/acme/app/blobs/{layer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let r = server
+        .registry_request(Method::GET, &format!("/v2/acme/app/blobs/{layer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = server
+        .registry_request(Method::DELETE, &format!("/v2/acme/app/blobs/{layer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "BLOB_UNKNOWN");
+    let unlinked: Vec<_> = server
+        .events()
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "repository.blob_unlinked.v1")
+        .collect();
+    assert_eq!(unlinked.len(), 1);
+    assert_eq!(unlinked[0].data["digest"], layer.as_str());
+    assert_eq!(unlinked[0].metadata["actor"]["name"], ADMIN);
+    // Uploading it again links it again.
+    server.push_blob("acme/app", &image.layers[0]).await;
+    let r = server
+        .registry_request(Method::GET, &format!("/v2/acme/app/blobs/{layer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Referrers in a repository nothing was pushed to: an empty index.
+    let r = server
+        .registry_request(Method::GET, &format!("/v2/acme/ghost/referrers/{layer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], OCI_INDEX);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["manifests"], json!([]));
 }

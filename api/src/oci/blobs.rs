@@ -1,9 +1,12 @@
-//! Blob reads: `HEAD` and `GET /v2/<name>/blobs/<digest>`, with single byte ranges. A blob is
-//! served only from a repository it was uploaded or mounted into; the bytes stream from the
-//! blob store.
+//! Blobs of a repository: `HEAD` and `GET /v2/<name>/blobs/<digest>`, with single byte ranges,
+//! and `DELETE`. A blob is served only from a repository it was uploaded or mounted into; the
+//! bytes stream from the blob store. A delete drops the repository's reference (an event); the
+//! bytes go with the next garbage collection that finds them unreferenced.
 
-use annals_domain::Digest;
+use annals_commands::CommandError;
+use annals_domain::content::BLOB_NOT_LINKED;
 use annals_domain::digest::DigestError;
+use annals_domain::{Digest, DomainError};
 use annals_projections::queries::content;
 use axum::body::Body;
 use axum::http::request::Parts;
@@ -120,6 +123,31 @@ pub async fn get(
         .header(header::CONTENT_LENGTH, len)
         .body(Body::from_stream(stream))
         .expect("valid response"))
+}
+
+/// `DELETE /v2/<name>/blobs/<digest>`: for the repository's administrators; refused while a
+/// manifest of the repository names the blob.
+pub async fn delete(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    digest: &str,
+) -> Result<Response, OciError> {
+    let digest = parse_digest(digest)?;
+    let _writing = state.blobs.write_guard();
+    let owning = repo::open_admin(state, parts, name).await?;
+    let done = state
+        .commands
+        .unlink_blob(&owning.envelope, &owning.target, digest.clone())
+        .await
+        .map_err(|e| match e {
+            CommandError::Domain(DomainError::NotFound(m)) if m.starts_with(BLOB_NOT_LINKED) => {
+                OciError::blob_unknown(&digest)
+            }
+            e => OciError::from(e),
+        })?;
+    state.settle(&done).await;
+    Ok(super::accepted())
 }
 
 #[cfg(test)]

@@ -100,12 +100,19 @@ pub async fn referrers(
     name: &str,
     digest: &str,
 ) -> Result<Response, OciError> {
-    let opened = repo::open(state, parts, name).await?;
     let subject = parse_digest(digest)?;
     let q = query(parts);
     let artifact_type = q.get("artifactType").map(String::as_str);
     let db = state.db();
-    let found = content::referrers(db.as_ref(), opened.repo.id, &subject, artifact_type).await?;
+    // The spec answers every subject with an index, an empty one when nothing refers to it —
+    // also in a repository nothing was pushed to yet (to a caller who may know that).
+    let found = match repo::open(state, parts, name).await {
+        Ok(opened) => {
+            content::referrers(db.as_ref(), opened.repo.id, &subject, artifact_type).await?
+        }
+        Err(e) if e.code == "NAME_UNKNOWN" => Vec::new(),
+        Err(e) => return Err(e),
+    };
     let manifests: Vec<Value> = found
         .iter()
         .map(|m| {

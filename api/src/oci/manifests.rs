@@ -295,9 +295,5 @@ pub async fn delete(
             e => e,
         })?;
     state.settle(&done).await;
-    Ok(Response::builder()
-        .status(StatusCode::ACCEPTED)
-        .header(header::CONTENT_LENGTH, 0)
-        .body(Body::empty())
-        .expect("valid response"))
+    Ok(super::accepted())
 }

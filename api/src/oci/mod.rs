@@ -30,6 +30,15 @@ use axum::routing::{any, get};
 use self::error::OciError;
 use crate::state::AppState;
 
+/// `202 Accepted` with an empty body: what a delete answers.
+pub fn accepted() -> Response {
+    Response::builder()
+        .status(axum::http::StatusCode::ACCEPTED)
+        .header(axum::http::header::CONTENT_LENGTH, 0)
+        .body(Body::empty())
+        .expect("valid response")
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v2/", get(base))
@@ -189,13 +198,7 @@ async fn route(
         (Route::Blob(name, d), Method::GET | Method::HEAD) => {
             blobs::get(state, parts, name, d).await
         }
-        (Route::Blob(name, _), Method::DELETE) => {
-            // Only a writer learns that blobs are not deleted this way.
-            repo::open_push(state, parts, name).await?;
-            Err(OciError::unsupported(
-                "blobs are removed by garbage collection once no manifest references them",
-            ))
-        }
+        (Route::Blob(name, d), Method::DELETE) => blobs::delete(state, parts, name, d).await,
         (Route::Uploads(name), Method::POST) => uploads::start(state, parts, name, body).await,
         (Route::Upload(name, id), Method::PATCH) => {
             uploads::patch(state, parts, name, id, body).await

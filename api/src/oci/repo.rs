@@ -153,6 +153,28 @@ pub async fn open(state: &AppState, parts: &Parts, name: &str) -> Result<Opened,
 /// collection holds its registry read-only), and a repository the push would create must fit
 /// in the registry's tier.
 pub async fn open_push(state: &AppState, parts: &Parts, name: &str) -> Result<Pushing, OciError> {
+    open_for_change(state, parts, name, Change::Push).await
+}
+
+/// Opens a repository for what only its owners may do (deleting blobs): the caller must
+/// administer it, or, while it has no manifest yet, administer its namespace.
+pub async fn open_admin(state: &AppState, parts: &Parts, name: &str) -> Result<Pushing, OciError> {
+    open_for_change(state, parts, name, Change::Delete).await
+}
+
+/// What a request opening a repository for a change will do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Push,
+    Delete,
+}
+
+async fn open_for_change(
+    state: &AppState,
+    parts: &Parts,
+    name: &str,
+    change: Change,
+) -> Result<Pushing, OciError> {
     let target = parse_name(name)?;
     let scope = scope(name, true);
     let caller = auth::identify(state, parts, Some(&scope))
@@ -164,14 +186,18 @@ pub async fn open_push(state: &AppState, parts: &Parts, name: &str) -> Result<Pu
         repositories::get(db.as_ref(), target.namespace.as_str(), target.name.as_str()),
     )?;
     let namespace = namespace.ok_or_else(|| OciError::name_unknown(name))?;
-    let need = push_need(state, &caller.caller, &namespace, found.as_ref()).await?;
+    let need = change_need(state, &caller.caller, &namespace, found.as_ref(), change).await?;
+    let action = match change {
+        Change::Push => "push",
+        Change::Delete => "delete",
+    };
     check(
         state,
         parts,
         Some(&caller),
         need,
         guard::log_scope(&namespace, found.as_ref()),
-        "push",
+        action,
         name,
         &scope,
     )
@@ -193,17 +219,74 @@ pub async fn open_push(state: &AppState, parts: &Parts, name: &str) -> Result<Pu
     })
 }
 
-/// What a push to `found` (or, when it does not exist yet, a push that creates it in
-/// `namespace`) asks of `caller`.
-async fn push_need(
+/// The repository `source` names, when `caller` may mount its blobs: one it may read, or —
+/// while it has no manifest yet — one it may push to (the blobs are an upload of its own).
+pub async fn mount_source(
+    state: &AppState,
+    caller: &crate::access::Caller,
+    source: &RepositoryRef,
+) -> Result<Option<uuid::Uuid>, OciError> {
+    let db = state.db();
+    let (namespace, found) = tokio::try_join!(
+        namespaces::by_name(db.as_ref(), source.namespace.as_str()),
+        repositories::get(db.as_ref(), source.namespace.as_str(), source.name.as_str()),
+    )?;
+    let Some(namespace) = namespace else {
+        return Ok(None);
+    };
+    Ok(match found {
+        Some(repo) => may_read(state, caller, &repo).await?.then_some(repo.id),
+        None if allows(
+            &caller.subject,
+            &change_need(state, caller, &namespace, None, Change::Push).await?,
+        ) =>
+        {
+            state
+                .commands
+                .check_push(source)
+                .await
+                .ok()
+                .map(|p| p.repository_id)
+        }
+        None => None,
+    })
+}
+
+/// Whether `caller` may read (pull from) `repo`.
+pub async fn may_read(
+    state: &AppState,
+    caller: &crate::access::Caller,
+    repo: &RepositoryView,
+) -> Result<bool, OciError> {
+    let standing = standing::repository(state, Some(caller), repo).await?;
+    Ok(allows(&caller.subject, &Need::ReadRepository(standing)))
+}
+
+/// What `change` to `found` asks of `caller`: a push writes to it (or, when it does not exist
+/// yet, creates it in `namespace`); a delete administers it (or, while it has no manifest yet,
+/// its namespace).
+async fn change_need(
     state: &AppState,
     caller: &crate::access::Caller,
     namespace: &NamespaceView,
     found: Option<&RepositoryView>,
+    change: Change,
 ) -> Result<Need, annals_projections::sql::DbError> {
     Ok(match found {
-        Some(repo) => Need::WriteRepository(standing::repository(state, Some(caller), repo).await?),
-        None => Need::CreateRepository(standing::namespace(state, caller, namespace.id).await?),
+        Some(repo) => {
+            let standing = standing::repository(state, Some(caller), repo).await?;
+            match change {
+                Change::Push => Need::WriteRepository(standing),
+                Change::Delete => Need::AdminRepository(standing),
+            }
+        }
+        None => {
+            let standing = standing::namespace(state, caller, namespace.id).await?;
+            match change {
+                Change::Push => Need::CreateRepository(standing),
+                Change::Delete => Need::AdminNamespace(standing),
+            }
+        }
     })
 }
 
@@ -237,7 +320,7 @@ pub async fn granted_actions(
     let write = match caller {
         Some(c) => allows(
             &subject,
-            &push_need(state, c, &namespace, found.as_ref()).await?,
+            &change_need(state, c, &namespace, found.as_ref(), Change::Push).await?,
         ),
         None => false,
     };

@@ -277,9 +277,10 @@ pub async fn start(
     result
 }
 
-/// A cross-repository mount: answers 201 when `from` has the blob — or, without `from`, any
-/// repository does (the spec's automatic content discovery; every user may read every
-/// repository until roles exist) — and `None` to fall back to a plain upload as the spec asks.
+/// A cross-repository mount: answers 201 when `from` has the blob — or, without `from`, a
+/// repository the caller may read does (the spec's automatic content discovery) — and `None`
+/// to fall back to a plain upload as the spec asks. A source the caller may not read is
+/// treated as not having the blob, so a mount never reveals another repository's content.
 async fn mount_from(
     state: &AppState,
     pushing: &Pushing,
@@ -287,25 +288,30 @@ async fn mount_from(
     mount: &str,
     from: Option<&String>,
 ) -> Result<Option<Response>, OciError> {
+    /// How many repositories holding the blob discovery looks at.
+    const DISCOVERY_CANDIDATES: u32 = 32;
     let digest = parse_digest(mount)?;
     let db = state.db();
+    let caller = &pushing.caller.caller;
     let source_id = match from {
         Some(from) => {
             let Ok(source) = parse_name(from) else {
                 return Ok(None);
             };
-            annals_projections::queries::repositories::get(
-                db.as_ref(),
-                source.namespace.as_str(),
-                source.name.as_str(),
-            )
-            .await?
-            .map(|r| r.id)
+            repo::mount_source(state, caller, &source).await?
         }
-        None => content::repositories_with_blob(db.as_ref(), &digest)
-            .await?
-            .into_iter()
-            .next(),
+        None => {
+            let mut found = None;
+            let candidates =
+                content::repositories_with_blob(db.as_ref(), &digest, DISCOVERY_CANDIDATES).await?;
+            for candidate in candidates {
+                if repo::may_read(state, caller, &candidate).await? {
+                    found = Some(candidate.id);
+                    break;
+                }
+            }
+            found
+        }
     };
     let Some(source_id) = source_id else {
         return Ok(None);

@@ -15,9 +15,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use super::error::QuayErrorBody;
 use super::{
-    applications, apptokens, exported_logs, images, log_exports, logs, manifests, messages, oauth,
-    organizations, permissions, prototypes, repo_tokens, repositories, robots, search,
-    service_keys, superuser, tags, teams, users,
+    applications, apptokens, autoprune, exported_logs, images, log_exports, logs, manifests,
+    messages, oauth, organizations, permissions, prototypes, repo_tokens, repositories, robots,
+    search, service_keys, superuser, tags, teams, users,
 };
 // Repository notifications.
 use super::notifications;
@@ -99,6 +99,12 @@ use crate::state::AppState;
         ledger::routes::consistency, ledger::jobs::start, ledger::jobs::follow,
         events::stream::stream, events::subscriptions::create, events::subscriptions::list,
         events::subscriptions::get, events::subscriptions::delete, events::subscriptions::resume,
+        // Auto-prune policies.
+        autoprune::org_list, autoprune::org_create, autoprune::org_get, autoprune::org_update,
+        autoprune::org_delete, autoprune::user_list, autoprune::user_create, autoprune::user_get,
+        autoprune::user_update, autoprune::user_delete, autoprune::repo_list,
+        autoprune::repo_create, autoprune::repo_get, autoprune::repo_update,
+        autoprune::repo_delete,
     ),
     components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
     modifiers(&BearerAuth, &AuthenticatedPaths, &TimeTravel, &ErrorResponses),
@@ -226,8 +232,73 @@ const NOTIFICATION: &[(&str, &str)] = &[
     ("repository", "$request.path.repository"),
     ("uuid", "$response.body#/uuid"),
 ];
+const POLICY: &str = "$response.body#/uuid";
 
 const LINKS: &LinkTable = &[
+    // Auto-prune policies: from a created policy to the routes on it.
+    (
+        "createOrganizationAutoPrunePolicy",
+        "201",
+        &[
+            (
+                "getOrganizationAutoPrunePolicy",
+                &[
+                    ("orgname", "$request.path.orgname"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "updateOrganizationAutoPrunePolicy",
+                &[
+                    ("orgname", "$request.path.orgname"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "deleteOrganizationAutoPrunePolicy",
+                &[
+                    ("orgname", "$request.path.orgname"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+        ],
+    ),
+    (
+        "createUserAutoPrunePolicy",
+        "201",
+        &[
+            ("getUserAutoPrunePolicy", &[("policy_uuid", POLICY)]),
+            ("updateUserAutoPrunePolicy", &[("policy_uuid", POLICY)]),
+            ("deleteUserAutoPrunePolicy", &[("policy_uuid", POLICY)]),
+        ],
+    ),
+    (
+        "createRepositoryAutoPrunePolicy",
+        "201",
+        &[
+            (
+                "getRepositoryAutoPrunePolicy",
+                &[
+                    ("repository", "$request.path.repository"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "updateRepositoryAutoPrunePolicy",
+                &[
+                    ("repository", "$request.path.repository"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "deleteRepositoryAutoPrunePolicy",
+                &[
+                    ("repository", "$request.path.repository"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+        ],
+    ),
     (
         "createOrganization",
         "201",

@@ -162,6 +162,21 @@ impl FromRequestParts<AppState> for Account {
     }
 }
 
+/// A request that changes or reads the caller's own account settings as Quay's
+/// `require_user_admin` does: `user:admin` for every method (the auto-prune policies of the
+/// user's namespace).
+pub struct AccountAdmin(pub Ctx);
+
+impl FromRequestParts<AppState> for AccountAdmin {
+    type Rejection = QuayError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, QuayError> {
+        Ok(AccountAdmin(
+            checked(parts, state, Need::AdminSelf, None).await?,
+        ))
+    }
+}
+
 /// A superuser's request (with `super:user`).
 pub struct Super(pub Ctx);
 

@@ -213,6 +213,9 @@ fn metadata(entry: &LogEntry) -> Value {
         } => {
             json!({"namespace": namespace, "repo": repo, "digest": digest, "size": size, "mounted_from": mounted_from})
         }
+        BlobUnlinked { digest, .. } => {
+            json!({"namespace": namespace, "repo": repo, "digest": digest})
+        }
         RegistryCreated {
             name, tier, region, ..
         } => {
@@ -519,6 +522,35 @@ fn metadata(entry: &LogEntry) -> Value {
             "notification_event": event.as_str(), "method": method.as_str(), "source_event": source_event_id,
             "source_position": source_position, "error": error,
             "number_of_failures": number_of_failures, "disabled": disabled,
+        }),
+        // Auto-prune: Quay's metadata for the policy kinds; a pruned tag names its policy.
+        AutoprunePolicyCreated { policy, scope, .. }
+        | AutoprunePolicyUpdated { policy, scope, .. } => json!({
+            "method": policy.method.as_str(), "value": policy.value.to_json(),
+            "tag_pattern": policy.tag_pattern, "tag_pattern_matches": policy.tag_pattern_matches,
+            "namespace": scope.namespace.as_str(), "repo": scope.repository.as_ref().map(|r| r.as_str()),
+        }),
+        AutoprunePolicyDeleted { policy_uuid, scope } => json!({
+            "policy_uuid": policy_uuid, "namespace": scope.namespace.as_str(),
+            "repo": scope.repository.as_ref().map(|r| r.as_str()),
+        }),
+        TagAutopruned {
+            tag,
+            digest,
+            pruned_by,
+            ..
+        } => json!({
+            "performer": "autoprune worker", "namespace": namespace, "repo": repo, "tag": tag,
+            "manifest_digest": digest,
+            "policy": {
+                "uuid": pruned_by.policy_uuid,
+                "method": pruned_by.policy.method.as_str(),
+                "value": pruned_by.policy.value.to_json(),
+                "tag_pattern": pruned_by.policy.tag_pattern,
+                "tag_pattern_matches": pruned_by.policy.tag_pattern_matches,
+                "namespace": pruned_by.scope.namespace.as_str(),
+                "repository": pruned_by.scope.repository.as_ref().map(|r| r.as_str()),
+            },
         }),
         NameReserved { .. }
         | NameReleased { .. }

@@ -3,6 +3,8 @@
 
 pub mod applications;
 pub mod apptokens;
+// Auto-prune policies (issue 14 part 2).
+pub mod autoprune;
 pub mod discovery;
 pub mod error;
 pub mod exported_logs;
@@ -183,6 +185,28 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/organization/{orgname}/prototypes/{prototypeid}",
             axum::routing::put(prototypes::update).delete(prototypes::delete),
+        )
+        // Auto-prune policies of an organization and of the caller's namespace (a
+        // repository's are routed by `repositories::dispatch`).
+        .route(
+            "/api/v1/organization/{orgname}/autoprunepolicy/",
+            get(autoprune::org_list).post(autoprune::org_create),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/autoprunepolicy/{policy_uuid}",
+            get(autoprune::org_get)
+                .put(autoprune::org_update)
+                .delete(autoprune::org_delete),
+        )
+        .route(
+            "/api/v1/user/autoprunepolicy/",
+            get(autoprune::user_list).post(autoprune::user_create),
+        )
+        .route(
+            "/api/v1/user/autoprunepolicy/{policy_uuid}",
+            get(autoprune::user_get)
+                .put(autoprune::user_update)
+                .delete(autoprune::user_delete),
         )
         .route("/api/v1/entities/{prefix}", get(search::entities))
         .route("/api/v1/find/repositories", get(search::find_repositories))

@@ -28,7 +28,7 @@ use axum::http::request::Parts;
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
 use super::guard::MaybeCaller;
-use super::{images, log_exports, logs, manifests, permissions, repo_tokens, tags};
+use super::{autoprune, images, log_exports, logs, manifests, permissions, repo_tokens, tags};
 // Repository notifications.
 use super::notifications::{self, NotificationPath};
 use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
@@ -59,6 +59,8 @@ enum Target {
     Tokens(Option<String>),
     /// Repository notifications: the list, one, or its test (all for administrators).
     Notification(NotificationPath),
+    /// Auto-prune policies: the list, or one by uuid.
+    Autoprune(Option<String>),
 }
 
 impl Target {
@@ -71,9 +73,12 @@ impl Target {
                 | Target::Permission(_)
                 | Target::Tokens(_)
                 | Target::Notification(_) => RepoAccess::Admin,
+                Target::Autoprune(_) => RepoAccess::Admin,
                 _ => RepoAccess::Read,
             },
-            (Target::Permission(_) | Target::Tokens(_), _) => RepoAccess::Admin,
+            (Target::Permission(_) | Target::Tokens(_) | Target::Autoprune(_), _) => {
+                RepoAccess::Admin
+            }
             (Target::Repository(""), &Method::PUT) | (Target::Content(_), _) => RepoAccess::Write,
             _ => RepoAccess::Admin,
         }
@@ -95,6 +100,10 @@ impl Target {
             Target::Tokens(None) => matches!(m, Method::GET | Method::POST),
             Target::Tokens(Some(_)) => matches!(m, Method::GET | Method::PUT | Method::DELETE),
             Target::Notification(p) => p.allows(method),
+            Target::Autoprune(None) => matches!(m, Method::GET | Method::POST),
+            Target::Autoprune(Some(_)) => {
+                matches!(m, Method::GET | Method::PUT | Method::DELETE)
+            }
             Target::Content(route) => match route {
                 ContentRoute::Tags | ContentRoute::Images | ContentRoute::Image(..) => {
                     m == Method::GET
@@ -143,6 +152,7 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
         if let Some((repo, route)) = NotificationPath::parse(rest, strict) {
             out.push((repo, Target::Notification(route)));
         }
+        out.extend(autoprune_reading(rest, strict));
         if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
             out.push((repo, Target::Content(route)));
         }
@@ -163,6 +173,18 @@ fn tokens_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
     let (head, code) = rest.rsplit_once('/')?;
     let repo = head.strip_suffix("/tokens").filter(|r| fits(r))?;
     Some((repo.to_owned(), Target::Tokens(Some(code.to_owned()))))
+}
+
+/// `namespace/name/autoprunepolicy[/{uuid}]`, the repository part `namespace/name` when
+/// `strict`. (The list's trailing `/` is trimmed before.)
+fn autoprune_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
+    let fits = |repo: &str| !repo.is_empty() && repo.contains('/') == strict;
+    if let Some(repo) = rest.strip_suffix("/autoprunepolicy").filter(|r| fits(r)) {
+        return Some((repo.to_owned(), Target::Autoprune(None)));
+    }
+    let (head, uuid) = rest.rsplit_once('/')?;
+    let repo = head.strip_suffix("/autoprunepolicy").filter(|r| fits(r))?;
+    Some((repo.to_owned(), Target::Autoprune(Some(uuid.to_owned()))))
 }
 
 /// Percent-decodes a path (`%2F` is `/`, as generated clients send a `{repository}`); `None`
@@ -363,6 +385,20 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
                 (Method::DELETE, true, false) => notifications::delete.call(req, state).await,
                 (Method::POST, true, false) => notifications::reset.call(req, state).await,
                 (Method::POST, true, true) => notifications::test.call(req, state).await,
+                _ => method_not_allowed(),
+            }
+        }
+        Target::Autoprune(uuid) => {
+            let entry = uuid.is_some();
+            if let Some(uuid) = uuid {
+                req.extensions_mut().insert(autoprune::PolicyPath(uuid));
+            }
+            match (method, entry) {
+                (Method::GET, false) => autoprune::repo_list.call(req, state).await,
+                (Method::POST, false) => autoprune::repo_create.call(req, state).await,
+                (Method::GET, true) => autoprune::repo_get.call(req, state).await,
+                (Method::PUT, true) => autoprune::repo_update.call(req, state).await,
+                (Method::DELETE, true) => autoprune::repo_delete.call(req, state).await,
                 _ => method_not_allowed(),
             }
         }

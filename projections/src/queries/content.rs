@@ -85,17 +85,14 @@ pub async fn linked_blobs(
         .collect()
 }
 
-/// The repositories in which `digest` is linked (mount sources).
-pub async fn repositories_with_blob(db: &dyn ReadDb, digest: &Digest) -> DbResult<Vec<Uuid>> {
-    let rows = db
-        .query(
-            "SELECT repository_id FROM blob_links WHERE digest = $1",
-            params![digest.to_string()],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| super::namespaces::parse_uuid(r.str("repository_id")?))
-        .collect()
+/// Up to `limit` live repositories in which `digest` is linked (mount sources), public ones
+/// first.
+pub async fn repositories_with_blob(
+    db: &dyn ReadDb,
+    digest: &Digest,
+    limit: u32,
+) -> DbResult<Vec<super::repositories::RepositoryView>> {
+    super::repositories::linking(db, &digest.to_string(), limit).await
 }
 
 pub async fn manifest(

@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod applications;
+// Auto-prune policies and what the worker reads.
+pub mod autoprune;
 pub mod content;
 pub mod docr;
 pub mod event_subscriptions;

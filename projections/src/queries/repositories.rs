@@ -55,6 +55,22 @@ pub async fn get(db: &dyn ReadDb, namespace: &str, name: &str) -> DbResult<Optio
     rows.first().map(RepositoryView::from_row).transpose()
 }
 
+/// Up to `limit` live repositories in which the blob `digest` is linked, public ones first.
+pub async fn linking(db: &dyn ReadDb, digest: &str, limit: u32) -> DbResult<Vec<RepositoryView>> {
+    let rows = db
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM repositories WHERE deleted = 0 AND id IN
+                   (SELECT repository_id FROM blob_links WHERE digest = $1)
+                 ORDER BY CASE WHEN visibility = 'public' THEN 0 ELSE 1 END, namespace, name
+                 LIMIT $2"
+            ),
+            params![digest, i64::from(limit)],
+        )
+        .await?;
+    rows.iter().map(RepositoryView::from_row).collect()
+}
+
 /// Which repositories a list covers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ListFilter {
