@@ -108,6 +108,42 @@ fn parse_subject_prefix(s: &str) -> Result<String, String> {
     })
 }
 
+/// Repository notifications (`/api/v1/repository/{repository}/notification/`) and their
+/// delivery worker. E-mail goes through `ANNALS_SMTP_URL`.
+#[derive(Debug, Clone, Args)]
+pub struct NotificationArgs {
+    /// Hosts that webhook and Slack notifications may not post to, comma-separated (Quay's
+    /// `WEBHOOK_HOSTNAME_BLACKLIST`, whose defaults these are).
+    #[arg(
+        long,
+        env = "ANNALS_NOTIFICATION_BLOCKED_HOSTS",
+        default_value = "localhost,127.0.0.1"
+    )]
+    pub notification_blocked_hosts: String,
+
+    /// Seconds one delivery may take (Quay's `NOTIFICATION_SEND_TIMEOUT`).
+    #[arg(long, env = "ANNALS_NOTIFICATION_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub notification_timeout_s: u64,
+
+    /// Milliseconds before the first retry of a failed delivery; doubled after each failure.
+    #[arg(long, env = "ANNALS_NOTIFICATION_BACKOFF_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub notification_backoff_ms: u64,
+
+    /// The longest wait between two retries, in seconds.
+    #[arg(long, env = "ANNALS_NOTIFICATION_MAX_BACKOFF_S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub notification_max_backoff_s: u64,
+}
+
+impl NotificationArgs {
+    pub fn blocked_hosts(&self) -> Vec<String> {
+        self.notification_blocked_hosts
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -118,6 +154,10 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub events: EventsArgs,
+
+    // Repository notifications.
+    #[command(flatten)]
+    pub notifications: NotificationArgs,
 
     /// Address of the management API (Quay v1, ...). Port 0 picks a free port; the address
     /// actually bound is printed as `listening on http://...`.

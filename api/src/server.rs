@@ -271,6 +271,7 @@ pub async fn serve_until(
             keepalive: Duration::from_secs(args.events.events_keepalive_s),
             max_stream: Duration::from_secs(args.events.events_max_stream_s),
         },
+        notification_blocked_hosts: args.notifications.blocked_hosts().into(),
     };
     // The auto-prune worker keeps its checkpoint beside the delivery workers'.
     let autoprune_task = tokio::spawn(
@@ -301,6 +302,37 @@ pub async fn serve_until(
                 source_prefix: e.events_source.clone(),
             },
         });
+        tokio::spawn(worker.run(stop_rx.clone()))
+    };
+    // Repository notifications.
+    let notifications_task = {
+        let n = &args.notifications;
+        let worker = annals_workers::notifications::NotificationWorker {
+            store: state.store.clone(),
+            models: state.models.clone(),
+            watch: state.watch.clone(),
+            commands: state.commands.clone(),
+            db: delivery_db.clone(),
+            mail: args
+                .smtp_url
+                .as_deref()
+                .map(|url| {
+                    annals_workers::log_export::Mailer::new(
+                        url,
+                        &args.smtp_from,
+                        Duration::from_secs(n.notification_timeout_s),
+                    )
+                })
+                .transpose()?,
+            settings: annals_workers::notifications::NotificationSettings {
+                timeout: Duration::from_secs(n.notification_timeout_s),
+                backoff: Duration::from_millis(n.notification_backoff_ms),
+                max_backoff: Duration::from_secs(n.notification_max_backoff_s),
+                blocked_hosts: n.blocked_hosts(),
+                registry_host: state.registry_host.to_string(),
+                public_url: state.public_url.to_string(),
+            },
+        };
         tokio::spawn(worker.run(stop_rx.clone()))
     };
     let nats_task = args.events.nats_url.clone().map(|url| {
@@ -435,6 +467,7 @@ pub async fn serve_until(
     let _ = log_export_task.await;
     let _ = ledger_task.await;
     let _ = webhooks_task.await;
+    let _ = notifications_task.await;
     let _ = autoprune_task.await;
     if let Some(task) = nats_task {
         let _ = task.await;

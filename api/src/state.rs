@@ -61,6 +61,8 @@ pub struct AppState {
     pub ledger: crate::ledger::LedgerState,
     /// The event stream's settings and the delivery workers' tables (`api/src/events/`).
     pub events: crate::events::EventsState,
+    /// Repository notifications: the hosts webhooks may not post to.
+    pub notification_blocked_hosts: Arc<[String]>,
 }
 
 impl AppState {

@@ -20,6 +20,8 @@ mod log_exports;
 mod messages;
 mod metadata;
 mod namespaces;
+// Repository notifications.
+mod notifications;
 mod organizations;
 mod permissions;
 mod quotas;

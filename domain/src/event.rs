@@ -19,6 +19,7 @@ use crate::gerrit_plugin::Jar;
 use crate::log_export::{Delivery, ExportRequest, ExportStatus};
 use crate::manifest::Descriptor;
 use crate::names::{Email, NamespaceName, RepositoryName};
+use crate::notification::{NotificationEvent, NotificationMethod};
 use crate::quota::LimitType;
 use crate::spaceone_plugin::{PluginChanges, PluginSpec};
 use crate::tag::TagName;
@@ -750,6 +751,70 @@ pub enum DomainEvent {
     #[serde(rename = "registry_size.queued.v1")]
     RegistrySizeQueued {},
 
+    // --- Repository notifications (`notification.rs`) ---------------------------------------
+    /// A repository notification: tell `config`'s target by `method` when `event` happens.
+    #[serde(rename = "repository_notification.created.v1")]
+    RepositoryNotificationCreated {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        config: serde_json::Value,
+        event_config: serde_json::Value,
+    },
+    #[serde(rename = "repository_notification.deleted.v1")]
+    RepositoryNotificationDeleted {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+    },
+    /// The failure count went back to 0 (from `previous_failures`): a disabled notification fires again.
+    #[serde(rename = "repository_notification.reset.v1")]
+    RepositoryNotificationReset {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+        previous_failures: u32,
+    },
+    /// One delivery of the event's sample data was asked for; the delivery worker sends it.
+    #[serde(rename = "repository_notification.test_queued.v1")]
+    RepositoryNotificationTestQueued {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+    },
+    /// The delivery worker delivered the notification for the event `source_event_id` (at
+    /// `source_position`); `recipients` names the users a `quay_notification` went to.
+    #[serde(rename = "repository_notification.delivered.v1")]
+    RepositoryNotificationDelivered {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+        source_event_id: Uuid,
+        source_position: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        recipients: Vec<String>,
+    },
+    /// An attempt to deliver for `source_event_id` failed: the count is now
+    /// `number_of_failures`, and at Quay's limit the notification is `disabled` until reset.
+    #[serde(rename = "repository_notification.failed.v1")]
+    RepositoryNotificationFailed {
+        notification_id: Uuid,
+        repository_id: Uuid,
+        event: NotificationEvent,
+        method: NotificationMethod,
+        source_event_id: Uuid,
+        source_position: u64,
+        error: String,
+        number_of_failures: u32,
+        disabled: bool,
+    },
     // --- Auto-prune policies (`domain/src/autoprune.rs`) and the tags they delete. ---
     /// An auto-prune policy of a namespace, or of one repository (`scope.repository_id`).
     #[serde(rename = "autoprune.policy_created.v1")]
@@ -884,6 +949,13 @@ impl DomainEvent {
             QuotaLimitDeleted { .. } => "quota.limit_deleted.v1",
             QuotaWarningReached { .. } => "quota.warning_reached.v1",
             RegistrySizeQueued { .. } => "registry_size.queued.v1",
+            // Repository notifications.
+            RepositoryNotificationCreated { .. } => "repository_notification.created.v1",
+            RepositoryNotificationDeleted { .. } => "repository_notification.deleted.v1",
+            RepositoryNotificationReset { .. } => "repository_notification.reset.v1",
+            RepositoryNotificationTestQueued { .. } => "repository_notification.test_queued.v1",
+            RepositoryNotificationDelivered { .. } => "repository_notification.delivered.v1",
+            RepositoryNotificationFailed { .. } => "repository_notification.failed.v1",
             // Auto-prune.
             AutoprunePolicyCreated { .. } => "autoprune.policy_created.v1",
             AutoprunePolicyUpdated { .. } => "autoprune.policy_updated.v1",

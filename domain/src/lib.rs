@@ -28,6 +28,7 @@ pub mod log_kind;
 pub mod manifest;
 pub mod message;
 pub mod names;
+pub mod notification;
 pub mod organization;
 pub mod prototype;
 pub mod quota;

@@ -106,6 +106,14 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         QuotaLimitChanged { .. } => "org_change_quota_limit",
         QuotaLimitDeleted { .. } => "org_delete_quota_limit",
         QuotaWarningReached { .. } | RegistrySizeQueued { .. } => return None,
+        // Repository notifications: Quay's kinds for the routes; the worker's outcomes and the
+        // test request get kinds in the same style.
+        RepositoryNotificationCreated { .. } => "add_repo_notification",
+        RepositoryNotificationDeleted { .. } => "delete_repo_notification",
+        RepositoryNotificationReset { .. } => "reset_repo_notification",
+        RepositoryNotificationTestQueued { .. } => "test_repo_notification",
+        RepositoryNotificationDelivered { .. } => "repo_notification_delivered",
+        RepositoryNotificationFailed { .. } => "repo_notification_failed",
         // Auto-prune: a policy's scope decides namespace or repository; the worker's deletions.
         AutoprunePolicyCreated { scope, .. } if scope.repository_id.is_some() => {
             "create_repository_autoprune_policy"

@@ -23,6 +23,8 @@ pub mod quotas;
 pub mod registry;
 pub mod sql;
 pub mod subscriptions;
+// Repository notifications.
+pub mod notifications;
 pub mod watch;
 
 pub use projector::{

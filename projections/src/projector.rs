@@ -42,6 +42,8 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(crate::subscriptions::Subscriptions),
         // Namespace quotas.
         Arc::new(crate::quotas::Quotas),
+        // Repository notifications.
+        Arc::new(crate::notifications::RepositoryNotifications),
         // Auto-prune policies.
         Arc::new(crate::autoprune::Autoprune),
         Arc::new(crate::log_index::LogIndex),

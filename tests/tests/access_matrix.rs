@@ -34,6 +34,9 @@ enum Class {
     Registry,
 }
 
+/// A notification id no repository has (the notification entry routes' target).
+const NO_NOTIFICATION: &str = "00000000-0000-4000-8000-000000000000";
+
 struct Route {
     method: &'static str,
     template: &'static str,
@@ -1417,6 +1420,63 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             None,
             Admin,
             &[410],
+            Scope::Repo,
+        ),
+        // Repository notifications: administrators of the repository. The entry routes name a
+        // notification that does not exist (Quay's 404 on GET, 400 on the others).
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/notification/",
+            format!("{repo}/notification/"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/notification/",
+            format!("{repo}/notification/"),
+            Some(json!({"event": "build_success", "method": "webhook",
+                "config": {"url": "https://ci.example.com/hook"}, "eventConfig": {}})),
+            Admin,
+            &[201],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/notification/{uuid}",
+            format!("{repo}/notification/{NO_NOTIFICATION}"),
+            None,
+            Admin,
+            &[404],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/repository/{repository}/notification/{uuid}",
+            format!("{repo}/notification/{NO_NOTIFICATION}"),
+            None,
+            Admin,
+            &[400],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/notification/{uuid}",
+            format!("{repo}/notification/{NO_NOTIFICATION}"),
+            Some(json!({})),
+            Admin,
+            &[400],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/notification/{uuid}/test",
+            format!("{repo}/notification/{NO_NOTIFICATION}/test"),
+            Some(json!({})),
+            Admin,
+            &[400],
             Scope::Repo,
         ),
         r(

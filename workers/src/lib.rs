@@ -23,6 +23,8 @@ pub mod gc;
 pub mod ledger;
 pub mod log_export;
 pub mod nats_relay;
+// Repository notifications.
+pub mod notifications;
 pub mod past;
 pub mod readmodels;
 pub mod replay;

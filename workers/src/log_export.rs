@@ -142,6 +142,23 @@ impl Mailer {
             Err(e) => not_sent(e.to_string()),
         }
     }
+
+    /// Sends an HTML message (repository notifications use the same relay).
+    pub async fn send_html(&self, to: &str, subject: &str, html: String) -> Result<(), String> {
+        let to: Mailbox = to.parse().map_err(|e| format!("invalid address: {e}"))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_HTML)
+            .body(html)
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
 }
 
 impl Default for ExportSettings {

@@ -21,6 +21,8 @@ use super::{
 };
 // Namespace quotas.
 use super::{quotas, superuser_quotas};
+// Repository notifications.
+use super::notifications;
 use crate::docr;
 use crate::docr::error::DoErrorBody;
 use crate::events;
@@ -72,6 +74,9 @@ use crate::state::AppState;
         permissions::list_users, permissions::list_teams, permissions::get, permissions::set,
         permissions::remove, permissions::transitive, permissions::get_team,
         permissions::set_team, permissions::remove_team,
+        // Repository notifications.
+        notifications::list, notifications::create, notifications::get, notifications::delete,
+        notifications::reset, notifications::test,
         superuser::users, superuser::create_user, superuser::organizations,
         superuser::delete_organization, superuser::change_organization,
         docr::registry::create, docr::registry::get, docr::registry::delete,
@@ -234,6 +239,10 @@ type LinkTable = [(
 const REPO: &str = "{$response.body#/namespace}/{$response.body#/name}";
 const ORG: &str = "$request.body#/name";
 const REGISTRY: &str = "$response.body#/registry/name";
+const NOTIFICATION: &[(&str, &str)] = &[
+    ("repository", "$request.path.repository"),
+    ("uuid", "$response.body#/uuid"),
+];
 const POLICY: &str = "$response.body#/uuid";
 
 const LINKS: &LinkTable = &[
@@ -327,7 +336,21 @@ const LINKS: &LinkTable = &[
             ("listRepoTags", &[("repository", REPO)]),
             ("listRepositoryImages", &[("repository", REPO)]),
             ("changeTag", &[("repository", REPO), ("tag", "latest")]),
+            // Repository notifications.
+            ("listRepoNotifications", &[("repository", REPO)]),
+            ("createRepoNotification", &[("repository", REPO)]),
             ("deleteRepository", &[("repository", REPO)]),
+        ],
+    ),
+    // Repository notifications: the one just made.
+    (
+        "createRepoNotification",
+        "201",
+        &[
+            ("getRepoNotification", NOTIFICATION),
+            ("deleteRepoNotification", NOTIFICATION),
+            ("resetRepositoryNotificationFailures", NOTIFICATION),
+            ("testRepoNotification", NOTIFICATION),
         ],
     ),
     (

@@ -515,6 +515,66 @@ fn metadata(entry: &LogEntry) -> Value {
             "threshold_percent": threshold_percent,
         }),
         QuotaWarningReached { .. } | RegistrySizeQueued { .. } => json!({}),
+        // Repository notifications: Quay's metadata `{repo, namespace, notification_id, event,
+        // method}`, and what the delivery worker did. The config (URLs, addresses) stays out.
+        // Quay's `event` (the notification's event name) collides with the event reference
+        // every Annals entry carries under `event`, which wins; the name is `notification_event`.
+        RepositoryNotificationCreated {
+            notification_id,
+            event,
+            method,
+            ..
+        }
+        | RepositoryNotificationDeleted {
+            notification_id,
+            event,
+            method,
+            ..
+        }
+        | RepositoryNotificationReset {
+            notification_id,
+            event,
+            method,
+            ..
+        }
+        | RepositoryNotificationTestQueued {
+            notification_id,
+            event,
+            method,
+            ..
+        } => json!({
+            "repo": repo, "namespace": namespace, "notification_id": notification_id,
+            "notification_event": event.as_str(), "method": method.as_str(),
+        }),
+        RepositoryNotificationDelivered {
+            notification_id,
+            event,
+            method,
+            source_event_id,
+            source_position,
+            recipients,
+            ..
+        } => json!({
+            "repo": repo, "namespace": namespace, "notification_id": notification_id,
+            "notification_event": event.as_str(), "method": method.as_str(), "source_event": source_event_id,
+            "source_position": source_position, "recipients": recipients,
+        }),
+        RepositoryNotificationFailed {
+            notification_id,
+            event,
+            method,
+            source_event_id,
+            source_position,
+            error,
+            number_of_failures,
+            disabled,
+            ..
+        } => json!({
+            "repo": repo, "namespace": namespace, "notification_id": notification_id,
+            "notification_event": event.as_str(), "method": method.as_str(), "source_event": source_event_id,
+            "source_position": source_position, "error": error,
+            "number_of_failures": number_of_failures, "disabled": disabled,
+        }),
         // Auto-prune: Quay's metadata for the policy kinds; a pruned tag names its policy.
         AutoprunePolicyCreated { policy, scope, .. }
         | AutoprunePolicyUpdated { policy, scope, .. } => json!({

@@ -17,6 +17,8 @@ pub mod log_range;
 pub mod logs;
 pub mod manifests;
 pub mod messages;
+// Repository notifications.
+pub mod notifications;
 pub mod oauth;
 pub mod organizations;
 pub mod permissions;

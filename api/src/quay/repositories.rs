@@ -30,6 +30,8 @@ use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
 use super::guard::MaybeCaller;
 use super::{autoprune, images, log_exports, logs, manifests, permissions, repo_tokens, tags};
+// Repository notifications.
+use super::notifications::{self, NotificationPath};
 use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
 use crate::access::{Caller, resolve};
 use crate::state::AppState;
@@ -56,6 +58,8 @@ enum Target {
     Permission(permissions::PermissionPath),
     /// The retired repository tokens: the list, or one by code.
     Tokens(Option<String>),
+    /// Repository notifications: the list, one, or its test (all for administrators).
+    Notification(NotificationPath),
     /// Auto-prune policies: the list, or one by uuid.
     Autoprune(Option<String>),
 }
@@ -69,7 +73,8 @@ impl Target {
                 Target::Repository("logs" | "aggregatelogs")
                 | Target::Permission(_)
                 | Target::Tokens(_)
-                | Target::Autoprune(_) => RepoAccess::Admin,
+                | Target::Notification(_) => RepoAccess::Admin,
+                Target::Autoprune(_) => RepoAccess::Admin,
                 _ => RepoAccess::Read,
             },
             (Target::Permission(_) | Target::Tokens(_) | Target::Autoprune(_), _) => {
@@ -95,6 +100,7 @@ impl Target {
             Target::Permission(p) => p.allows(method),
             Target::Tokens(None) => matches!(m, Method::GET | Method::POST),
             Target::Tokens(Some(_)) => matches!(m, Method::GET | Method::PUT | Method::DELETE),
+            Target::Notification(p) => p.allows(method),
             Target::Autoprune(None) => matches!(m, Method::GET | Method::POST),
             Target::Autoprune(Some(_)) => {
                 matches!(m, Method::GET | Method::PUT | Method::DELETE)
@@ -144,6 +150,9 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
             out.push((repo, Target::Permission(route)));
         }
         out.extend(tokens_reading(rest, strict));
+        if let Some((repo, route)) = NotificationPath::parse(rest, strict) {
+            out.push((repo, Target::Notification(route)));
+        }
         out.extend(autoprune_reading(rest, strict));
         if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
             out.push((repo, Target::Content(route)));
@@ -367,6 +376,19 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
             (Method::DELETE, true) => repo_tokens::delete.call(req, state).await,
             _ => method_not_allowed(),
         },
+        Target::Notification(path) => {
+            let (entry, test) = (path.uuid.is_some(), path.test);
+            req.extensions_mut().insert(path);
+            match (method, entry, test) {
+                (Method::GET, false, _) => notifications::list.call(req, state).await,
+                (Method::POST, false, _) => notifications::create.call(req, state).await,
+                (Method::GET, true, false) => notifications::get.call(req, state).await,
+                (Method::DELETE, true, false) => notifications::delete.call(req, state).await,
+                (Method::POST, true, false) => notifications::reset.call(req, state).await,
+                (Method::POST, true, true) => notifications::test.call(req, state).await,
+                _ => method_not_allowed(),
+            }
+        }
         Target::Autoprune(uuid) => {
             let entry = uuid.is_some();
             if let Some(uuid) = uuid {

@@ -18,6 +18,8 @@ pub mod prototypes;
 pub mod quotas;
 pub mod registries;
 pub mod repositories;
+// Repository notifications.
+pub mod repository_notifications;
 pub mod robots;
 pub mod service_keys;
 pub mod spaceone_plugins;
