@@ -139,6 +139,8 @@ impl CommandService {
             let ns = self.resolve_namespace(&target.namespace).await?;
             ns.check_writable(None)?;
             let slot = self.repository_slot(&ns, &target.name).await?;
+            // A mirroring repository takes pushes from its mirror's robot alone.
+            annals_domain::mirror::check_push(&slot.repo.state, envelope.actor.id)?;
             if let Some(reg) = &ns.registry
                 && reg.state.limits_storage()
             {
@@ -220,6 +222,8 @@ impl CommandService {
             let ns = self.resolve_namespace(&target.namespace).await?;
             ns.check_writable(None)?;
             let slot = self.repository_slot(&ns, &target.name).await?;
+            // A mirroring repository takes pushes from its mirror's robot alone.
+            annals_domain::mirror::check_push(&slot.repo.state, envelope.actor.id)?;
             let present_blobs = self.facts().linked_blobs(slot.id, &wanted).await?;
             let pushed = content::decide(
                 slot.id,

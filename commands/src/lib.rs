@@ -17,6 +17,7 @@ mod load;
 mod log_exports;
 mod messages;
 mod metadata;
+mod mirrors;
 mod namespaces;
 mod organizations;
 mod permissions;

@@ -17,6 +17,7 @@ use crate::gc::{GcStatus, GcType};
 use crate::gerrit_plugin::Jar;
 use crate::log_export::{Delivery, ExportRequest, ExportStatus};
 use crate::manifest::Descriptor;
+use crate::mirror::MirrorConfig;
 use crate::names::{Email, NamespaceName, RepositoryName};
 use crate::spaceone_plugin::{PluginChanges, PluginSpec};
 use crate::tag::TagName;
@@ -676,6 +677,32 @@ pub enum DomainEvent {
     EventSubscriptionResumed { subscription_id: Uuid },
     #[serde(rename = "event_subscription.deleted.v1")]
     EventSubscriptionDeleted { subscription_id: Uuid },
+
+    // --- Repository mirroring (`mirror.rs`), on the repository's stream ---
+    /// The repository mirrors an upstream one from now on (the same batch puts it in the
+    /// `MIRROR` state and lets the robot write).
+    #[serde(rename = "repository.mirror_created.v1")]
+    RepositoryMirrorCreated {
+        repository_id: Uuid,
+        config: MirrorConfig,
+    },
+    /// The mirror's configuration is now `config`; `changed` names the settings that changed.
+    #[serde(rename = "repository.mirror_changed.v1")]
+    RepositoryMirrorChanged {
+        repository_id: Uuid,
+        config: MirrorConfig,
+        changed: Vec<String>,
+    },
+    #[serde(rename = "repository.mirror_enabled.v1")]
+    RepositoryMirrorEnabled { repository_id: Uuid },
+    #[serde(rename = "repository.mirror_disabled.v1")]
+    RepositoryMirrorDisabled { repository_id: Uuid },
+    /// Someone asked for a sync now.
+    #[serde(rename = "repository.mirror_sync_requested.v1")]
+    RepositoryMirrorSyncRequested { repository_id: Uuid },
+    /// Someone cancelled the sync asked for or running.
+    #[serde(rename = "repository.mirror_sync_cancelled.v1")]
+    RepositoryMirrorSyncCancelled { repository_id: Uuid },
 }
 
 impl DomainEvent {
@@ -771,6 +798,13 @@ impl DomainEvent {
             EventSubscriptionPaused { .. } => "event_subscription.paused.v1",
             EventSubscriptionResumed { .. } => "event_subscription.resumed.v1",
             EventSubscriptionDeleted { .. } => "event_subscription.deleted.v1",
+            // Repository mirroring.
+            RepositoryMirrorCreated { .. } => "repository.mirror_created.v1",
+            RepositoryMirrorChanged { .. } => "repository.mirror_changed.v1",
+            RepositoryMirrorEnabled { .. } => "repository.mirror_enabled.v1",
+            RepositoryMirrorDisabled { .. } => "repository.mirror_disabled.v1",
+            RepositoryMirrorSyncRequested { .. } => "repository.mirror_sync_requested.v1",
+            RepositoryMirrorSyncCancelled { .. } => "repository.mirror_sync_cancelled.v1",
         }
     }
 }

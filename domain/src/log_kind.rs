@@ -97,5 +97,12 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         EventSubscriptionPaused { .. } => "event_subscription_pause",
         EventSubscriptionResumed { .. } => "event_subscription_resume",
         EventSubscriptionDeleted { .. } => "event_subscription_delete",
+        // Repository mirroring.
+        RepositoryMirrorCreated { .. } | RepositoryMirrorEnabled { .. } => "repo_mirror_enabled",
+        RepositoryMirrorDisabled { .. } => "repo_mirror_disabled",
+        RepositoryMirrorChanged { .. } | RepositoryMirrorSyncCancelled { .. } => {
+            "repo_mirror_config_changed"
+        }
+        RepositoryMirrorSyncRequested { .. } => "repo_mirror_sync_now_requested",
     })
 }

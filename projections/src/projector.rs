@@ -40,6 +40,8 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(crate::plugins::Plugins),
         Arc::new(crate::log_exports::LogExports),
         Arc::new(crate::subscriptions::Subscriptions),
+        // Repository mirrors.
+        Arc::new(crate::mirrors::Mirrors),
         Arc::new(crate::log_index::LogIndex),
     ]
 }

@@ -15,8 +15,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use super::error::QuayErrorBody;
 use super::{
-    applications, apptokens, exported_logs, images, log_exports, logs, manifests, messages, oauth,
-    organizations, permissions, prototypes, repo_tokens, repositories, robots, search,
+    applications, apptokens, exported_logs, images, log_exports, logs, manifests, messages, mirror,
+    oauth, organizations, permissions, prototypes, repo_tokens, repositories, robots, search,
     service_keys, superuser, tags, teams, users,
 };
 use crate::docr;
@@ -94,6 +94,7 @@ use crate::state::AppState;
         ledger::routes::consistency, ledger::jobs::start, ledger::jobs::follow,
         events::stream::stream, events::subscriptions::create, events::subscriptions::list,
         events::subscriptions::get, events::subscriptions::delete, events::subscriptions::resume,
+        mirror::get, mirror::create, mirror::change, mirror::sync_now, mirror::sync_cancel,
     ),
     components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
     modifiers(&BearerAuth, &AuthenticatedPaths, &TimeTravel, &ErrorResponses),

@@ -15,6 +15,7 @@ pub mod log_range;
 pub mod logs;
 pub mod manifests;
 pub mod messages;
+pub mod mirror;
 pub mod oauth;
 pub mod organizations;
 pub mod permissions;

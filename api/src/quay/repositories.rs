@@ -28,7 +28,7 @@ use axum::http::request::Parts;
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
 use super::guard::MaybeCaller;
-use super::{images, log_exports, logs, manifests, permissions, repo_tokens, tags};
+use super::{images, log_exports, logs, manifests, mirror, permissions, repo_tokens, tags};
 use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
 use crate::access::{Caller, resolve};
 use crate::state::AppState;
@@ -55,6 +55,8 @@ enum Target {
     Permission(permissions::PermissionPath),
     /// The retired repository tokens: the list, or one by code.
     Tokens(Option<String>),
+    /// The mirror configuration (`""`), `sync-now` or `sync-cancel`.
+    Mirror(&'static str),
 }
 
 impl Target {
@@ -65,7 +67,8 @@ impl Target {
             (_, &Method::GET) => match self {
                 Target::Repository("logs" | "aggregatelogs")
                 | Target::Permission(_)
-                | Target::Tokens(_) => RepoAccess::Admin,
+                | Target::Tokens(_)
+                | Target::Mirror(_) => RepoAccess::Admin,
                 _ => RepoAccess::Read,
             },
             (Target::Permission(_) | Target::Tokens(_), _) => RepoAccess::Admin,
@@ -89,6 +92,11 @@ impl Target {
             Target::Permission(p) => p.allows(method),
             Target::Tokens(None) => matches!(m, Method::GET | Method::POST),
             Target::Tokens(Some(_)) => matches!(m, Method::GET | Method::PUT | Method::DELETE),
+            Target::Mirror(action) => matches!(
+                (m, *action),
+                (Method::GET | Method::POST | Method::PUT, "")
+                    | (Method::POST, "sync-now" | "sync-cancel")
+            ),
             Target::Content(route) => match route {
                 ContentRoute::Tags | ContentRoute::Images | ContentRoute::Image(..) => {
                     m == Method::GET
@@ -134,6 +142,7 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
             out.push((repo, Target::Permission(route)));
         }
         out.extend(tokens_reading(rest, strict));
+        out.extend(mirror_reading(rest, strict));
         if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
             out.push((repo, Target::Content(route)));
         }
@@ -154,6 +163,23 @@ fn tokens_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
     let (head, code) = rest.rsplit_once('/')?;
     let repo = head.strip_suffix("/tokens").filter(|r| fits(r))?;
     Some((repo.to_owned(), Target::Tokens(Some(code.to_owned()))))
+}
+
+/// `namespace/name/mirror[/sync-now|/sync-cancel]`, the repository part `namespace/name` when
+/// `strict`.
+fn mirror_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
+    let fits = |repo: &str| !repo.is_empty() && repo.contains('/') == strict;
+    [
+        ("/mirror", ""),
+        ("/mirror/sync-now", "sync-now"),
+        ("/mirror/sync-cancel", "sync-cancel"),
+    ]
+    .into_iter()
+    .find_map(|(suffix, action)| {
+        rest.strip_suffix(suffix)
+            .filter(|r| fits(r))
+            .map(|repo| (repo.to_owned(), Target::Mirror(action)))
+    })
 }
 
 /// Percent-decodes a path (`%2F` is `/`, as generated clients send a `{repository}`); `None`
@@ -314,6 +340,14 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
             (Method::GET, "logs") => logs::repository_logs.call(req, state).await,
             (Method::GET, "aggregatelogs") => logs::repository_aggregate.call(req, state).await,
             (Method::POST, "exportlogs") => log_exports::repository.call(req, state).await,
+            _ => method_not_allowed(),
+        },
+        Target::Mirror(action) => match (method, action) {
+            (Method::GET, "") => mirror::get.call(req, state).await,
+            (Method::POST, "") => mirror::create.call(req, state).await,
+            (Method::PUT, "") => mirror::change.call(req, state).await,
+            (Method::POST, "sync-now") => mirror::sync_now.call(req, state).await,
+            (Method::POST, "sync-cancel") => mirror::sync_cancel.call(req, state).await,
             _ => method_not_allowed(),
         },
         Target::Permission(path) => {
