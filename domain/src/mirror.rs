@@ -487,6 +487,108 @@ mod tests {
         assert!(check_globs(&[]).is_err());
     }
 
+    fn repository() -> Repository {
+        use crate::aggregate::Aggregate;
+        use crate::names::{NamespaceName, RepositoryName};
+        use crate::values::{NamespaceKind, RepositoryKind, Visibility};
+        Repository::from_history(&[DomainEvent::RepositoryCreated {
+            repository_id: Uuid::new_v4(),
+            namespace_id: Uuid::new_v4(),
+            namespace_kind: NamespaceKind::Organization,
+            namespace: NamespaceName::parse("acme").unwrap(),
+            name: RepositoryName::parse("web").unwrap(),
+            visibility: Visibility::Private,
+            description: String::new(),
+            kind: RepositoryKind::Image,
+        }])
+    }
+
+    fn config(robot: Uuid) -> MirrorConfig {
+        MirrorConfig {
+            is_enabled: true,
+            external_reference: "registry.example.com/library/web".into(),
+            username: None,
+            credential_id: None,
+            verify_tls: true,
+            unsigned_images: false,
+            http_proxy: None,
+            https_proxy: None,
+            no_proxy: None,
+            sync_interval_s: 3600,
+            sync_start_date: Utc::now(),
+            timeout_s: 300,
+            tag_globs: vec!["v*".into()],
+            robot: Delegate {
+                kind: DelegateKind::Robot,
+                id: robot,
+                name: "acme+mirror".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_mirror_takes_pushes_from_its_robot_alone() {
+        use crate::aggregate::Aggregate;
+        let robot = Uuid::new_v4();
+        let repo = repository();
+        assert!(check_push(&repo, Some(Uuid::new_v4())).is_ok());
+        let events = decide(&repo, &MirrorCommand::Create(config(robot))).unwrap();
+        // Created, MIRROR state, write for the robot: one batch.
+        assert_eq!(events.len(), 3);
+        let repo = events.iter().fold(repo, |r, e| r.evolve(e));
+        assert_eq!(repo.state, Some(RepositoryState::Mirror));
+        assert!(check_push(&repo, Some(robot)).is_ok());
+        assert!(matches!(
+            check_push(&repo, Some(Uuid::new_v4())),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert!(matches!(
+            decide(&repo, &MirrorCommand::Create(config(robot))),
+            Err(DomainError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn changes_name_what_changed_and_cancel_needs_a_sync() {
+        use crate::aggregate::Aggregate;
+        let robot = Uuid::new_v4();
+        let repo = repository();
+        let repo = decide(&repo, &MirrorCommand::Create(config(robot)))
+            .unwrap()
+            .iter()
+            .fold(repo, |r, e| r.evolve(e));
+        let same = MirrorPatch {
+            sync_interval_s: Some(3600),
+            ..MirrorPatch::default()
+        };
+        assert!(
+            decide(&repo, &MirrorCommand::Change(same))
+                .unwrap()
+                .is_empty()
+        );
+        let patch = MirrorPatch {
+            is_enabled: Some(false),
+            sync_interval_s: Some(60),
+            ..MirrorPatch::default()
+        };
+        let events = decide(&repo, &MirrorCommand::Change(patch)).unwrap();
+        assert!(matches!(
+            events[0],
+            DomainEvent::RepositoryMirrorDisabled { .. }
+        ));
+        assert!(matches!(
+            &events[1],
+            DomainEvent::RepositoryMirrorChanged { changed, .. } if changed == &["sync_interval"]
+        ));
+        assert!(decide(&repo, &MirrorCommand::Cancel).is_err());
+        let repo = decide(&repo, &MirrorCommand::SyncNow)
+            .unwrap()
+            .iter()
+            .fold(repo, |r, e| r.evolve(e));
+        assert_eq!(repo.mirror.as_ref().unwrap().status, SyncStatus::SyncNow);
+        assert_eq!(decide(&repo, &MirrorCommand::Cancel).unwrap().len(), 1);
+    }
+
     #[test]
     fn references_need_a_host_and_a_path() {
         assert!(check_reference("127.0.0.1:5000/library/alpine").is_ok());
