@@ -83,6 +83,10 @@ impl CommandService {
         self.run(envelope, || async {
             let (ns, _, repo) = self.load_repository(target).await?;
             ns.check_writable(collection)?;
+            // A mirroring repository's content is its mirror's (a collection still collects).
+            if collection.is_none() {
+                annals_domain::mirror::check_content_change(&repo.state, envelope.actor.id)?;
+            }
             let repository_id = repo.state.id.unwrap_or_default();
             let events = content::decide(repository_id, &repo.state.content, &command)?;
             let mut plan = Plan::new(repository_scope(&repo));

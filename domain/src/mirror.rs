@@ -462,6 +462,22 @@ pub fn check_push(repo: &Repository, actor: Option<Uuid>) -> Result<(), DomainEr
     }
 }
 
+/// How a refused change of a mirroring repository's content begins (Quay's message); the
+/// registry family answers it as `DENIED`, not as a pause to retry after.
+pub const MIRROR_MODE: &str = "Repository is in read only or mirror mode";
+
+/// Whether `actor` may change tags, labels or manifests of `repo` through the API: not while
+/// it mirrors (Quay answers 503), except the mirror's own robot.
+pub fn check_content_change(repo: &Repository, actor: Option<Uuid>) -> Result<(), DomainError> {
+    match (&repo.state, &repo.mirror) {
+        (Some(RepositoryState::Mirror), Some(m)) if Some(m.config.robot.id) == actor => Ok(()),
+        (Some(RepositoryState::Mirror), _) => {
+            Err(DomainError::Unavailable(format!("{MIRROR_MODE}: MIRROR")))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

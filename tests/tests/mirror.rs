@@ -404,6 +404,34 @@ async fn a_mirroring_repository_takes_pushes_from_its_robot_alone(backend: Backe
     assert_eq!(digest.as_deref(), Some(image.digest.as_str()));
     assert_eq!(bytes, image.manifest);
 
+    // Quay's tag and label routes answer 503 while the repository mirrors, recording nothing.
+    let before = server.event_count().await;
+    let (s, b) = server
+        .put(
+            "/api/v1/repository/acme/web/tag/other",
+            json!({"manifest_digest": image.digest}),
+        )
+        .await;
+    assert_quay_error(s, &b, 503, "unavailable");
+    let (s, b) = server.delete("/api/v1/repository/acme/web/tag/v1").await;
+    assert_quay_error(s, &b, 503, "unavailable");
+    // The registry's manifest DELETE is denied outright.
+    let r = reqwest::Client::new()
+        .delete(format!(
+            "{}/v2/acme/web/manifests/{}",
+            server.registry, image.digest
+        ))
+        .header("Authorization", &admin)
+        .send()
+        .await
+        .unwrap();
+    let (status, code) = Server::registry_error_code(r).await;
+    assert_eq!(
+        (status, code.as_deref()),
+        (StatusCode::FORBIDDEN, Some("DENIED"))
+    );
+    assert_eq!(server.event_count().await, before);
+
     // Back to NORMAL: anyone who may write pushes again.
     let (s, b) = server
         .put(
@@ -414,6 +442,8 @@ async fn a_mirroring_repository_takes_pushes_from_its_robot_alone(backend: Backe
     assert_eq!(s, 200, "{b}");
     let (status, _) = push_blob(&server, &ci, &image.config).await;
     assert_eq!(status, StatusCode::CREATED);
+    let (s, b) = server.delete("/api/v1/repository/acme/web/tag/v1").await;
+    assert_eq!(s, 204, "{b}");
 }
 
 /// Uploads one blob monolithically as `auth`; answers the status and the error code.
