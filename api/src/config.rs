@@ -199,7 +199,8 @@ pub struct ServeArgs {
     pub body_idle_timeout_s: u64,
 
     /// Connections each listener keeps open at once; at the cap the oldest idle one is closed
-    /// to make room, and when all are busy a new one gets 503. Defaults to half of the open
+    /// to make room, and when all are busy a new one gets 503 (the gRPC listener closes a
+    /// connection past the cap at once). Defaults to half of the open
     /// files the process may have, less a reserve, at most 4096.
     #[arg(long, env = "ANNALS_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: Option<u64>,
@@ -242,6 +243,11 @@ pub struct ServeArgs {
     /// Log exports: seconds writing one export may take before it fails as `timedout`.
     #[arg(long, env = "ANNALS_LOG_EXPORT_TIMEOUT_S", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
     pub log_export_timeout_s: u64,
+
+    /// Auto-prune: seconds between two passes that apply every policy to every repository it
+    /// covers (pushes are pruned soon after they land, whatever this is).
+    #[arg(long, env = "ANNALS_AUTOPRUNE_INTERVAL_S", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=7 * 24 * 3600))]
+    pub autoprune_interval_s: u64,
 
     /// Log exports: the SMTP relay `callback_email` links are sent through (`smtp://host:port`,
     /// `smtp://host?tls=required` for STARTTLS, `smtps://host`; credentials in the URL).

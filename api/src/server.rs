@@ -272,6 +272,18 @@ pub async fn serve_until(
             max_stream: Duration::from_secs(args.events.events_max_stream_s),
         },
     };
+    // The auto-prune worker keeps its checkpoint beside the delivery workers'.
+    let autoprune_task = tokio::spawn(
+        annals_workers::autoprune::AutopruneWorker {
+            commands: state.commands.clone(),
+            store: state.store.clone(),
+            models: state.models.clone(),
+            watch: state.watch.clone(),
+            db: delivery_db.clone(),
+            interval: Duration::from_secs(args.autoprune_interval_s),
+        }
+        .run(stop_rx.clone()),
+    );
     let webhooks_task = {
         let e = &args.events;
         let worker = Arc::new(annals_workers::webhooks::WebhookWorker {
@@ -396,7 +408,12 @@ pub async fn serve_until(
         shutdown_grace: Duration::from_secs(args.shutdown_grace_s),
     };
     tokio::join!(
-        spaceone::grpc::serve(grpc_listener, state.clone(), stop_rx.clone()),
+        spaceone::grpc::serve(
+            grpc_listener,
+            limits.max_connections,
+            state.clone(),
+            stop_rx.clone()
+        ),
         listener::serve(
             listener,
             listener::app(app(state.clone()), &limits),
@@ -418,6 +435,7 @@ pub async fn serve_until(
     let _ = log_export_task.await;
     let _ = ledger_task.await;
     let _ = webhooks_task.await;
+    let _ = autoprune_task.await;
     if let Some(task) = nats_task {
         let _ = task.await;
     }

@@ -156,9 +156,15 @@ impl CommandService {
                 let new_bytes = if linked.contains(&digest) { 0 } else { size };
                 reg.state.check_storage(stored, new_bytes)?;
             }
+            // Namespace quota: a blob that would pass a `Reject` limit is never stored.
+            let quota = self
+                .check_quota(&ns, slot.id, &target.name, &[(digest.clone(), size)])
+                .await?
+                .refusal_only();
             let events = content::decide(slot.id, &slot.repo.state.content, &command)?;
             let mut plan = Plan::new(slot.scope(&ns));
             guard_slot(&ns, &slot, &mut plan);
+            quota.plan(&mut plan);
             // Recording a blob depends on nothing else in the repository's stream (the guards
             // carry what it depends on), so parallel uploads into one repository — every
             // client pushes its layers at once — never conflict with each other.
@@ -240,6 +246,14 @@ impl CommandService {
                     present_blobs,
                 },
             )?;
+            // Namespace quota: decided before the bytes are stored; a `Warning` crossed is
+            // recorded in this batch.
+            let blobs: Vec<(Digest, u64)> = push
+                .summary
+                .blobs()
+                .map(|b| (b.digest.clone(), b.size))
+                .collect();
+            let quota = self.check_quota(&ns, slot.id, &target.name, &blobs).await?;
             let mut plan = Plan::new(slot.scope(&ns));
             if slot.existing().is_some() {
                 ns.guard(&mut plan);
@@ -253,6 +267,7 @@ impl CommandService {
                     &mut plan,
                 )?;
             }
+            quota.plan(&mut plan);
             persist_once(&persisted, &persist).await?;
             Ok(plan)
         })

@@ -22,6 +22,14 @@ pub trait Facts: Send + Sync + 'static {
     /// The bytes of the distinct blobs the namespace's repositories link.
     async fn namespace_stored_bytes(&self, namespace_id: Uuid) -> StoreResult<u64>;
 
+    /// What a namespace's quota counts: the bytes of the distinct blobs its manifests
+    /// reference, and the subset of `digests` they reference already.
+    async fn namespace_referenced(
+        &self,
+        namespace_id: Uuid,
+        digests: &[Digest],
+    ) -> StoreResult<(u64, BTreeSet<Digest>)>;
+
     /// The repositories of the namespace on which `delegate_id` holds a direct permission.
     async fn granted_repositories(
         &self,
@@ -41,6 +49,14 @@ impl Facts for NoFacts {
 
     async fn namespace_stored_bytes(&self, _: Uuid) -> StoreResult<u64> {
         Ok(0)
+    }
+
+    async fn namespace_referenced(
+        &self,
+        _: Uuid,
+        _: &[Digest],
+    ) -> StoreResult<(u64, BTreeSet<Digest>)> {
+        Ok((0, BTreeSet::new()))
     }
 
     async fn granted_repositories(&self, _: Uuid, _: Uuid) -> StoreResult<Vec<Uuid>> {

@@ -7,6 +7,8 @@
 //! Uniqueness of names is enforced by appending to reservation streams in the same batch.
 
 mod audit;
+// Auto-prune policies and the tags they delete.
+mod autoprune;
 mod content;
 mod envelope;
 mod error;
@@ -21,6 +23,7 @@ mod mirrors;
 mod namespaces;
 mod organizations;
 mod permissions;
+mod quotas;
 mod registries;
 mod repositories;
 mod robots;
@@ -32,6 +35,7 @@ mod users;
 
 pub use annals_domain::content::ContentCommand;
 pub use audit::audit_stream;
+pub use autoprune::{PolicyChange, PolicyTarget};
 pub use content::{ManifestPush, PushTarget};
 pub use envelope::Envelope;
 pub use error::CommandError;
@@ -40,6 +44,7 @@ pub use gerrit_plugins::GerritOutcome;
 pub use load::{Loaded, load_until};
 pub use metadata::Scope;
 pub use organizations::{CreateOrganization, UpdateOrganization};
+pub use quotas::REGISTRY_SIZE_STREAM;
 pub use registries::{CreateRegistry, GcStep};
 pub use repositories::{CreateRepository, RepositoryRef};
 pub use service::{CommandService, Done};

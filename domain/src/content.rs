@@ -113,6 +113,13 @@ impl Content {
                     t.expiration = None;
                 }
             }
+            // A tag deleted by an auto-prune policy is gone like any deleted tag.
+            TagAutopruned { tag, .. } => {
+                if let Some(t) = self.tags.get_mut(tag) {
+                    t.current = None;
+                    t.expiration = None;
+                }
+            }
             TagExpirationChanged {
                 tag, expiration, ..
             } => {

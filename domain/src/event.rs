@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::access::{RepoRole, TeamRole};
+use crate::autoprune::{PolicyConfig, PolicyScope, PrunedBy};
 use crate::delegate::Delegate;
 use crate::digest::Digest;
 use crate::event_subscription::Selector;
@@ -19,6 +20,7 @@ use crate::log_export::{Delivery, ExportRequest, ExportStatus};
 use crate::manifest::Descriptor;
 use crate::mirror::MirrorConfig;
 use crate::names::{Email, NamespaceName, RepositoryName};
+use crate::quota::LimitType;
 use crate::spaceone_plugin::{PluginChanges, PluginSpec};
 use crate::tag::TagName;
 use crate::values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};
@@ -678,6 +680,107 @@ pub enum DomainEvent {
     #[serde(rename = "event_subscription.deleted.v1")]
     EventSubscriptionDeleted { subscription_id: Uuid },
 
+    // Namespace quotas (stream `quota-<namespace id>`, `crate::quota`) and the registry size.
+    #[serde(rename = "quota.created.v1")]
+    QuotaCreated {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_bytes: u64,
+    },
+    #[serde(rename = "quota.changed.v1")]
+    QuotaChanged {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_bytes: u64,
+        previous_limit_bytes: u64,
+    },
+    /// The quota is gone, with its limits.
+    #[serde(rename = "quota.deleted.v1")]
+    QuotaDeleted {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_bytes: u64,
+    },
+    #[serde(rename = "quota.limit_created.v1")]
+    QuotaLimitCreated {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_id: u64,
+        limit_type: LimitType,
+        threshold_percent: u8,
+    },
+    #[serde(rename = "quota.limit_changed.v1")]
+    QuotaLimitChanged {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_id: u64,
+        limit_type: LimitType,
+        threshold_percent: u8,
+        previous_type: LimitType,
+        previous_threshold_percent: u8,
+    },
+    #[serde(rename = "quota.limit_deleted.v1")]
+    QuotaLimitDeleted {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        quota_id: u64,
+        limit_id: u64,
+        limit_type: LimitType,
+        threshold_percent: u8,
+    },
+    /// A push into `repository` brought the namespace's usage to `usage_bytes`, at or past
+    /// its `Warning` limit at `threshold_percent` of `limit_bytes` (appended with the push).
+    #[serde(rename = "quota.warning_reached.v1")]
+    QuotaWarningReached {
+        namespace_id: Uuid,
+        namespace: NamespaceName,
+        repository_id: Uuid,
+        repository: RepositoryName,
+        quota_id: u64,
+        limit_bytes: u64,
+        threshold_percent: u8,
+        usage_bytes: u64,
+    },
+    /// A superuser asked for the registry's size to be computed again (stream
+    /// `registrysize`); the registry projector answers it at this event's place in the log.
+    #[serde(rename = "registry_size.queued.v1")]
+    RegistrySizeQueued {},
+
+    // --- Auto-prune policies (`domain/src/autoprune.rs`) and the tags they delete. ---
+    /// An auto-prune policy of a namespace, or of one repository (`scope.repository_id`).
+    #[serde(rename = "autoprune.policy_created.v1")]
+    AutoprunePolicyCreated {
+        policy_uuid: Uuid,
+        scope: PolicyScope,
+        policy: PolicyConfig,
+    },
+    /// The policy now prunes as `policy` says.
+    #[serde(rename = "autoprune.policy_updated.v1")]
+    AutoprunePolicyUpdated {
+        policy_uuid: Uuid,
+        scope: PolicyScope,
+        policy: PolicyConfig,
+    },
+    #[serde(rename = "autoprune.policy_deleted.v1")]
+    AutoprunePolicyDeleted {
+        policy_uuid: Uuid,
+        scope: PolicyScope,
+    },
+    /// The auto-prune worker deleted the tag (then pointing at `digest`) because of the policy
+    /// `pruned_by` names. On the repository's stream; for its content, a deletion like
+    /// `repository.tag_deleted.v1`.
+    #[serde(rename = "repository.tag_autopruned.v1")]
+    TagAutopruned {
+        repository_id: Uuid,
+        tag: TagName,
+        digest: Digest,
+        pruned_by: PrunedBy,
+    },
     // --- Repository mirroring (`mirror.rs`), on the repository's stream ---
     /// The repository mirrors an upstream one from now on (the same batch puts it in the
     /// `MIRROR` state and lets the robot write).
@@ -798,6 +901,20 @@ impl DomainEvent {
             EventSubscriptionPaused { .. } => "event_subscription.paused.v1",
             EventSubscriptionResumed { .. } => "event_subscription.resumed.v1",
             EventSubscriptionDeleted { .. } => "event_subscription.deleted.v1",
+            // Namespace quotas and the registry size.
+            QuotaCreated { .. } => "quota.created.v1",
+            QuotaChanged { .. } => "quota.changed.v1",
+            QuotaDeleted { .. } => "quota.deleted.v1",
+            QuotaLimitCreated { .. } => "quota.limit_created.v1",
+            QuotaLimitChanged { .. } => "quota.limit_changed.v1",
+            QuotaLimitDeleted { .. } => "quota.limit_deleted.v1",
+            QuotaWarningReached { .. } => "quota.warning_reached.v1",
+            RegistrySizeQueued { .. } => "registry_size.queued.v1",
+            // Auto-prune.
+            AutoprunePolicyCreated { .. } => "autoprune.policy_created.v1",
+            AutoprunePolicyUpdated { .. } => "autoprune.policy_updated.v1",
+            AutoprunePolicyDeleted { .. } => "autoprune.policy_deleted.v1",
+            TagAutopruned { .. } => "repository.tag_autopruned.v1",
             // Repository mirroring.
             RepositoryMirrorCreated { .. } => "repository.mirror_created.v1",
             RepositoryMirrorChanged { .. } => "repository.mirror_changed.v1",

@@ -11,6 +11,8 @@ pub mod actor;
 pub mod aggregate;
 pub mod application;
 pub mod as_of;
+// Auto-prune policies (issue 14 part 2).
+pub mod autoprune;
 pub mod codec;
 pub mod content;
 pub mod delegate;
@@ -29,6 +31,7 @@ pub mod mirror;
 pub mod names;
 pub mod organization;
 pub mod prototype;
+pub mod quota;
 pub mod registry;
 pub mod repository;
 pub mod reservation;

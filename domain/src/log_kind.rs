@@ -97,6 +97,29 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         EventSubscriptionPaused { .. } => "event_subscription_pause",
         EventSubscriptionResumed { .. } => "event_subscription_resume",
         EventSubscriptionDeleted { .. } => "event_subscription_delete",
+        // Namespace quotas. A warning reached is a notification's cause (no Quay log kind);
+        // queuing the registry size is a superuser's bookkeeping.
+        QuotaCreated { .. } => "org_create_quota",
+        QuotaChanged { .. } => "org_change_quota",
+        QuotaDeleted { .. } => "org_delete_quota",
+        QuotaLimitCreated { .. } => "org_create_quota_limit",
+        QuotaLimitChanged { .. } => "org_change_quota_limit",
+        QuotaLimitDeleted { .. } => "org_delete_quota_limit",
+        QuotaWarningReached { .. } | RegistrySizeQueued { .. } => return None,
+        // Auto-prune: a policy's scope decides namespace or repository; the worker's deletions.
+        AutoprunePolicyCreated { scope, .. } if scope.repository_id.is_some() => {
+            "create_repository_autoprune_policy"
+        }
+        AutoprunePolicyCreated { .. } => "create_namespace_autoprune_policy",
+        AutoprunePolicyUpdated { scope, .. } if scope.repository_id.is_some() => {
+            "update_repository_autoprune_policy"
+        }
+        AutoprunePolicyUpdated { .. } => "update_namespace_autoprune_policy",
+        AutoprunePolicyDeleted { scope, .. } if scope.repository_id.is_some() => {
+            "delete_repository_autoprune_policy"
+        }
+        AutoprunePolicyDeleted { .. } => "delete_namespace_autoprune_policy",
+        TagAutopruned { .. } => "autoprune_tag_delete",
         // Repository mirroring.
         RepositoryMirrorCreated { .. } | RepositoryMirrorEnabled { .. } => "repo_mirror_enabled",
         RepositoryMirrorDisabled { .. } => "repo_mirror_disabled",

@@ -8,6 +8,8 @@
 //! - [`generation`]: where the read models live, and how a rebuild swaps in fresh ones.
 
 pub mod access;
+// Auto-prune policies.
+pub mod autoprune;
 pub mod catalog;
 pub mod dump;
 pub mod generation;
@@ -18,6 +20,7 @@ pub mod past_generation;
 pub mod plugins;
 pub mod projector;
 pub mod queries;
+pub mod quotas;
 pub mod registry;
 pub mod sql;
 pub mod subscriptions;

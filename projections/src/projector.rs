@@ -40,6 +40,10 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(crate::plugins::Plugins),
         Arc::new(crate::log_exports::LogExports),
         Arc::new(crate::subscriptions::Subscriptions),
+        // Namespace quotas.
+        Arc::new(crate::quotas::Quotas),
+        // Auto-prune policies.
+        Arc::new(crate::autoprune::Autoprune),
         // Repository mirrors.
         Arc::new(crate::mirrors::Mirrors),
         Arc::new(crate::log_index::LogIndex),

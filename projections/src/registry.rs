@@ -105,6 +105,12 @@ const SCHEMA: &[&str] = &[
         expires_at BIGINT,
         created_at BIGINT NOT NULL
     )",
+    // The registry's size as last computed (Quay's `/superuser/registrysize/`): one row, id 1.
+    "CREATE TABLE IF NOT EXISTS registry_size (
+        id BIGINT PRIMARY KEY,
+        size_bytes BIGINT NOT NULL,
+        last_ran BIGINT
+    )",
 ];
 
 const TABLES: &[(&str, &str)] = &[
@@ -116,6 +122,7 @@ const TABLES: &[(&str, &str)] = &[
     ("registries", "id"),
     ("gc_runs", "id"),
     ("registry_credentials", "sha256"),
+    ("registry_size", "id"),
 ];
 
 const END_TAG: &str = "UPDATE tags SET end_ts = $3 WHERE repository_id = $1 AND name = $2 AND end_ts IS NULL AND id < $4";
@@ -222,6 +229,10 @@ impl Projector for RegistryContent {
             TagDeleted { repository_id, tag, .. } => {
                 stmt(END_TAG, params![*repository_id, tag.as_str(), at, position])
             }
+            // A tag deleted by an auto-prune policy ends like a deleted one.
+            TagAutopruned { repository_id, tag, .. } => {
+                stmt(END_TAG, params![*repository_id, tag.as_str(), at, position])
+            }
             TagExpirationChanged { repository_id, tag, expiration, .. } => stmt(
                 "UPDATE tags SET expiration = $3 WHERE repository_id = $1 AND name = $2 AND end_ts IS NULL",
                 params![*repository_id, tag.as_str(), expiration.map(|e| e.timestamp_micros())],
@@ -301,6 +312,20 @@ impl Projector for RegistryContent {
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
                 params![token_sha256.as_str(), *credential_id, *user_id, *read_write, expires_at.map(|e| e.timestamp_micros()), at],
             ),
+            // The size is computed here, in order with the content events before it, so a
+            // replay computes the same number.
+            RegistrySizeQueued {} => {
+                stmt(
+                    "INSERT INTO registry_size (id, size_bytes) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
+                    params![],
+                );
+                stmt(
+                    "UPDATE registry_size SET last_ran = $1, size_bytes = (SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT)
+                       FROM (SELECT DISTINCT ref_digest, size FROM manifest_refs WHERE kind <> 'manifest') referenced)
+                     WHERE id = 1",
+                    params![at / 1000],
+                );
+            }
             _ => {}
         }
     }

@@ -185,6 +185,19 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
     };
     let prototype_keep = prototype("read").await;
     let prototype_gone = prototype("write").await;
+    // Auto-prune policies of acme, of the admin's namespace and of acme/private.
+    let policy = |base: &'static str, value: u64| async move {
+        post(base, json!({"method": "number_of_tags", "value": value})).await["uuid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let org_policy_keep = policy("/api/v1/organization/acme/autoprunepolicy/", 300).await;
+    let org_policy_gone = policy("/api/v1/organization/acme/autoprunepolicy/", 400).await;
+    let user_policy_keep = policy("/api/v1/user/autoprunepolicy/", 300).await;
+    let user_policy_gone = policy("/api/v1/user/autoprunepolicy/", 400).await;
+    let repo_policy_keep = policy("/api/v1/repository/acme/private/autoprunepolicy/", 300).await;
+    let repo_policy_gone = policy("/api/v1/repository/acme/private/autoprunepolicy/", 400).await;
     let apptoken = |title: &'static str| async move {
         post("/api/v1/user/apptoken", json!({"title": title})).await["token"]["uuid"]
             .as_str()
@@ -241,6 +254,23 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
     let plugin_gone = plugin("gone").await;
     let plugin_gone2 = plugin("gone2").await;
 
+    // Namespace quotas: acme's (id 1, limits 1 and 2), the admin's own (id 1), and an
+    // organization whose quota the routes create and delete.
+    post("/api/v1/organization/", json!({"name": "quotaco"})).await;
+    post("/api/v1/organization/acme/quota", json!({"limit": "1 GiB"})).await;
+    for (kind, percent) in [("Warning", 50), ("Reject", 100)] {
+        post(
+            "/api/v1/organization/acme/quota/1/limit",
+            json!({"type": kind, "threshold_percent": percent}),
+        )
+        .await;
+    }
+    post(
+        "/api/v1/superuser/users/admin/quota",
+        json!({"limit": "1 GiB"}),
+    )
+    .await;
+
     let admin_bearer = format!("Bearer {}", server.token);
     let callers = Callers {
         admin: server.token.clone(),
@@ -276,6 +306,12 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
         apptoken_keep,
         apptoken_gone,
         message_gone,
+        org_policy_keep,
+        org_policy_gone,
+        user_policy_keep,
+        user_policy_gone,
+        repo_policy_keep,
+        repo_policy_gone,
         key_keep,
         key_gone,
         plugin_keep,
@@ -298,6 +334,12 @@ struct Fixture {
     apptoken_keep: String,
     apptoken_gone: String,
     message_gone: String,
+    org_policy_keep: String,
+    org_policy_gone: String,
+    user_policy_keep: String,
+    user_policy_gone: String,
+    repo_policy_keep: String,
+    repo_policy_gone: String,
     key_keep: String,
     key_gone: String,
     plugin_keep: String,
@@ -527,6 +569,52 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             Some(json!({"name": "made-by-matrix"})),
             Account,
             &[201, 400],
+            Scope::User,
+        ),
+        // Auto-prune policies of the caller's own namespace.
+        r(
+            "GET",
+            "/api/v1/user/autoprunepolicy/",
+            "/api/v1/user/autoprunepolicy/".into(),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "POST",
+            "/api/v1/user/autoprunepolicy/",
+            "/api/v1/user/autoprunepolicy/".into(),
+            Some(json!({"method": "creation_date", "value": "32d", "tagPattern": "^tmp-"})),
+            Account,
+            &[201],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/autoprunepolicy/{policy_uuid}",
+            format!("/api/v1/user/autoprunepolicy/{}", f.user_policy_keep),
+            None,
+            Account,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "PUT",
+            "/api/v1/user/autoprunepolicy/{policy_uuid}",
+            format!("/api/v1/user/autoprunepolicy/{}", f.user_policy_keep),
+            Some(json!({"method": "number_of_tags", "value": 30})),
+            Account,
+            &[204],
+            Scope::User,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/user/autoprunepolicy/{policy_uuid}",
+            format!("/api/v1/user/autoprunepolicy/{}", f.user_policy_gone),
+            None,
+            Account,
+            &[200],
             Scope::User,
         ),
         // The admin's own things under /user (bob has none of them: 404).
@@ -792,6 +880,52 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             None,
             Admin,
             &[204],
+            Scope::Other,
+        ),
+        // Auto-prune policies of the organization.
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/autoprunepolicy/",
+            format!("{org}/autoprunepolicy/"),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            "/api/v1/organization/{orgname}/autoprunepolicy/",
+            format!("{org}/autoprunepolicy/"),
+            Some(json!({"method": "creation_date", "value": "30d", "tagPattern": "^tmp-"})),
+            Admin,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/organization/{orgname}/autoprunepolicy/{policy_uuid}",
+            format!("{org}/autoprunepolicy/{}", f.org_policy_keep),
+            None,
+            Admin,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            "/api/v1/organization/{orgname}/autoprunepolicy/{policy_uuid}",
+            format!("{org}/autoprunepolicy/{}", f.org_policy_keep),
+            Some(json!({"method": "number_of_tags", "value": 30})),
+            Admin,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/organization/{orgname}/autoprunepolicy/{policy_uuid}",
+            format!("{org}/autoprunepolicy/{}", f.org_policy_gone),
+            None,
+            Admin,
+            &[200],
             Scope::Other,
         ),
         r(
@@ -1247,6 +1381,52 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             &[204],
             Scope::Repo,
         ),
+        // Auto-prune policies of the repository.
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/autoprunepolicy/",
+            format!("{repo}/autoprunepolicy/"),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/autoprunepolicy/",
+            format!("{repo}/autoprunepolicy/"),
+            Some(json!({"method": "creation_date", "value": "31d", "tagPattern": "^tmp-"})),
+            Admin,
+            &[201],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/autoprunepolicy/{policy_uuid}",
+            format!("{repo}/autoprunepolicy/{}", f.repo_policy_keep),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "PUT",
+            "/api/v1/repository/{repository}/autoprunepolicy/{policy_uuid}",
+            format!("{repo}/autoprunepolicy/{}", f.repo_policy_keep),
+            Some(json!({"method": "number_of_tags", "value": 30})),
+            Admin,
+            &[204],
+            Scope::Repo,
+        ),
+        r(
+            "DELETE",
+            "/api/v1/repository/{repository}/autoprunepolicy/{policy_uuid}",
+            format!("{repo}/autoprunepolicy/{}", f.repo_policy_gone),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
         r(
             "GET",
             "/api/v1/repository/{repository}/tokens/",
@@ -1615,6 +1795,227 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             &[204, 403, 409, 412],
             Scope::Repo,
         ),
+    ]
+}
+
+/// The quota routes: acme's members read its quota, the caller reads its own (the admin's has
+/// no limit, so its limit reads 404), and only a superuser changes one.
+fn quota_routes() -> Vec<Route> {
+    use Class::*;
+    let q = "/api/v1/organization/acme/quota";
+    let r =
+        |method, template: &'static str, path: &str, body: Option<Value>, class, ok, scope| Route {
+            method,
+            template,
+            path: path.to_owned(),
+            body,
+            class,
+            ok,
+            scope,
+        };
+    let org = "/api/v1/organization/{orgname}/quota";
+    let quota = "/api/v1/organization/{orgname}/quota/{quota_id}";
+    let limits = "/api/v1/organization/{orgname}/quota/{quota_id}/limit";
+    let limit = "/api/v1/organization/{orgname}/quota/{quota_id}/limit/{limit_id}";
+    let su_org = "/api/v1/superuser/organization/{namespace}/quota";
+    let su_org_quota = "/api/v1/superuser/organization/{namespace}/quota/{quota_id}";
+    let su_user = "/api/v1/superuser/users/{namespace}/quota";
+    let su_user_quota = "/api/v1/superuser/users/{namespace}/quota/{quota_id}";
+    let size = "/api/v1/superuser/registrysize/";
+    let bytes = || Some(json!({"limit_bytes": 2048}));
+    vec![
+        r("GET", org, q, None, Member, &[200], Scope::User),
+        r(
+            "GET",
+            quota,
+            &format!("{q}/1"),
+            None,
+            Member,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            limits,
+            &format!("{q}/1/limit"),
+            None,
+            Member,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "GET",
+            limit,
+            &format!("{q}/1/limit/1"),
+            None,
+            Member,
+            &[200],
+            Scope::User,
+        ),
+        r(
+            "PUT",
+            quota,
+            &format!("{q}/1"),
+            bytes(),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            limits,
+            &format!("{q}/1/limit"),
+            Some(json!({"type": "Warning", "threshold_percent": 70})),
+            Super,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            limit,
+            &format!("{q}/1/limit/1"),
+            Some(json!({"threshold_percent": 60})),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            limit,
+            &format!("{q}/1/limit/2"),
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            org,
+            "/api/v1/organization/quotaco/quota",
+            bytes(),
+            Super,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            quota,
+            "/api/v1/organization/quotaco/quota/1",
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/quota",
+            "/api/v1/user/quota",
+            None,
+            Account,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/quota/{quota_id}",
+            "/api/v1/user/quota/1",
+            None,
+            Account,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/quota/{quota_id}/limit",
+            "/api/v1/user/quota/1/limit",
+            None,
+            Account,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            "/api/v1/user/quota/{quota_id}/limit/{limit_id}",
+            "/api/v1/user/quota/1/limit/1",
+            None,
+            Account,
+            &[404],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            su_org,
+            "/api/v1/superuser/organization/acme/quota",
+            None,
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            su_org,
+            "/api/v1/superuser/organization/quotaco/quota",
+            bytes(),
+            Super,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            su_org_quota,
+            "/api/v1/superuser/organization/quotaco/quota/2",
+            bytes(),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            su_org_quota,
+            "/api/v1/superuser/organization/quotaco/quota/2",
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r(
+            "GET",
+            su_user,
+            "/api/v1/superuser/users/admin/quota",
+            None,
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "POST",
+            su_user,
+            "/api/v1/superuser/users/frank/quota",
+            bytes(),
+            Super,
+            &[201],
+            Scope::Other,
+        ),
+        r(
+            "PUT",
+            su_user_quota,
+            "/api/v1/superuser/users/frank/quota/1",
+            bytes(),
+            Super,
+            &[200],
+            Scope::Other,
+        ),
+        r(
+            "DELETE",
+            su_user_quota,
+            "/api/v1/superuser/users/frank/quota/1",
+            None,
+            Super,
+            &[204],
+            Scope::Other,
+        ),
+        r("GET", size, size, None, Super, &[200], Scope::Other),
+        r("POST", size, size, None, Super, &[201], Scope::Other),
     ]
 }
 
@@ -2263,6 +2664,7 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
     management.extend(spaceone_routes(&fixture));
     management.extend(ledger_routes());
     management.extend(events_routes(&server).await);
+    management.extend(quota_routes());
     let registry = registry_routes(&fixture);
     let gerrit = gerrit_routes(&server);
     let walked: BTreeSet<(String, String)> = management

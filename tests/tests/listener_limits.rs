@@ -13,6 +13,7 @@ on_both_backends! {
     slow_clients_do_not_crowd_out_real_ones => slow_clients_do_not_crowd_out_real_ones;
     idle_and_slow_connections_are_closed => idle_and_slow_connections_are_closed;
     a_shutdown_finishes_within_its_grace => a_shutdown_finishes_within_its_grace;
+    grpc_connections_are_capped => grpc_connections_are_capped;
 }
 
 const CAP: usize = 32;
@@ -124,4 +125,57 @@ async fn a_shutdown_finishes_within_its_grace(backend: Backend) {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// An HTTP/2 client preface with an empty SETTINGS frame: what a gRPC client sends first.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/// Opens an HTTP/2 connection to `addr` and answers how many bytes the server sent back before
+/// it closed the connection or 5 seconds passed (a server that took it sends its SETTINGS).
+async fn h2_greeting(addr: &str) -> (TcpStream, usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let _ = stream.write_all(H2_PREFACE).await;
+    let mut buf = [0u8; 256];
+    let n = match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+        Ok(Ok(n)) => n,
+        Ok(Err(_)) => 0,
+        Err(_) => panic!("the server neither answered nor closed the connection"),
+    };
+    (stream, n)
+}
+
+/// The gRPC listener holds at most `ANNALS_MAX_CONNECTIONS` connections: one more is closed at
+/// once, and a place freed takes a new one.
+async fn grpc_connections_are_capped(backend: Backend) {
+    const GRPC_CAP: usize = 4;
+    let server = Server::start_with(
+        backend,
+        &[("ANNALS_MAX_CONNECTIONS", &GRPC_CAP.to_string())],
+    )
+    .await;
+    let addr = server.grpc.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..GRPC_CAP {
+        let (stream, n) = h2_greeting(&addr).await;
+        assert!(n > 0, "a connection under the cap is served");
+        held.push(stream);
+    }
+    let (_, n) = h2_greeting(&addr).await;
+    assert_eq!(n, 0, "a connection past the cap is closed");
+    drop(held.pop());
+    // The freed place is released when the server notices the close.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (stream, n) = h2_greeting(&addr).await;
+        if n > 0 {
+            held.push(stream);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a freed place never took a new connection"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -37,6 +37,16 @@ impl Facts for ReadModelFacts {
             .map_err(unavailable)
     }
 
+    async fn namespace_referenced(
+        &self,
+        namespace_id: Uuid,
+        digests: &[Digest],
+    ) -> StoreResult<(u64, BTreeSet<Digest>)> {
+        content::namespace_referenced(self.0.db().as_ref(), namespace_id, digests)
+            .await
+            .map_err(unavailable)
+    }
+
     async fn granted_repositories(
         &self,
         namespace_id: Uuid,

@@ -14,6 +14,8 @@
 //! - [`nats_relay`]: publishes every event into NATS JetStream.
 //! - [`readmodels`]: the handle on the generation that serves, swapped when a rebuild lands.
 
+// Auto-prune policies applied on a schedule and after pushes.
+pub mod autoprune;
 pub mod cloudevent;
 pub mod delivery;
 pub mod facts;

@@ -59,6 +59,19 @@ pub async fn sources(
                     .filter(|(_, member)| !member.is_robot)
                     .map(|(id, _)| user::stream(*id));
                 out.streams.extend(members.take(MAX_PEOPLE));
+                // Its quota, and the repositories its quota usage is counted over.
+                if let Some(org_id) = stream
+                    .strip_prefix("organization-")
+                    .and_then(|id| id.parse::<Uuid>().ok())
+                {
+                    out.streams.push(annals_domain::quota::stream(org_id));
+                    let held = annals_projections::queries::quotas::namespace_repository_ids(
+                        state.live_db().as_ref(),
+                        org_id,
+                    )
+                    .await?;
+                    out.streams.extend(held.into_iter().map(repository::stream));
+                }
                 out.streams.push(stream);
             }
         }

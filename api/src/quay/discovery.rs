@@ -15,10 +15,14 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use super::error::QuayErrorBody;
 use super::{
-    applications, apptokens, exported_logs, images, log_exports, logs, manifests, messages, mirror,
-    oauth, organizations, permissions, prototypes, repo_tokens, repositories, robots, search,
-    service_keys, superuser, tags, teams, users,
+    applications, apptokens, autoprune, exported_logs, images, log_exports, logs, manifests,
+    messages, oauth, organizations, permissions, prototypes, repo_tokens, repositories, robots,
+    search, service_keys, superuser, tags, teams, users,
 };
+// Repository mirroring.
+use super::mirror;
+// Namespace quotas.
+use super::{quotas, superuser_quotas};
 use crate::docr;
 use crate::docr::error::DoErrorBody;
 use crate::events;
@@ -94,6 +98,21 @@ use crate::state::AppState;
         ledger::routes::consistency, ledger::jobs::start, ledger::jobs::follow,
         events::stream::stream, events::subscriptions::create, events::subscriptions::list,
         events::subscriptions::get, events::subscriptions::delete, events::subscriptions::resume,
+        // Namespace quotas and the registry size.
+        quotas::org_list, quotas::org_create, quotas::org_get, quotas::org_change,
+        quotas::org_delete, quotas::org_limits, quotas::org_create_limit, quotas::org_get_limit,
+        quotas::org_change_limit, quotas::org_delete_limit, quotas::user_list, quotas::user_get,
+        quotas::user_limits, quotas::user_get_limit,
+        superuser_quotas::org_list, superuser_quotas::org_create, superuser_quotas::org_change,
+        superuser_quotas::org_delete, superuser_quotas::user_list, superuser_quotas::user_create,
+        superuser_quotas::user_change, superuser_quotas::user_delete,
+        superuser_quotas::registry_size, superuser_quotas::queue_registry_size,
+        // Auto-prune policies.
+        autoprune::org_list, autoprune::org_create, autoprune::org_get, autoprune::org_update,
+        autoprune::org_delete, autoprune::user_list, autoprune::user_create, autoprune::user_get,
+        autoprune::user_update, autoprune::user_delete, autoprune::repo_list,
+        autoprune::repo_create, autoprune::repo_get, autoprune::repo_update,
+        autoprune::repo_delete,
         mirror::get, mirror::create, mirror::change, mirror::sync_now, mirror::sync_cancel,
     ),
     components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
@@ -218,8 +237,73 @@ type LinkTable = [(
 const REPO: &str = "{$response.body#/namespace}/{$response.body#/name}";
 const ORG: &str = "$request.body#/name";
 const REGISTRY: &str = "$response.body#/registry/name";
+const POLICY: &str = "$response.body#/uuid";
 
 const LINKS: &LinkTable = &[
+    // Auto-prune policies: from a created policy to the routes on it.
+    (
+        "createOrganizationAutoPrunePolicy",
+        "201",
+        &[
+            (
+                "getOrganizationAutoPrunePolicy",
+                &[
+                    ("orgname", "$request.path.orgname"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "updateOrganizationAutoPrunePolicy",
+                &[
+                    ("orgname", "$request.path.orgname"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "deleteOrganizationAutoPrunePolicy",
+                &[
+                    ("orgname", "$request.path.orgname"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+        ],
+    ),
+    (
+        "createUserAutoPrunePolicy",
+        "201",
+        &[
+            ("getUserAutoPrunePolicy", &[("policy_uuid", POLICY)]),
+            ("updateUserAutoPrunePolicy", &[("policy_uuid", POLICY)]),
+            ("deleteUserAutoPrunePolicy", &[("policy_uuid", POLICY)]),
+        ],
+    ),
+    (
+        "createRepositoryAutoPrunePolicy",
+        "201",
+        &[
+            (
+                "getRepositoryAutoPrunePolicy",
+                &[
+                    ("repository", "$request.path.repository"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "updateRepositoryAutoPrunePolicy",
+                &[
+                    ("repository", "$request.path.repository"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+            (
+                "deleteRepositoryAutoPrunePolicy",
+                &[
+                    ("repository", "$request.path.repository"),
+                    ("policy_uuid", POLICY),
+                ],
+            ),
+        ],
+    ),
     (
         "createOrganization",
         "201",

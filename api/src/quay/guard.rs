@@ -162,6 +162,21 @@ impl FromRequestParts<AppState> for Account {
     }
 }
 
+/// A request on the caller's own account that Quay guards with `require_user_admin`, even to
+/// read: `user:admin` for every method, users only (the auto-prune policies and the quotas of
+/// the user's namespace).
+pub struct AccountAdmin(pub Ctx);
+
+impl FromRequestParts<AppState> for AccountAdmin {
+    type Rejection = QuayError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, QuayError> {
+        Ok(AccountAdmin(
+            checked(parts, state, Need::AdminSelf, None).await?,
+        ))
+    }
+}
+
 /// A superuser's request (with `super:user`).
 pub struct Super(pub Ctx);
 

@@ -483,6 +483,87 @@ fn metadata(entry: &LogEntry) -> Value {
         | EventSubscriptionDeleted { subscription_id } => {
             json!({"subscription": subscription_id})
         }
+        // Namespace quotas, with Quay's metadata (sizes also in its human form).
+        QuotaCreated { limit_bytes, .. } => json!({
+            "namespace": namespace, "limit_bytes": limit_bytes,
+            "limit": super::quota_size::human(*limit_bytes),
+        }),
+        QuotaChanged {
+            limit_bytes,
+            previous_limit_bytes,
+            ..
+        } => json!({
+            "namespace": namespace, "limit_bytes": limit_bytes,
+            "limit": super::quota_size::human(*limit_bytes),
+            "previous_limit_bytes": previous_limit_bytes,
+            "previous_limit": super::quota_size::human(*previous_limit_bytes),
+        }),
+        QuotaDeleted {
+            quota_id,
+            limit_bytes,
+            ..
+        } => json!({
+            "namespace": namespace, "quota_id": quota_id, "limit_bytes": limit_bytes,
+            "limit": super::quota_size::human(*limit_bytes),
+        }),
+        QuotaLimitCreated {
+            limit_type,
+            threshold_percent,
+            ..
+        } => json!({
+            "namespace": namespace, "type": limit_type.as_str(),
+            "threshold_percent": threshold_percent,
+        }),
+        QuotaLimitChanged {
+            limit_type,
+            threshold_percent,
+            previous_type,
+            previous_threshold_percent,
+            ..
+        } => json!({
+            "namespace": namespace, "type": limit_type.as_str(),
+            "threshold_percent": threshold_percent, "previous_type": previous_type.as_str(),
+            "previous_threshold_percent": previous_threshold_percent,
+        }),
+        QuotaLimitDeleted {
+            limit_id,
+            limit_type,
+            threshold_percent,
+            ..
+        } => json!({
+            "namespace": namespace, "limit_id": limit_id, "type": limit_type.as_str(),
+            "threshold_percent": threshold_percent,
+        }),
+        QuotaWarningReached { .. } | RegistrySizeQueued { .. } => json!({}),
+        // Auto-prune: Quay's metadata for the policy kinds; a pruned tag names its policy.
+        AutoprunePolicyCreated { policy, scope, .. }
+        | AutoprunePolicyUpdated { policy, scope, .. } => json!({
+            "method": policy.method.as_str(), "value": policy.value.to_json(),
+            "tag_pattern": policy.tag_pattern, "tag_pattern_matches": policy.tag_pattern_matches,
+            "namespace": scope.namespace.as_str(), "repo": scope.repository.as_ref().map(|r| r.as_str()),
+        }),
+        AutoprunePolicyDeleted { policy_uuid, scope } => json!({
+            "policy_uuid": policy_uuid, "namespace": scope.namespace.as_str(),
+            "repo": scope.repository.as_ref().map(|r| r.as_str()),
+        }),
+        TagAutopruned {
+            tag,
+            digest,
+            pruned_by,
+            ..
+        } => json!({
+            "performer": "autoprune worker", "namespace": namespace, "repo": repo, "tag": tag,
+            "manifest_digest": digest,
+            "policy": {
+                "uuid": pruned_by.policy_uuid,
+                "method": pruned_by.policy.method.as_str(),
+                "value": pruned_by.policy.value.to_json(),
+                "tag_pattern": pruned_by.policy.tag_pattern,
+                "tag_pattern_matches": pruned_by.policy.tag_pattern_matches,
+                "namespace": pruned_by.scope.namespace.as_str(),
+                "repository": pruned_by.scope.repository.as_ref().map(|r| r.as_str()),
+            },
+        }),
         // Repository mirroring, as Quay's entries: what changed, and to what (never a
         // password: `********` when one was set).
         RepositoryMirrorCreated { config, .. } => json!({

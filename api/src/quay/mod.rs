@@ -3,6 +3,8 @@
 
 pub mod applications;
 pub mod apptokens;
+// Auto-prune policies (issue 14 part 2).
+pub mod autoprune;
 pub mod discovery;
 pub mod error;
 pub mod exported_logs;
@@ -20,12 +22,15 @@ pub mod oauth;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;
+pub mod quota_size;
+pub mod quotas;
 pub mod repo_tokens;
 pub mod repositories;
 pub mod robots;
 pub mod search;
 pub mod service_keys;
 pub mod superuser;
+pub mod superuser_quotas;
 pub mod tags;
 pub mod teams;
 pub mod users;
@@ -183,6 +188,28 @@ pub fn router() -> Router<AppState> {
             "/api/v1/organization/{orgname}/prototypes/{prototypeid}",
             axum::routing::put(prototypes::update).delete(prototypes::delete),
         )
+        // Auto-prune policies of an organization and of the caller's namespace (a
+        // repository's are routed by `repositories::dispatch`).
+        .route(
+            "/api/v1/organization/{orgname}/autoprunepolicy/",
+            get(autoprune::org_list).post(autoprune::org_create),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/autoprunepolicy/{policy_uuid}",
+            get(autoprune::org_get)
+                .put(autoprune::org_update)
+                .delete(autoprune::org_delete),
+        )
+        .route(
+            "/api/v1/user/autoprunepolicy/",
+            get(autoprune::user_list).post(autoprune::user_create),
+        )
+        .route(
+            "/api/v1/user/autoprunepolicy/{policy_uuid}",
+            get(autoprune::user_get)
+                .put(autoprune::user_update)
+                .delete(autoprune::user_delete),
+        )
         .route("/api/v1/entities/{prefix}", get(search::entities))
         .route("/api/v1/find/repositories", get(search::find_repositories))
         .route("/api/v1/find/all", get(search::find_all))
@@ -209,5 +236,56 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/message/{uuid}", delete(messages::delete))
         .route("/api/v1/user/logs", get(logs::user_logs))
         .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))
+        // Namespace quotas and the registry size.
+        .route(
+            "/api/v1/organization/{orgname}/quota",
+            get(quotas::org_list).post(quotas::org_create),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/quota/{quota_id}",
+            get(quotas::org_get)
+                .put(quotas::org_change)
+                .delete(quotas::org_delete),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/quota/{quota_id}/limit",
+            get(quotas::org_limits).post(quotas::org_create_limit),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/quota/{quota_id}/limit/{limit_id}",
+            get(quotas::org_get_limit)
+                .put(quotas::org_change_limit)
+                .delete(quotas::org_delete_limit),
+        )
+        .route("/api/v1/user/quota", get(quotas::user_list))
+        .route("/api/v1/user/quota/{quota_id}", get(quotas::user_get))
+        .route(
+            "/api/v1/user/quota/{quota_id}/limit",
+            get(quotas::user_limits),
+        )
+        .route(
+            "/api/v1/user/quota/{quota_id}/limit/{limit_id}",
+            get(quotas::user_get_limit),
+        )
+        .route(
+            "/api/v1/superuser/organization/{namespace}/quota",
+            get(superuser_quotas::org_list).post(superuser_quotas::org_create),
+        )
+        .route(
+            "/api/v1/superuser/organization/{namespace}/quota/{quota_id}",
+            axum::routing::put(superuser_quotas::org_change).delete(superuser_quotas::org_delete),
+        )
+        .route(
+            "/api/v1/superuser/users/{namespace}/quota",
+            get(superuser_quotas::user_list).post(superuser_quotas::user_create),
+        )
+        .route(
+            "/api/v1/superuser/users/{namespace}/quota/{quota_id}",
+            axum::routing::put(superuser_quotas::user_change).delete(superuser_quotas::user_delete),
+        )
+        .route(
+            "/api/v1/superuser/registrysize/",
+            get(superuser_quotas::registry_size).post(superuser_quotas::queue_registry_size),
+        )
         .fallback(|| async { error::QuayError::not_found("No such API route") })
 }

@@ -191,6 +191,10 @@ pub struct Organization {
     pub invoice_email_address: Option<String>,
     pub tag_expiration_s: i64,
     pub is_free_account: bool,
+    /// The organization's quota (none or one), as Quay shows it to members.
+    pub quotas: Vec<super::quotas::Quota>,
+    /// What the organization stores against its quota.
+    pub quota_report: super::quotas::QuotaReport,
 }
 
 /// The organization as a member sees it (`is_admin` for its administrators).
@@ -200,6 +204,7 @@ async fn view(
     is_admin: bool,
 ) -> Result<Organization, QuayError> {
     let teams = teams::list(state.db().as_ref(), org.id).await?;
+    let (quotas, quota_report) = super::quotas::report(state, org.id).await?;
     Ok(Organization {
         name: org.name.clone(),
         email: org.email.clone().unwrap_or_default(),
@@ -215,5 +220,7 @@ async fn view(
         invoice_email_address: org.invoice_email_address.clone(),
         tag_expiration_s: org.tag_expiration_s,
         is_free_account: true,
+        quotas,
+        quota_report,
     })
 }

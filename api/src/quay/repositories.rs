@@ -7,6 +7,7 @@
 
 use annals_commands::{CreateRepository, RepositoryRef};
 use annals_projections::queries::access::Viewer;
+use annals_projections::queries::content;
 use annals_projections::queries::namespaces::{self, NamespaceView};
 use annals_projections::queries::repositories::{self, ListFilter, RepositoryView};
 use annals_projections::queries::stars;
@@ -28,7 +29,9 @@ use axum::http::request::Parts;
 use super::error::QuayError;
 use super::extract::{Ctx, QuayJson, QuayQuery};
 use super::guard::MaybeCaller;
-use super::{images, log_exports, logs, manifests, mirror, permissions, repo_tokens, tags};
+use super::{autoprune, images, log_exports, logs, manifests, permissions, repo_tokens, tags};
+// Repository mirroring.
+use super::mirror;
 use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
 use crate::access::{Caller, resolve};
 use crate::state::AppState;
@@ -55,6 +58,8 @@ enum Target {
     Permission(permissions::PermissionPath),
     /// The retired repository tokens: the list, or one by code.
     Tokens(Option<String>),
+    /// Auto-prune policies: the list, or one by uuid.
+    Autoprune(Option<String>),
     /// The mirror configuration (`""`), `sync-now` or `sync-cancel`.
     Mirror(&'static str),
 }
@@ -68,10 +73,13 @@ impl Target {
                 Target::Repository("logs" | "aggregatelogs")
                 | Target::Permission(_)
                 | Target::Tokens(_)
-                | Target::Mirror(_) => RepoAccess::Admin,
+                | Target::Autoprune(_) => RepoAccess::Admin,
+                Target::Mirror(_) => RepoAccess::Admin,
                 _ => RepoAccess::Read,
             },
-            (Target::Permission(_) | Target::Tokens(_), _) => RepoAccess::Admin,
+            (Target::Permission(_) | Target::Tokens(_) | Target::Autoprune(_), _) => {
+                RepoAccess::Admin
+            }
             (Target::Repository(""), &Method::PUT) | (Target::Content(_), _) => RepoAccess::Write,
             _ => RepoAccess::Admin,
         }
@@ -92,6 +100,10 @@ impl Target {
             Target::Permission(p) => p.allows(method),
             Target::Tokens(None) => matches!(m, Method::GET | Method::POST),
             Target::Tokens(Some(_)) => matches!(m, Method::GET | Method::PUT | Method::DELETE),
+            Target::Autoprune(None) => matches!(m, Method::GET | Method::POST),
+            Target::Autoprune(Some(_)) => {
+                matches!(m, Method::GET | Method::PUT | Method::DELETE)
+            }
             Target::Mirror(action) => matches!(
                 (m, *action),
                 (Method::GET | Method::POST | Method::PUT, "")
@@ -142,6 +154,7 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
             out.push((repo, Target::Permission(route)));
         }
         out.extend(tokens_reading(rest, strict));
+        out.extend(autoprune_reading(rest, strict));
         out.extend(mirror_reading(rest, strict));
         if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
             out.push((repo, Target::Content(route)));
@@ -163,6 +176,18 @@ fn tokens_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
     let (head, code) = rest.rsplit_once('/')?;
     let repo = head.strip_suffix("/tokens").filter(|r| fits(r))?;
     Some((repo.to_owned(), Target::Tokens(Some(code.to_owned()))))
+}
+
+/// `namespace/name/autoprunepolicy[/{uuid}]`, the repository part `namespace/name` when
+/// `strict`. (The list's trailing `/` is trimmed before.)
+fn autoprune_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
+    let fits = |repo: &str| !repo.is_empty() && repo.contains('/') == strict;
+    if let Some(repo) = rest.strip_suffix("/autoprunepolicy").filter(|r| fits(r)) {
+        return Some((repo.to_owned(), Target::Autoprune(None)));
+    }
+    let (head, uuid) = rest.rsplit_once('/')?;
+    let repo = head.strip_suffix("/autoprunepolicy").filter(|r| fits(r))?;
+    Some((repo.to_owned(), Target::Autoprune(Some(uuid.to_owned()))))
 }
 
 /// `namespace/name/mirror[/sync-now|/sync-cancel]`, the repository part `namespace/name` when
@@ -378,6 +403,20 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
             (Method::DELETE, true) => repo_tokens::delete.call(req, state).await,
             _ => method_not_allowed(),
         },
+        Target::Autoprune(uuid) => {
+            let entry = uuid.is_some();
+            if let Some(uuid) = uuid {
+                req.extensions_mut().insert(autoprune::PolicyPath(uuid));
+            }
+            match (method, entry) {
+                (Method::GET, false) => autoprune::repo_list.call(req, state).await,
+                (Method::POST, false) => autoprune::repo_create.call(req, state).await,
+                (Method::GET, true) => autoprune::repo_get.call(req, state).await,
+                (Method::PUT, true) => autoprune::repo_update.call(req, state).await,
+                (Method::DELETE, true) => autoprune::repo_delete.call(req, state).await,
+                _ => method_not_allowed(),
+            }
+        }
         Target::Content(ContentRoute::Tags) => tags::list.call(req, state).await,
         Target::Content(ContentRoute::Tag(tag, action)) => {
             req.extensions_mut().insert(tags::TagPath(tag));
@@ -628,6 +667,16 @@ pub struct RepositoryItem {
     /// With `popularity=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub popularity: Option<f64>,
+    /// What the repository stores, and its namespace's quota (Quay's `quota_report`).
+    pub quota_report: RepositoryQuotaReport,
+}
+
+/// The bytes of the distinct blobs a repository's manifests reference, and its namespace's
+/// quota, if one is set.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RepositoryQuotaReport {
+    pub quota_bytes: u64,
+    pub configured_quota: Option<u64>,
 }
 
 /// `{repositories, next_page?}`
@@ -683,6 +732,17 @@ pub async fn list(
         Some(c) => stars::starred_among(state.db().as_ref(), c.user_id, &ids).await?,
         None => Default::default(),
     };
+    // Quota reports: one query for the page's sizes, one per namespace for its quota.
+    let sizes = content::repositories_referenced_bytes(state.db().as_ref(), &ids).await?;
+    let mut configured = std::collections::BTreeMap::new();
+    for r in &repos {
+        if let std::collections::btree_map::Entry::Vacant(slot) = configured.entry(r.namespace_id) {
+            let quota =
+                annals_projections::queries::quotas::get(state.db().as_ref(), r.namespace_id)
+                    .await?;
+            slot.insert(quota.map(|q| q.limit_bytes));
+        }
+    }
     let repositories = repos
         .iter()
         .map(|r| RepositoryItem {
@@ -695,6 +755,10 @@ pub async fn list(
             is_starred: starred.contains(&r.id),
             last_modified: params.last_modified.then_some(r.last_modified / 1_000_000),
             popularity: params.popularity.then_some(0.0),
+            quota_report: RepositoryQuotaReport {
+                quota_bytes: sizes.get(&r.id).copied().unwrap_or(0),
+                configured_quota: configured.get(&r.namespace_id).copied().flatten(),
+            },
         })
         .collect();
     let next_page = match (more, repos.last()) {

@@ -232,8 +232,14 @@ impl plugin_server::Plugin for PluginService {
     }
 }
 
-/// Serves the Plugin service and reflection on `listener` until `stop` turns true.
-pub async fn serve(listener: TcpListener, state: AppState, mut stop: watch::Receiver<bool>) {
+/// Serves the Plugin service and reflection on `listener`, at most `max_connections` open at
+/// once, until `stop` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    max_connections: usize,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) {
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(super::proto::DESCRIPTORS)
@@ -247,7 +253,7 @@ pub async fn serve(listener: TcpListener, state: AppState, mut stop: watch::Rece
     };
     let plugins = plugin_server::PluginServer::new(PluginService { state })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let incoming = super::capped::incoming(listener, max_connections);
     let served = tonic::transport::Server::builder()
         .timeout(CALL_TIMEOUT)
         .concurrency_limit_per_connection(CALLS_PER_CONNECTION)

@@ -3,11 +3,13 @@
 //!
 //! - [`rest`]: the repository API document's routes (`/repository/v1/plugins...`) and today's
 //!   releases' `POST /repository/v1/plugin/<method>`;
-//! - [`grpc`]: the same service natively over gRPC, with server reflection;
+//! - [`grpc`]: the same service natively over gRPC, with server reflection; [`capped`] its
+//!   listener's connection cap;
 //! - [`service`]: the operations both call (access checks, commands, queries);
 //! - [`model`] the JSON messages, [`convert`] the protobuf ones to and from them, [`query`]
 //!   SpaceONE's query language, [`error`] its error shapes.
 
+pub mod capped;
 pub mod convert;
 pub mod error;
 pub mod grpc;

@@ -312,3 +312,83 @@ pub async fn namespace_usage(db: &dyn ReadDb, namespace_id: Uuid) -> DbResult<(u
     };
     Ok((n(&repos)?, n(&bytes)?))
 }
+
+// What a namespace's quota counts: unlike `namespace_usage` (the blobs linked, which a tier's
+// storage limit counts), the blobs its live manifests reference — so a tag deleted and its
+// manifest collected lowers it, and blobs uploaded for a refused manifest never count.
+const REFERENCED: &str = "SELECT DISTINCT m.ref_digest, m.size FROM manifest_refs m
+    JOIN repositories r ON r.id = m.repository_id
+    WHERE r.namespace_id = $1 AND r.deleted = 0 AND m.kind <> 'manifest'";
+
+/// The bytes of the distinct blobs the namespace's manifests reference, and which of
+/// `digests` they reference already.
+pub async fn namespace_referenced(
+    db: &dyn ReadDb,
+    namespace_id: Uuid,
+    digests: &[Digest],
+) -> DbResult<(u64, BTreeSet<Digest>)> {
+    let total = db
+        .query(
+            &format!(
+                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM ({REFERENCED}) referenced"
+            ),
+            params![namespace_id],
+        )
+        .await?;
+    let bytes = total.first().map(|r| r.i64("n")).transpose()?.unwrap_or(0);
+    let keys: Vec<String> = digests.iter().map(Digest::to_string).collect();
+    let rows = super::query_in(
+        db,
+        &format!("SELECT ref_digest FROM ({REFERENCED}) referenced WHERE ref_digest IN ({{keys}})"),
+        namespace_id.into(),
+        &keys,
+    )
+    .await?;
+    let present = rows
+        .iter()
+        .map(|r| parse_digest(r.str("ref_digest")?))
+        .collect::<DbResult<_>>()?;
+    Ok((bytes.max(0) as u64, present))
+}
+
+/// The bytes of the distinct blobs a repository's manifests reference (its `quota_report`).
+pub async fn repository_referenced_bytes(db: &dyn ReadDb, repository_id: Uuid) -> DbResult<u64> {
+    let rows = db
+        .query(
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM (SELECT DISTINCT ref_digest, size
+               FROM manifest_refs WHERE repository_id = $1 AND kind <> 'manifest') referenced",
+            params![repository_id],
+        )
+        .await?;
+    Ok(rows
+        .first()
+        .map(|r| r.i64("n"))
+        .transpose()?
+        .unwrap_or(0)
+        .max(0) as u64)
+}
+
+/// [`repository_referenced_bytes`] of several repositories at once (a repository list page).
+pub async fn repositories_referenced_bytes(
+    db: &dyn ReadDb,
+    repository_ids: &[Uuid],
+) -> DbResult<std::collections::BTreeMap<Uuid, u64>> {
+    let keys: Vec<String> = repository_ids.iter().map(Uuid::to_string).collect();
+    let rows = super::query_in(
+        db,
+        "SELECT repository_id, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM (SELECT DISTINCT repository_id,
+           ref_digest, size FROM manifest_refs WHERE kind <> $1 AND repository_id IN ({keys})) referenced
+         GROUP BY repository_id",
+        "manifest".into(),
+        &keys,
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                super::namespaces::parse_uuid(r.str("repository_id")?)?,
+                r.i64("n")?.max(0) as u64,
+            ))
+        })
+        .collect()
+}

@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod applications;
+// Auto-prune policies and what the worker reads.
+pub mod autoprune;
 pub mod content;
 pub mod docr;
 pub mod event_subscriptions;
@@ -14,6 +16,7 @@ pub mod messages;
 pub mod mirrors;
 pub mod namespaces;
 pub mod prototypes;
+pub mod quotas;
 pub mod registries;
 pub mod repositories;
 pub mod robots;
