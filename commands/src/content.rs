@@ -83,6 +83,10 @@ impl CommandService {
         self.run(envelope, || async {
             let (ns, _, repo) = self.load_repository(target).await?;
             ns.check_writable(collection)?;
+            // A mirroring repository's content is its mirror's (a collection still collects).
+            if collection.is_none() {
+                annals_domain::mirror::check_content_change(&repo.state, envelope.actor.id)?;
+            }
             let repository_id = repo.state.id.unwrap_or_default();
             let events = content::decide(repository_id, &repo.state.content, &command)?;
             let mut plan = Plan::new(repository_scope(&repo));
@@ -139,6 +143,8 @@ impl CommandService {
             let ns = self.resolve_namespace(&target.namespace).await?;
             ns.check_writable(None)?;
             let slot = self.repository_slot(&ns, &target.name).await?;
+            // A mirroring repository takes pushes from its mirror's robot alone.
+            annals_domain::mirror::check_push(&slot.repo.state, envelope.actor.id)?;
             if let Some(reg) = &ns.registry
                 && reg.state.limits_storage()
             {
@@ -226,6 +232,8 @@ impl CommandService {
             let ns = self.resolve_namespace(&target.namespace).await?;
             ns.check_writable(None)?;
             let slot = self.repository_slot(&ns, &target.name).await?;
+            // A mirroring repository takes pushes from its mirror's robot alone.
+            annals_domain::mirror::check_push(&slot.repo.state, envelope.actor.id)?;
             let present_blobs = self.facts().linked_blobs(slot.id, &wanted).await?;
             let pushed = content::decide(
                 slot.id,

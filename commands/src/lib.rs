@@ -19,6 +19,7 @@ mod load;
 mod log_exports;
 mod messages;
 mod metadata;
+mod mirrors;
 mod namespaces;
 // Repository notifications.
 mod notifications;

@@ -18,6 +18,7 @@ use crate::gc::{GcStatus, GcType};
 use crate::gerrit_plugin::Jar;
 use crate::log_export::{Delivery, ExportRequest, ExportStatus};
 use crate::manifest::Descriptor;
+use crate::mirror::MirrorConfig;
 use crate::names::{Email, NamespaceName, RepositoryName};
 use crate::notification::{NotificationEvent, NotificationMethod};
 use crate::quota::LimitType;
@@ -845,6 +846,31 @@ pub enum DomainEvent {
         digest: Digest,
         pruned_by: PrunedBy,
     },
+    // --- Repository mirroring (`mirror.rs`), on the repository's stream ---
+    /// The repository mirrors an upstream one from now on (the same batch puts it in the
+    /// `MIRROR` state and lets the robot write).
+    #[serde(rename = "repository.mirror_created.v1")]
+    RepositoryMirrorCreated {
+        repository_id: Uuid,
+        config: MirrorConfig,
+    },
+    /// The mirror's configuration is now `config`; `changed` names the settings that changed.
+    #[serde(rename = "repository.mirror_changed.v1")]
+    RepositoryMirrorChanged {
+        repository_id: Uuid,
+        config: MirrorConfig,
+        changed: Vec<String>,
+    },
+    #[serde(rename = "repository.mirror_enabled.v1")]
+    RepositoryMirrorEnabled { repository_id: Uuid },
+    #[serde(rename = "repository.mirror_disabled.v1")]
+    RepositoryMirrorDisabled { repository_id: Uuid },
+    /// Someone asked for a sync now.
+    #[serde(rename = "repository.mirror_sync_requested.v1")]
+    RepositoryMirrorSyncRequested { repository_id: Uuid },
+    /// Someone cancelled the sync asked for or running.
+    #[serde(rename = "repository.mirror_sync_cancelled.v1")]
+    RepositoryMirrorSyncCancelled { repository_id: Uuid },
 }
 
 impl DomainEvent {
@@ -961,6 +987,13 @@ impl DomainEvent {
             AutoprunePolicyUpdated { .. } => "autoprune.policy_updated.v1",
             AutoprunePolicyDeleted { .. } => "autoprune.policy_deleted.v1",
             TagAutopruned { .. } => "repository.tag_autopruned.v1",
+            // Repository mirroring.
+            RepositoryMirrorCreated { .. } => "repository.mirror_created.v1",
+            RepositoryMirrorChanged { .. } => "repository.mirror_changed.v1",
+            RepositoryMirrorEnabled { .. } => "repository.mirror_enabled.v1",
+            RepositoryMirrorDisabled { .. } => "repository.mirror_disabled.v1",
+            RepositoryMirrorSyncRequested { .. } => "repository.mirror_sync_requested.v1",
+            RepositoryMirrorSyncCancelled { .. } => "repository.mirror_sync_cancelled.v1",
         }
     }
 }

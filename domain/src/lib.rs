@@ -27,6 +27,7 @@ pub mod log_export;
 pub mod log_kind;
 pub mod manifest;
 pub mod message;
+pub mod mirror;
 pub mod names;
 pub mod notification;
 pub mod organization;

@@ -128,5 +128,12 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         }
         AutoprunePolicyDeleted { .. } => "delete_namespace_autoprune_policy",
         TagAutopruned { .. } => "autoprune_tag_delete",
+        // Repository mirroring.
+        RepositoryMirrorCreated { .. } | RepositoryMirrorEnabled { .. } => "repo_mirror_enabled",
+        RepositoryMirrorDisabled { .. } => "repo_mirror_disabled",
+        RepositoryMirrorChanged { .. } | RepositoryMirrorSyncCancelled { .. } => {
+            "repo_mirror_config_changed"
+        }
+        RepositoryMirrorSyncRequested { .. } => "repo_mirror_sync_now_requested",
     })
 }

@@ -11,6 +11,7 @@ use crate::aggregate::Aggregate;
 use crate::content::Content;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
+use crate::mirror::Mirror;
 use crate::names::{NamespaceName, RepositoryName};
 use crate::values::{NamespaceKind, RepositoryKind, RepositoryState, Visibility};
 
@@ -59,6 +60,8 @@ pub struct Repository {
     pub content: Content,
     /// Roles granted on this repository, by delegate (user, robot or team) id.
     pub permissions: BTreeMap<Uuid, (Delegate, RepoRole)>,
+    /// The upstream it mirrors, if any.
+    pub mirror: Option<Mirror>,
 }
 
 /// Grants a repository holds at most.
@@ -120,6 +123,7 @@ impl Aggregate for Repository {
                     deleted: false,
                     content: Content::default(),
                     permissions: BTreeMap::new(),
+                    mirror: None,
                 }
             }
             RepositoryDescriptionChanged { description, .. } => {
@@ -135,6 +139,12 @@ impl Aggregate for Repository {
             RepositoryPermissionRemoved { delegate, .. } => {
                 self.permissions.remove(&delegate.id);
             }
+            RepositoryMirrorCreated { .. }
+            | RepositoryMirrorChanged { .. }
+            | RepositoryMirrorEnabled { .. }
+            | RepositoryMirrorDisabled { .. }
+            | RepositoryMirrorSyncRequested { .. }
+            | RepositoryMirrorSyncCancelled { .. } => Mirror::evolve(&mut self.mirror, event),
             other => self.content.evolve(other),
         }
         self

@@ -15,6 +15,7 @@ pub mod dump;
 pub mod generation;
 pub mod log_exports;
 pub mod log_index;
+pub mod mirrors;
 pub mod past_generation;
 pub mod plugins;
 pub mod projector;

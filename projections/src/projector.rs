@@ -46,6 +46,8 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(crate::notifications::RepositoryNotifications),
         // Auto-prune policies.
         Arc::new(crate::autoprune::Autoprune),
+        // Repository mirrors.
+        Arc::new(crate::mirrors::Mirrors),
         Arc::new(crate::log_index::LogIndex),
     ]
 }

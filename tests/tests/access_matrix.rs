@@ -93,7 +93,8 @@ async fn fixture(server: &Server) -> (Callers, Fixture) {
     for org in ["acme", "doomed", "doomed2"] {
         post("/api/v1/organization/", json!({"name": org})).await;
     }
-    for repo in ["private", "scratch", "doomed"] {
+    // `mirrored` takes the mirror routes (it is in the MIRROR state after them).
+    for repo in ["private", "scratch", "doomed", "mirrored"] {
         post(
             "/api/v1/repository",
             json!({"namespace": "acme", "repository": repo, "visibility": "private", "description": ""}),
@@ -1248,6 +1249,58 @@ fn management_routes(f: &Fixture) -> Vec<Route> {
             Some(json!({"state": "NORMAL"})),
             Admin,
             &[200],
+            Scope::Repo,
+        ),
+        // Repository mirroring: created, read, changed, synced and cancelled in that order.
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/mirror",
+            "/api/v1/repository/acme/mirrored/mirror".into(),
+            Some(json!({
+                "external_reference": "127.0.0.1:9/library/app",
+                "sync_interval": 3600,
+                "sync_start_date": "2026-12-06T12:00:00Z",
+                "root_rule": {"rule_kind": "tag_glob_csv", "rule_value": ["*"]},
+                "robot_username": "acme+ci"
+            })),
+            Admin,
+            &[201],
+            Scope::Repo,
+        ),
+        r(
+            "GET",
+            "/api/v1/repository/{repository}/mirror",
+            "/api/v1/repository/acme/mirrored/mirror".into(),
+            None,
+            Admin,
+            &[200],
+            Scope::Repo,
+        ),
+        r(
+            "PUT",
+            "/api/v1/repository/{repository}/mirror",
+            "/api/v1/repository/acme/mirrored/mirror".into(),
+            Some(json!({"sync_interval": 7200})),
+            Admin,
+            &[201],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/mirror/sync-now",
+            "/api/v1/repository/acme/mirrored/mirror/sync-now".into(),
+            None,
+            Admin,
+            &[204],
+            Scope::Repo,
+        ),
+        r(
+            "POST",
+            "/api/v1/repository/{repository}/mirror/sync-cancel",
+            "/api/v1/repository/acme/mirrored/mirror/sync-cancel".into(),
+            None,
+            Admin,
+            &[204],
             Scope::Repo,
         ),
         r(

@@ -1,5 +1,6 @@
 //! The tables of the workers that send the log outside (webhooks, the NATS relay): how far
-//! each got, and the webhook signing secrets. They live outside the read-model generations (a
+//! each got, the webhook signing secrets, and the upstream passwords of repository mirrors.
+//! They live outside the read-model generations (a
 //! replay must not rebuild them: a checkpoint is what was delivered, a secret is not in the
 //! log) — `<data dir>/delivery.db`, or the schema `annals_delivery` on PostgreSQL.
 //!
@@ -19,6 +20,13 @@ const DDL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS webhook_secrets (
         subscription_id TEXT PRIMARY KEY,
         secret TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+    )",
+    // Repository mirrors: an upstream registry's password, under the credential id the
+    // mirror's configuration event names (the log never holds the password).
+    "CREATE TABLE IF NOT EXISTS mirror_credentials (
+        credential_id TEXT PRIMARY KEY,
+        password TEXT NOT NULL,
         created_at BIGINT NOT NULL
     )",
 ];
@@ -79,6 +87,34 @@ impl DeliveryDb {
             )
             .await?;
         rows.first().map(|r| r.string("secret")).transpose()
+    }
+
+    /// Keeps the upstream password of a mirror under `credential_id` (derived from the command
+    /// id, so a retried request stores the same row).
+    pub async fn store_mirror_password(&self, credential_id: Uuid, password: &str) -> DbResult<()> {
+        let now = chrono::Utc::now().timestamp_micros();
+        self.db
+            .apply(
+                vec![Stmt::new(
+                    "INSERT INTO mirror_credentials (credential_id, password, created_at)
+                     VALUES ($1, $2, $3) ON CONFLICT (credential_id) DO NOTHING",
+                    params![credential_id, password, now],
+                )],
+                (&format!("mirror-credential:{credential_id}"), 1),
+            )
+            .await
+    }
+
+    /// The upstream password kept under `credential_id`.
+    pub async fn mirror_password(&self, credential_id: Uuid) -> DbResult<Option<String>> {
+        let rows = self
+            .db
+            .query(
+                "SELECT password FROM mirror_credentials WHERE credential_id = $1",
+                params![credential_id],
+            )
+            .await?;
+        rows.first().map(|r| r.string("password")).transpose()
     }
 
     /// The position checkpoint `name` reached (0 when never written).

@@ -141,6 +141,10 @@ impl From<DomainError> for OciError {
             DomainError::AlreadyExists(m) => OciError::denied(m),
             DomainError::Forbidden(m) => OciError::denied(m),
             DomainError::Conflict(m) => OciError::new(StatusCode::CONFLICT, "DENIED", m),
+            // A mirroring repository refuses for as long as it mirrors: no retry helps.
+            DomainError::Unavailable(m) if m.starts_with(annals_domain::mirror::MIRROR_MODE) => {
+                OciError::denied(m)
+            }
             DomainError::Unavailable(m) => {
                 OciError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", m)
                     .with_header(axum::http::header::RETRY_AFTER, "10")

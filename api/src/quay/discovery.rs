@@ -19,6 +19,8 @@ use super::{
     messages, oauth, organizations, permissions, prototypes, repo_tokens, repositories, robots,
     search, service_keys, superuser, tags, teams, users,
 };
+// Repository mirroring.
+use super::mirror;
 // Namespace quotas.
 use super::{quotas, superuser_quotas};
 // Repository notifications.
@@ -116,6 +118,7 @@ use crate::state::AppState;
         autoprune::user_update, autoprune::user_delete, autoprune::repo_list,
         autoprune::repo_create, autoprune::repo_get, autoprune::repo_update,
         autoprune::repo_delete,
+        mirror::get, mirror::create, mirror::change, mirror::sync_now, mirror::sync_cancel,
     ),
     components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
     modifiers(&BearerAuth, &AuthenticatedPaths, &TimeTravel, &ErrorResponses),

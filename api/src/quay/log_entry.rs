@@ -97,6 +97,26 @@ pub fn render(entry: &LogEntry, with_namespace: bool) -> LogEntryBody {
 
 /// Quay's metadata for the kind, plus where the entry sits in the event log, so an auditor can
 /// go from a log line to the exact event.
+/// The value a mirror setting named as in Quay's log entries was changed to.
+fn mirror_setting(c: &annals_domain::mirror::MirrorConfig, name: &str) -> Value {
+    match name {
+        "external_reference" => json!(c.external_reference),
+        "robot_username" => json!(c.robot.name),
+        "sync_start_date" => json!(c.sync_start_date),
+        "sync_interval" => json!(c.sync_interval_s),
+        "skopeo_timeout_interval" => json!(c.timeout_s),
+        "external_registry_username" => json!(c.username),
+        "external_registry_password" => json!(c.credential_id.map(|_| "********")),
+        "verify_tls" => json!(c.verify_tls),
+        "unsigned_images" => json!(c.unsigned_images),
+        "http_proxy" => json!(c.http_proxy),
+        "https_proxy" => json!(c.https_proxy),
+        "no_proxy" => json!(c.no_proxy),
+        "mirror_rule" => json!(c.tag_globs),
+        _ => Value::Null,
+    }
+}
+
 fn metadata(entry: &LogEntry) -> Value {
     use DomainEvent::*;
     let meta = &entry.recorded.metadata;
@@ -603,6 +623,28 @@ fn metadata(entry: &LogEntry) -> Value {
                 "namespace": pruned_by.scope.namespace.as_str(),
                 "repository": pruned_by.scope.repository.as_ref().map(|r| r.as_str()),
             },
+        }),
+        // Repository mirroring, as Quay's entries: what changed, and to what (never a
+        // password: `********` when one was set).
+        RepositoryMirrorCreated { config, .. } => json!({
+            "namespace": namespace, "repo": repo, "changed": "external_reference",
+            "to": config.external_reference,
+        }),
+        RepositoryMirrorChanged {
+            config, changed, ..
+        } => {
+            let to: Vec<Value> = changed.iter().map(|c| mirror_setting(config, c)).collect();
+            json!({"namespace": namespace, "repo": repo, "changed": changed.join(","), "to": to})
+        }
+        RepositoryMirrorEnabled { .. } | RepositoryMirrorDisabled { .. } => json!({
+            "namespace": namespace, "repo": repo, "changed": "is_enabled",
+            "to": matches!(entry.event, RepositoryMirrorEnabled { .. }),
+        }),
+        RepositoryMirrorSyncRequested { .. } => json!({
+            "namespace": namespace, "repo": repo, "changed": "sync_status", "to": "SYNC_NOW",
+        }),
+        RepositoryMirrorSyncCancelled { .. } => json!({
+            "namespace": namespace, "repo": repo, "changed": "sync_status", "to": "SYNC_CANCEL",
         }),
         NameReserved { .. }
         | NameReleased { .. }

@@ -19,6 +19,7 @@ pub mod manifests;
 pub mod messages;
 // Repository notifications.
 pub mod notifications;
+pub mod mirror;
 pub mod oauth;
 pub mod organizations;
 pub mod permissions;

@@ -32,6 +32,8 @@ use super::guard::MaybeCaller;
 use super::{autoprune, images, log_exports, logs, manifests, permissions, repo_tokens, tags};
 // Repository notifications.
 use super::notifications::{self, NotificationPath};
+// Repository mirroring.
+use super::mirror;
 use crate::access::guard::{self, Attempt, NamespaceAccess, RepoAccess};
 use crate::access::{Caller, resolve};
 use crate::state::AppState;
@@ -62,6 +64,8 @@ enum Target {
     Notification(NotificationPath),
     /// Auto-prune policies: the list, or one by uuid.
     Autoprune(Option<String>),
+    /// The mirror configuration (`""`), `sync-now` or `sync-cancel`.
+    Mirror(&'static str),
 }
 
 impl Target {
@@ -73,8 +77,9 @@ impl Target {
                 Target::Repository("logs" | "aggregatelogs")
                 | Target::Permission(_)
                 | Target::Tokens(_)
-                | Target::Notification(_) => RepoAccess::Admin,
-                Target::Autoprune(_) => RepoAccess::Admin,
+                | Target::Notification(_)
+                | Target::Autoprune(_)
+                | Target::Mirror(_) => RepoAccess::Admin,
                 _ => RepoAccess::Read,
             },
             (Target::Permission(_) | Target::Tokens(_) | Target::Autoprune(_), _) => {
@@ -105,6 +110,11 @@ impl Target {
             Target::Autoprune(Some(_)) => {
                 matches!(m, Method::GET | Method::PUT | Method::DELETE)
             }
+            Target::Mirror(action) => matches!(
+                (m, *action),
+                (Method::GET | Method::POST | Method::PUT, "")
+                    | (Method::POST, "sync-now" | "sync-cancel")
+            ),
             Target::Content(route) => match route {
                 ContentRoute::Tags | ContentRoute::Images | ContentRoute::Image(..) => {
                     m == Method::GET
@@ -154,6 +164,7 @@ fn readings(rest: &str) -> Vec<(String, Target)> {
             out.push((repo, Target::Notification(route)));
         }
         out.extend(autoprune_reading(rest, strict));
+        out.extend(mirror_reading(rest, strict));
         if let Some((repo, route)) = ContentRoute::parse(rest, strict) {
             out.push((repo, Target::Content(route)));
         }
@@ -186,6 +197,23 @@ fn autoprune_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
     let (head, uuid) = rest.rsplit_once('/')?;
     let repo = head.strip_suffix("/autoprunepolicy").filter(|r| fits(r))?;
     Some((repo.to_owned(), Target::Autoprune(Some(uuid.to_owned()))))
+}
+
+/// `namespace/name/mirror[/sync-now|/sync-cancel]`, the repository part `namespace/name` when
+/// `strict`.
+fn mirror_reading(rest: &str, strict: bool) -> Option<(String, Target)> {
+    let fits = |repo: &str| !repo.is_empty() && repo.contains('/') == strict;
+    [
+        ("/mirror", ""),
+        ("/mirror/sync-now", "sync-now"),
+        ("/mirror/sync-cancel", "sync-cancel"),
+    ]
+    .into_iter()
+    .find_map(|(suffix, action)| {
+        rest.strip_suffix(suffix)
+            .filter(|r| fits(r))
+            .map(|repo| (repo.to_owned(), Target::Mirror(action)))
+    })
 }
 
 /// Percent-decodes a path (`%2F` is `/`, as generated clients send a `{repository}`); `None`
@@ -346,6 +374,14 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
             (Method::GET, "logs") => logs::repository_logs.call(req, state).await,
             (Method::GET, "aggregatelogs") => logs::repository_aggregate.call(req, state).await,
             (Method::POST, "exportlogs") => log_exports::repository.call(req, state).await,
+            _ => method_not_allowed(),
+        },
+        Target::Mirror(action) => match (method, action) {
+            (Method::GET, "") => mirror::get.call(req, state).await,
+            (Method::POST, "") => mirror::create.call(req, state).await,
+            (Method::PUT, "") => mirror::change.call(req, state).await,
+            (Method::POST, "sync-now") => mirror::sync_now.call(req, state).await,
+            (Method::POST, "sync-cancel") => mirror::sync_cancel.call(req, state).await,
             _ => method_not_allowed(),
         },
         Target::Permission(path) => {

@@ -13,6 +13,7 @@ pub mod grants;
 pub mod log_exports;
 pub mod logs;
 pub mod messages;
+pub mod mirrors;
 pub mod namespaces;
 pub mod prototypes;
 pub mod quotas;

@@ -1,0 +1,109 @@
+//! The repository mirrors projector: one row per mirroring repository, its configuration (as
+//! JSON, `mirror::MirrorConfig`: never a password, only the id the worker keeps it under) and
+//! where its synchronisation stands, for `GET .../mirror`.
+
+use annals_domain::DomainEvent;
+use annals_domain::mirror::{MAX_SYNC_RETRIES, SyncStatus};
+use annals_store::RecordedEvent;
+
+use crate::params;
+use crate::projector::Projector;
+use crate::sql::Stmt;
+
+pub struct Mirrors;
+
+const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS repository_mirrors (
+        repository_id TEXT PRIMARY KEY,
+        config TEXT NOT NULL,
+        is_enabled BIGINT NOT NULL,
+        sync_status TEXT NOT NULL,
+        retries_remaining BIGINT NOT NULL,
+        sync_expiration_date BIGINT,
+        updated_at BIGINT NOT NULL
+    )"];
+
+const TABLES: &[(&str, &str)] = &[("repository_mirrors", "repository_id")];
+
+impl Projector for Mirrors {
+    fn name(&self) -> &'static str {
+        "mirrors"
+    }
+
+    fn schema(&self) -> &'static [&'static str] {
+        SCHEMA
+    }
+
+    fn tables(&self) -> &'static [(&'static str, &'static str)] {
+        TABLES
+    }
+
+    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+        use DomainEvent::*;
+        let at = recorded.recorded_at.timestamp_micros();
+        let mut stmt = |sql, params| out.push(Stmt::new(sql, params));
+        let json = |c: &annals_domain::mirror::MirrorConfig| {
+            serde_json::to_string(c).unwrap_or_else(|_| "{}".to_owned())
+        };
+        match event {
+            RepositoryMirrorCreated {
+                repository_id,
+                config,
+            } => stmt(
+                "INSERT INTO repository_mirrors (repository_id, config, is_enabled, sync_status,
+                    retries_remaining, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (repository_id) DO NOTHING",
+                params![
+                    *repository_id,
+                    json(config),
+                    i64::from(config.is_enabled),
+                    SyncStatus::NeverRun.as_str(),
+                    i64::from(MAX_SYNC_RETRIES),
+                    at
+                ],
+            ),
+            RepositoryMirrorChanged {
+                repository_id,
+                config,
+                ..
+            } => stmt(
+                "UPDATE repository_mirrors SET config = $2, is_enabled = $3, updated_at = $4
+                 WHERE repository_id = $1",
+                params![
+                    *repository_id,
+                    json(config),
+                    i64::from(config.is_enabled),
+                    at
+                ],
+            ),
+            RepositoryMirrorEnabled { repository_id }
+            | RepositoryMirrorDisabled { repository_id } => {
+                let enabled = matches!(event, RepositoryMirrorEnabled { .. });
+                stmt(
+                    "UPDATE repository_mirrors SET is_enabled = $2, updated_at = $3
+                     WHERE repository_id = $1",
+                    params![*repository_id, i64::from(enabled), at],
+                )
+            }
+            RepositoryMirrorSyncRequested { repository_id } => stmt(
+                "UPDATE repository_mirrors SET sync_status = $2, sync_expiration_date = NULL,
+                    retries_remaining = CASE WHEN retries_remaining < 1 THEN 1
+                        ELSE retries_remaining END,
+                    updated_at = $3
+                 WHERE repository_id = $1",
+                params![*repository_id, SyncStatus::SyncNow.as_str(), at],
+            ),
+            RepositoryMirrorSyncCancelled { repository_id } => stmt(
+                "UPDATE repository_mirrors SET sync_status = $2, sync_expiration_date = NULL,
+                    retries_remaining = 0, updated_at = $3
+                 WHERE repository_id = $1",
+                params![*repository_id, SyncStatus::Cancel.as_str(), at],
+            ),
+            RepositoryDeleted { repository_id, .. } => stmt(
+                "DELETE FROM repository_mirrors WHERE repository_id = $1",
+                params![*repository_id],
+            ),
+            _ => {}
+        }
+    }
+}
