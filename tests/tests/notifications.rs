@@ -22,6 +22,7 @@ on_both_backends! {
     a_failing_endpoint_is_counted_disabled_and_reset => a_failing_endpoint_is_counted_disabled_and_reset;
     the_test_route_delivers_once_and_quay_notifications_are_recorded => the_test_route_delivers_once_and_quay_notifications_are_recorded;
     an_email_notification_arrives_once => an_email_notification_arrives_once;
+    a_quota_warning_notifies_the_repository_pushed_to => a_quota_warning_notifies_the_repository_pushed_to;
 }
 
 /// Loopback receivers are allowed (Quay's default list blocks `localhost` and `127.0.0.1`).
@@ -765,4 +766,82 @@ async fn an_email_notification_arrives_once(backend: Backend) {
     })
     .await;
     assert_eq!(mails(&smtp).len(), 2, "each push once");
+}
+
+/// A push that takes the namespace's usage to a quota's `Warning` limit notifies the
+/// repository's `quota_warning` notifications once, with the quota's figures; the pushes
+/// below and above the line notify nothing more.
+async fn a_quota_warning_notifies_the_repository_pushed_to(backend: Backend) {
+    let server = Server::start_with(backend, &[OPEN]).await;
+    setup(&server).await;
+    let received = Received::default();
+    let url = receiver(received.clone()).await;
+    create(
+        &server,
+        json!({"event": "quota_warning", "method": "webhook",
+               "config": {"url": format!("{url}/quota")}, "eventConfig": {}, "title": "quota"}),
+    )
+    .await;
+    let (first, second) = (
+        Image::new("first", 1, 4_000),
+        Image::new("second", 1, 4_000),
+    );
+    let bytes = |i: &Image| i.blobs().iter().map(|b| b.len() as u64).sum::<u64>();
+    let limit = (bytes(&first) + bytes(&second)) * 3 / 2;
+    let (s, b) = server
+        .post(
+            "/api/v1/organization/acme/quota",
+            json!({"limit_bytes": limit}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = server
+        .post(
+            "/api/v1/organization/acme/quota/1/limit",
+            json!({"type": "Warning", "threshold_percent": 50}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+
+    server.push_image("acme/web", "first", &first).await;
+    server.push_image("acme/web", "second", &second).await;
+    eventually("the quota warning's delivery", async || {
+        !events_of(&server, "repository_notification.delivered.v1")
+            .await
+            .is_empty()
+    })
+    .await;
+    server
+        .push_image("acme/web", "third", &Image::new("third", 1, 10))
+        .await;
+    // The worker goes through the log in order: once the test queued after the third push has
+    // arrived, a warning the third push caused would have arrived before it.
+    let (s, _) = server
+        .post(
+            &format!("{BASE}{}/test", {
+                let (_, list) = server.get(BASE).await;
+                list["notifications"][0]["uuid"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    eventually("the test delivery", async || {
+        received.at("/quota").len() >= 2
+    })
+    .await;
+    let bodies = received.at("/quota");
+    assert_eq!(bodies.len(), 2, "one warning, one test: {bodies:?}");
+    let warning = &bodies[0];
+    assert_eq!(warning["namespace"], "acme", "{warning}");
+    assert_eq!(warning["threshold_percent"], 50, "{warning}");
+    assert_eq!(warning["limit_bytes"], limit, "{warning}");
+    assert_eq!(
+        warning["usage_bytes"],
+        bytes(&first) + bytes(&second),
+        "{warning}"
+    );
 }

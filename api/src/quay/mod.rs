@@ -18,8 +18,8 @@ pub mod logs;
 pub mod manifests;
 pub mod messages;
 // Repository notifications.
-pub mod notifications;
 pub mod mirror;
+pub mod notifications;
 pub mod oauth;
 pub mod organizations;
 pub mod permissions;
