@@ -2754,12 +2754,15 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
         .chain(registry.iter().map(|r| (r, true)))
         .chain(gerrit.iter().map(|r| (r, false)))
     {
-        let path = route
-            .path
-            .replace("UPLOAD", &upload)
-            .replace("SPARE", &spare)
-            .replace("/GC", &format!("/{gc_uuid}"))
-            .replace("JOB", &job_id);
+        let path = fill(
+            &route.path,
+            &[
+                ("UPLOAD", &upload),
+                ("SPARE", &spare),
+                ("GC", &gc_uuid),
+                ("JOB", &job_id),
+            ],
+        );
         let what = format!("{} {path}", route.method);
         let refused = |who: Who, status: StatusCode, body: &str, allowed: &[u16]| {
             assert!(
@@ -2828,4 +2831,20 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
                 .to_owned();
         }
     }
+}
+
+/// `path` with each segment that is one of the placeholders (possibly followed by a query)
+/// replaced by its value. Only whole segments: a random id elsewhere in the path may contain a
+/// placeholder's letters.
+fn fill(path: &str, values: &[(&str, &str)]) -> String {
+    path.split('/')
+        .map(|segment| {
+            let (name, query) = segment.split_at(segment.find('?').unwrap_or(segment.len()));
+            match values.iter().find(|(placeholder, _)| *placeholder == name) {
+                Some((_, value)) => format!("{value}{query}"),
+                None => segment.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }

@@ -26,7 +26,8 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuotaLimit {
     pub id: u64,
-    /// `Warning` or `Reject`.
+    /// `Warning` or `Reject`, in any case (the pattern spells that out without `(?i)`, which
+    /// schema-driven clients cannot use).
     #[serde(rename = "type")]
     pub limit_type: String,
     pub limit_percent: u64,
@@ -137,7 +138,7 @@ pub fn requested_bytes(body: &QuotaInput, malformed: &str) -> Result<Option<i64>
 pub struct NewLimit {
     /// `Warning` or `Reject`.
     #[serde(rename = "type")]
-    #[schema(pattern = "^(?i)(warning|reject)$")]
+    #[schema(pattern = "^([Ww][Aa][Rr][Nn][Ii][Nn][Gg]|[Rr][Ee][Jj][Ee][Cc][Tt])$")]
     pub limit_type: String,
     /// Percent of the quota, 1 to 100.
     #[schema(minimum = 1, maximum = 100)]
@@ -148,7 +149,7 @@ pub struct NewLimit {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LimitChange {
     #[serde(rename = "type")]
-    #[schema(pattern = "^(?i)(warning|reject)$")]
+    #[schema(pattern = "^([Ww][Aa][Rr][Nn][Ii][Nn][Gg]|[Rr][Ee][Jj][Ee][Cc][Tt])$")]
     pub limit_type: Option<String>,
     #[schema(minimum = 1, maximum = 100)]
     pub threshold_percent: Option<i64>,
