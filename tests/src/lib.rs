@@ -7,6 +7,7 @@ pub mod gerrit;
 pub mod oci;
 pub mod raw;
 pub mod skopeo;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use annals_tests::smtp::Smtp;
 use annals_tests::{Backend, Server, assert_quay_error, json, on_both_backends};
 use axum::Json;
 use axum::routing::post;
@@ -551,70 +552,12 @@ async fn garbage_collection_keeps_a_live_export(backend: Backend) {
     assert_eq!(before, after);
 }
 
-/// A real SMTP server (aiosmtpd, from PyPI) writing what it receives into a maildir; None when
-/// aiosmtpd is not installed (`pip install aiosmtpd`).
-struct Smtp {
-    child: std::process::Child,
-    port: u16,
-    maildir: tempfile::TempDir,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn smtp() -> Option<Smtp> {
-    let present = std::process::Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !present {
-        assert!(
-            std::env::var_os("ANNALS_REQUIRE_AIOSMTPD").is_none(),
-            "ANNALS_REQUIRE_AIOSMTPD is set but python3 cannot import aiosmtpd"
-        );
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let maildir = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        // A path that does not exist yet: Python's Maildir makes it with its subdirectories.
-        .arg(maildir.path().join("mail"))
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "aiosmtpd did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Some(Smtp {
-        child,
-        port,
-        maildir,
-    })
-}
-
 async fn an_email_callback_goes_through_smtp(backend: Backend) {
-    let Some(smtp) = smtp().await else {
+    let Some(smtp) = Smtp::start().await else {
         eprintln!("aiosmtpd is not installed (pip install aiosmtpd): skipping the e-mail test");
         return;
     };
-    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let url = smtp.url();
     let server = Server::start_with(
         backend,
         &[
@@ -635,13 +578,9 @@ async fn an_email_callback_goes_through_smtp(backend: Backend) {
         .await;
     assert_eq!(s, 200, "{b}");
     let export_id = b["export_id"].as_str().unwrap().to_owned();
-    let new = smtp.maildir.path().join("mail/new");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let mail = loop {
-        let found = std::fs::read_dir(&new)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| std::fs::read_to_string(e.ok()?.path()).ok());
+        let found = smtp.mails().into_iter().next();
         if let Some(mail) = found {
             // The body is quoted-printable (the link is longer than a mail line): undo it.
             break mail

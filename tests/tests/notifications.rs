@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use annals_tests::oci::Image;
+use annals_tests::smtp::Smtp;
 use annals_tests::{Backend, Server, assert_quay_error, json, on_both_backends};
 use axum::http::StatusCode;
 use reqwest::Method;
@@ -660,75 +661,12 @@ async fn the_test_route_delivers_once_and_quay_notifications_are_recorded(backen
     assert_eq!(to_admin["method"], "quay_notification");
 }
 
-/// A real SMTP server (aiosmtpd) writing what it receives into a maildir; None when aiosmtpd
-/// is not installed (`pip install aiosmtpd`) unless ANNALS_REQUIRE_AIOSMTPD is set.
-struct Smtp {
-    child: std::process::Child,
-    port: u16,
-    maildir: tempfile::TempDir,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn smtp() -> Option<Smtp> {
-    let present = std::process::Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !present {
-        assert!(
-            std::env::var_os("ANNALS_REQUIRE_AIOSMTPD").is_none(),
-            "ANNALS_REQUIRE_AIOSMTPD is set but python3 cannot import aiosmtpd"
-        );
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let maildir = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir.path().join("mail"))
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "aiosmtpd did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Some(Smtp {
-        child,
-        port,
-        maildir,
-    })
-}
-
-fn mails(smtp: &Smtp) -> Vec<String> {
-    std::fs::read_dir(smtp.maildir.path().join("mail/new"))
-        .map(|d| {
-            d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn an_email_notification_arrives_once(backend: Backend) {
-    let Some(smtp) = smtp().await else {
+    let Some(smtp) = Smtp::start().await else {
         eprintln!("aiosmtpd is not installed (pip install aiosmtpd): skipping the e-mail test");
         return;
     };
-    let url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let url = smtp.url();
     let server = Server::start_with(
         backend,
         &[
@@ -745,8 +683,8 @@ async fn an_email_notification_arrives_once(backend: Backend) {
     )
     .await;
     push(&server, "v1").await;
-    eventually("the first mail", async || mails(&smtp).len() == 1).await;
-    let mail = &mails(&smtp)[0];
+    eventually("the first mail", async || smtp.mails().len() == 1).await;
+    let mail = &smtp.mails()[0];
     assert!(mail.contains("To: ops@acme.io"), "{mail}");
     assert!(mail.contains("annals@example.com"), "{mail}");
     assert!(
@@ -755,7 +693,7 @@ async fn an_email_notification_arrives_once(backend: Backend) {
     );
     assert!(mail.contains("v1"), "{mail}");
     push(&server, "v2").await;
-    eventually("the second mail", async || mails(&smtp).len() == 2).await;
+    eventually("the second mail", async || smtp.mails().len() == 2).await;
     eventually("both outcomes", async || {
         events_of(&server, "repository_notification.delivered.v1")
             .await
@@ -765,7 +703,7 @@ async fn an_email_notification_arrives_once(backend: Backend) {
             == 2
     })
     .await;
-    assert_eq!(mails(&smtp).len(), 2, "each push once");
+    assert_eq!(smtp.mails().len(), 2, "each push once");
 }
 
 /// A push that takes the namespace's usage to a quota's `Warning` limit notifies the

@@ -456,15 +456,7 @@ impl NotificationWorker {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    "timed out".to_owned()
-                } else if e.is_connect() {
-                    "could not connect".to_owned()
-                } else {
-                    "request failed".to_owned()
-                }
-            })?;
+            .map_err(|e| crate::webhooks::send_failure(&e))?;
         let status = response.status();
         drop(response);
         if status.is_success() {

@@ -290,15 +290,7 @@ impl WebhookWorker {
             .body(body.to_vec())
             .send()
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    "timed out".to_owned()
-                } else if e.is_connect() {
-                    "could not connect".to_owned()
-                } else {
-                    "request failed".to_owned()
-                }
-            })?;
+            .map_err(|e| send_failure(&e))?;
         let status = response.status();
         // The body is never read: dropping the response closes the connection.
         drop(response);
@@ -330,6 +322,18 @@ impl WebhookWorker {
             }
             Err(e) => tracing::warn!("webhooks: pausing {}: {e}", sub.id),
         }
+    }
+}
+
+/// Why an HTTP delivery could not be sent, in words safe to record (never the error's text,
+/// which may carry the URL's credentials).
+pub(crate) fn send_failure(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "request failed".to_owned()
     }
 }
 
