@@ -272,6 +272,7 @@ pub async fn serve_until(
             max_stream: Duration::from_secs(args.events.events_max_stream_s),
         },
         notification_blocked_hosts: args.notifications.blocked_hosts().into(),
+        upstream: Arc::new(args.upstream.settings(args.max_blob_bytes)),
     };
     // The auto-prune worker keeps its checkpoint beside the delivery workers'.
     let autoprune_task = tokio::spawn(

@@ -30,6 +30,7 @@ pub mod readmodels;
 pub mod replay;
 pub mod runner;
 pub mod uploads;
+pub mod upstream;
 pub mod webhooks;
 
 pub use readmodels::ReadModels;
