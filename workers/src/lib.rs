@@ -22,6 +22,7 @@ pub mod facts;
 pub mod gc;
 pub mod ledger;
 pub mod log_export;
+pub mod mirror;
 pub mod nats_relay;
 // Repository notifications.
 pub mod notifications;

@@ -128,7 +128,9 @@ pub fn decide(repo: &Repository, command: &SyncCommand) -> Result<Vec<DomainEven
                 return Ok(vec![]);
             }
             if !mirror.is_due(*now) {
-                return Err(DomainError::Conflict("The mirror is not due to sync".into()));
+                return Err(DomainError::Conflict(
+                    "The mirror is not due to sync".into(),
+                ));
             }
             let timeout = Duration::seconds(mirror.config.timeout_s as i64);
             Ok(vec![DomainEvent::RepositoryMirrorSyncStarted {
@@ -249,17 +251,38 @@ mod tests {
         let mut history = repository_events(config(robot));
         let sync = Uuid::new_v4();
         // The configuration's start date is in the past: due.
-        apply(&mut history, SyncCommand::Start { sync_id: sync, now: at(0) }).unwrap();
+        apply(
+            &mut history,
+            SyncCommand::Start {
+                sync_id: sync,
+                now: at(0),
+            },
+        )
+        .unwrap();
         // The same claim again appends nothing; another is refused while it runs.
         let len = history.len();
-        apply(&mut history, SyncCommand::Start { sync_id: sync, now: at(1) }).unwrap();
+        apply(
+            &mut history,
+            SyncCommand::Start {
+                sync_id: sync,
+                now: at(1),
+            },
+        )
+        .unwrap();
         assert_eq!(history.len(), len);
-        let other = SyncCommand::Start { sync_id: Uuid::new_v4(), now: at(1) };
+        let other = SyncCommand::Start {
+            sync_id: Uuid::new_v4(),
+            now: at(1),
+        };
         assert!(apply(&mut history, other).is_err());
         let tag = TagName::parse("v1").unwrap();
         apply(
             &mut history,
-            SyncCommand::Tag { sync_id: sync, tag, result: Err("boom".into()) },
+            SyncCommand::Tag {
+                sync_id: sync,
+                tag,
+                result: Err("boom".into()),
+            },
         )
         .unwrap();
         apply(
@@ -304,26 +327,47 @@ mod tests {
         let mirror = Repository::from_history(&history).mirror.unwrap();
         assert_eq!(mirror.status, SyncStatus::Fail);
         assert_eq!(mirror.retries_remaining, MAX_SYNC_RETRIES);
-        assert!(!mirror.is_due(at(3)), "spent retries wait for the next interval");
+        assert!(
+            !mirror.is_due(at(3)),
+            "spent retries wait for the next interval"
+        );
 
         // Asked for, started, cancelled: the tag record is refused and the end is a cancel.
-        apply(&mut history, SyncCommand::Start { sync_id: Uuid::new_v4(), now: at(3) })
-            .unwrap_err();
+        apply(
+            &mut history,
+            SyncCommand::Start {
+                sync_id: Uuid::new_v4(),
+                now: at(3),
+            },
+        )
+        .unwrap_err();
         let repo = Repository::from_history(&history);
-        history.extend(
-            crate::mirror::decide(&repo, &crate::mirror::MirrorCommand::SyncNow).unwrap(),
-        );
+        history
+            .extend(crate::mirror::decide(&repo, &crate::mirror::MirrorCommand::SyncNow).unwrap());
         let sync = Uuid::new_v4();
-        apply(&mut history, SyncCommand::Start { sync_id: sync, now: at(4) }).unwrap();
+        apply(
+            &mut history,
+            SyncCommand::Start {
+                sync_id: sync,
+                now: at(4),
+            },
+        )
+        .unwrap();
         let repo = Repository::from_history(&history);
-        history.extend(
-            crate::mirror::decide(&repo, &crate::mirror::MirrorCommand::Cancel).unwrap(),
-        );
+        history
+            .extend(crate::mirror::decide(&repo, &crate::mirror::MirrorCommand::Cancel).unwrap());
         let tag = TagName::parse("v1").unwrap();
         let digest = Digest::parse(&format!("sha256:{}", "a".repeat(64))).unwrap();
         assert!(
-            apply(&mut history, SyncCommand::Tag { sync_id: sync, tag, result: Ok(digest) })
-                .is_err()
+            apply(
+                &mut history,
+                SyncCommand::Tag {
+                    sync_id: sync,
+                    tag,
+                    result: Ok(digest)
+                }
+            )
+            .is_err()
         );
         apply(
             &mut history,

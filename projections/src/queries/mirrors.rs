@@ -110,7 +110,10 @@ fn to_sync(row: &Row) -> DbResult<MirrorToSync> {
             .map_err(|e| bad("config", e.to_string()))?,
         sync_id: row
             .opt_str("sync_id")?
-            .map(|s| s.parse().map_err(|e: uuid::Error| bad("sync_id", e.to_string())))
+            .map(|s| {
+                s.parse()
+                    .map_err(|e: uuid::Error| bad("sync_id", e.to_string()))
+            })
             .transpose()?,
     })
 }

@@ -165,8 +165,11 @@ impl Upstream {
     /// registry answers without.
     pub async fn login(&self, repository: &str) -> Result<Login, UpstreamError> {
         let image = self.reference(repository, "latest");
-        self.bounded(self.client.auth(&image, &self.auth, RegistryOperation::Pull))
-            .await?;
+        self.bounded(
+            self.client
+                .auth(&image, &self.auth, RegistryOperation::Pull),
+        )
+        .await?;
         // A registry with Basic authentication checks the credentials only on a real request.
         match self
             .bounded(self.client.list_tags(&image, &self.auth, Some(1), None))
@@ -210,7 +213,8 @@ impl Upstream {
         let digest = self
             .bounded(self.client.fetch_manifest_digest(&image, &self.auth))
             .await?;
-        Digest::parse(&digest).map_err(|_| UpstreamError::Invalid(format!("manifest digest {digest:.80}")))
+        Digest::parse(&digest)
+            .map_err(|_| UpstreamError::Invalid(format!("manifest digest {digest:.80}")))
     }
 }
 
@@ -227,7 +231,9 @@ fn host_of(registry: &str) -> Result<(String, Option<u16>), UpstreamError> {
             None => (registry, None),
         },
     };
-    let port = port.map(|p| p.parse::<u16>().map_err(|_| bad())).transpose()?;
+    let port = port
+        .map(|p| p.parse::<u16>().map_err(|_| bad()))
+        .transpose()?;
     if host.is_empty() || registry.contains('/') {
         return Err(bad());
     }
@@ -255,10 +261,13 @@ async fn check_host(
     if blocked.iter().all(|b| b.trim().is_empty()) {
         return Ok(());
     }
-    let addresses = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port.unwrap_or(443))))
-        .await
-        .map_err(|_| UpstreamError::Unreachable(format!("resolving {host} timed out")))?
-        .map_err(|e| UpstreamError::Unreachable(format!("resolving {host}: {e}")))?;
+    let addresses = tokio::time::timeout(
+        timeout,
+        tokio::net::lookup_host((host, port.unwrap_or(443))),
+    )
+    .await
+    .map_err(|_| UpstreamError::Unreachable(format!("resolving {host} timed out")))?
+    .map_err(|e| UpstreamError::Unreachable(format!("resolving {host}: {e}")))?;
     for address in addresses {
         if is_blocked(&address.ip().to_string()) {
             return Err(UpstreamError::Blocked(host.to_owned()));
@@ -294,7 +303,9 @@ fn classify(e: OciDistributionError) -> UpstreamError {
             }
         }
         E::ServerError { code: 404, .. } => UpstreamError::NotFound,
-        E::ServerError { code: 401 | 403, .. } => UpstreamError::Unauthorized,
+        E::ServerError {
+            code: 401 | 403, ..
+        } => UpstreamError::Unauthorized,
         E::ServerError { code, message, .. } => {
             UpstreamError::Unreachable(format!("HTTP {code}: {message:.200}"))
         }
