@@ -1,7 +1,8 @@
 //! The mirror worker against a real upstream (Debian's `docker-registry` on loopback): matching
 //! tags appear after a sync, unchanged ones are not copied again, tags gone upstream are deleted
-//! as in Quay, a cancel stops a sync midway, an unreachable or blocked upstream is a failed
-//! sync, and a worker killed with SIGKILL mid-sync resumes it without doing anything twice.
+//! as in Quay, a cancel stops a sync midway, an unreachable or blocked upstream and wrong
+//! credentials are a failed sync, and a worker killed with SIGKILL mid-sync resumes it without
+//! doing anything twice.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ on_both_backends! {
     a_blocked_upstream_is_a_failed_sync => blocked_upstream;
     a_cancel_stops_a_sync_midway => cancel_midway;
     a_killed_worker_resumes_its_sync_without_doing_anything_twice => killed_worker;
+    wrong_upstream_credentials_are_a_failed_sync => wrong_credentials;
 }
 
 const MIRROR: &str = "/api/v1/repository/acme/web/mirror";
@@ -399,4 +401,55 @@ async fn killed_worker(backend: Backend) {
     // Each blob recorded once (config and layer of every image).
     assert_eq!(count("repository.blob_uploaded.v1"), 2 * TAGS);
     assert_eq!(local_tags(&server).await.len(), TAGS);
+}
+
+async fn set_password(server: &Server, password: &str) {
+    let body =
+        json!({"external_registry_username": "puller", "external_registry_password": password});
+    let (s, b) = server.put(MIRROR, body).await;
+    assert_eq!(s, 201, "{b}");
+}
+
+async fn wrong_credentials(backend: Backend) {
+    let Some(upstream) = UpstreamRegistry::start_with_auth("puller", "right-password").await else {
+        return;
+    };
+    upstream
+        .push_image("library/web", "v1", &Image::new("auth-v1", 1, 128))
+        .await;
+    let server = Server::start_with(backend, &ENV).await;
+    setup(&server, &format!("{}/library/web", upstream.host()), &["*"]).await;
+    // Wrong credentials first: a failed sync naming them, nothing pushed.
+    set_password(&server, "wrong-password").await;
+    let first = finished(&server, 1).await;
+    assert_eq!(first.data["outcome"], "failed", "{:?}", first.data);
+    assert!(
+        first.data["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused the credentials"),
+        "{:?}",
+        first.data
+    );
+    assert!(
+        events_of(&server, "repository.manifest_pushed.v1")
+            .await
+            .is_empty()
+    );
+    // The right ones, and a sync asked for (the retries may be spent): it copies.
+    set_password(&server, "right-password").await;
+    let started = Instant::now();
+    loop {
+        let done = events_of(&server, "repository.mirror_sync_finished.v1").await;
+        if done.iter().any(|e| e.data["outcome"] == "success") {
+            break;
+        }
+        assert!(started.elapsed() < DEADLINE, "never synced: {done:?}");
+        // Refused (404) while a sync runs; asked again until one follows.
+        server
+            .request(Method::POST, &format!("{MIRROR}/sync-now"), None, None)
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(local_tags(&server).await.len(), 1);
 }
