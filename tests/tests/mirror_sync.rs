@@ -88,6 +88,13 @@ async fn finished(server: &Server, n: usize) -> StoredEvent {
     }
 }
 
+/// A sync that failed, saying `why`.
+fn assert_failed(end: &StoredEvent, why: &str) {
+    assert_eq!(end.data["outcome"], "failed", "{:?}", end.data);
+    let message = end.data["message"].as_str().unwrap_or_default();
+    assert!(message.contains(why), "{why} in {:?}", end.data);
+}
+
 /// The repository's live tags and their digests, through Quay's tag route.
 async fn local_tags(server: &Server) -> BTreeMap<String, String> {
     let (s, b) = server
@@ -248,15 +255,7 @@ async fn unreachable_upstream(backend: Backend) {
     let server = Server::start_with(backend, &ENV).await;
     setup(&server, &format!("127.0.0.1:{port}/library/web"), &["*"]).await;
     let first = finished(&server, 1).await;
-    assert_eq!(first.data["outcome"], "failed", "{:?}", first.data);
-    assert!(
-        first.data["message"]
-            .as_str()
-            .unwrap()
-            .contains("unreachable"),
-        "{:?}",
-        first.data
-    );
+    assert_failed(&first, "unreachable");
     // Retried at once until Quay's three retries are spent, then left for the interval.
     let third = finished(&server, 3).await;
     assert_eq!(third.data["retries_remaining"], 3, "{:?}", third.data);
@@ -288,15 +287,7 @@ async fn blocked_upstream(backend: Backend) {
     let server = Server::start_with(backend, &[("ANNALS_MIRROR_POLL_S", "1")]).await;
     setup(&server, &format!("{}/library/web", upstream.host()), &["*"]).await;
     let first = finished(&server, 1).await;
-    assert_eq!(first.data["outcome"], "failed");
-    assert!(
-        first.data["message"]
-            .as_str()
-            .unwrap()
-            .contains("not allowed"),
-        "{:?}",
-        first.data
-    );
+    assert_failed(&first, "not allowed");
     assert!(
         events_of(&server, "repository.manifest_pushed.v1")
             .await
@@ -422,15 +413,7 @@ async fn wrong_credentials(backend: Backend) {
     // Wrong credentials first: a failed sync naming them, nothing pushed.
     set_password(&server, "wrong-password").await;
     let first = finished(&server, 1).await;
-    assert_eq!(first.data["outcome"], "failed", "{:?}", first.data);
-    assert!(
-        first.data["message"]
-            .as_str()
-            .unwrap()
-            .contains("refused the credentials"),
-        "{:?}",
-        first.data
-    );
+    assert_failed(&first, "refused the credentials");
     assert!(
         events_of(&server, "repository.manifest_pushed.v1")
             .await
