@@ -33,6 +33,11 @@ const ENV: [(&str, &str); 2] = [
 /// `acme`, its repository `acme/web` and robot `acme+mirror`, and a mirror of `reference`
 /// taking the tags `globs` match, due now.
 async fn setup(server: &Server, reference: &str, globs: &[&str]) {
+    setup_repository(server).await;
+    create_mirror(server, reference, globs).await;
+}
+
+async fn setup_repository(server: &Server) {
     let (s, b) = server
         .post("/api/v1/organization/", json!({"name": "acme"}))
         .await;
@@ -48,6 +53,9 @@ async fn setup(server: &Server, reference: &str, globs: &[&str]) {
         .put("/api/v1/organization/acme/robots/mirror", json!({}))
         .await;
     assert_eq!(s, 201, "{b}");
+}
+
+async fn create_mirror(server: &Server, reference: &str, globs: &[&str]) {
     let (s, b) = server
         .post(
             MIRROR,
@@ -132,7 +140,19 @@ async fn follows_upstream(backend: Backend) {
     upstream.push_image("library/web", "other", &other).await;
 
     let server = Server::start_with(backend, &ENV).await;
-    setup(
+    setup_repository(&server).await;
+    // The repository's notifications of its syncs.
+    for event in ["repo_mirror_sync_started", "repo_mirror_sync_success"] {
+        let (s, b) = server
+            .post(
+                "/api/v1/repository/acme/web/notification/",
+                json!({"event": event, "method": "quay_notification", "eventConfig": {},
+                       "config": {"target": {"kind": "user", "name": "admin"}}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
+    create_mirror(
         &server,
         &format!("{}/library/web", upstream.host()),
         &["v*"],
@@ -225,6 +245,18 @@ async fn follows_upstream(backend: Backend) {
     );
     let pushes = events_of(&server, "repository.manifest_pushed.v1").await;
     assert_eq!(pushes.len(), 3, "v2 was not copied again: {pushes:?}");
+
+    // Each sync's start and success notified once.
+    let started = Instant::now();
+    loop {
+        let delivered = events_of(&server, "repository_notification.delivered.v1").await;
+        if delivered.len() >= 4 {
+            assert_eq!(delivered.len(), 4, "{delivered:?}");
+            break;
+        }
+        assert!(started.elapsed() < DEADLINE, "notified: {delivered:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Quay's log kinds.
     let (s, logs) = server.get("/api/v1/repository/acme/web/logs").await;
