@@ -510,6 +510,10 @@ pub(crate) mod tests {
                 repository_id,
                 config,
             },
+            DomainEvent::RepositoryStateChanged {
+                repository_id,
+                state: RepositoryState::Mirror,
+            },
         ]
     }
 
