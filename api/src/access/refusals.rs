@@ -79,12 +79,14 @@ pub async fn denied(
     // A refusal is its own record, never the retry of a command.
     envelope.command_id = Uuid::new_v4();
     envelope.fingerprint = None;
-    if let Err(e) = state
+    // Settled before the refusal is answered, so the log the caller reads next shows it.
+    match state
         .commands
         .record_attempt(&envelope, caller.user_id, scope, event)
         .await
     {
-        tracing::warn!("could not record a refusal: {e}");
+        Ok(done) => state.settle(&done).await,
+        Err(e) => tracing::warn!("could not record a refusal: {e}"),
     }
 }
 
@@ -106,12 +108,13 @@ pub async fn login_failed(
         method: method.to_owned(),
         reason: "invalid credentials".into(),
     };
-    if let Err(e) = state
+    match state
         .commands
         .record_attempt(envelope, user_id, Scope::default(), event)
         .await
     {
-        tracing::warn!("could not record a failed login: {e}");
+        Ok(done) => state.settle(&done).await,
+        Err(e) => tracing::warn!("could not record a failed login: {e}"),
     }
 }
 
