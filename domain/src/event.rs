@@ -21,6 +21,7 @@ use crate::manifest::Descriptor;
 use crate::mirror::MirrorConfig;
 use crate::names::{Email, NamespaceName, RepositoryName};
 use crate::notification::{NotificationEvent, NotificationMethod};
+use crate::proxy_cache::ProxyCacheConfig;
 use crate::quota::LimitType;
 use crate::spaceone_plugin::{PluginChanges, PluginSpec};
 use crate::tag::TagName;
@@ -871,6 +872,37 @@ pub enum DomainEvent {
     /// Someone cancelled the sync asked for or running.
     #[serde(rename = "repository.mirror_sync_cancelled.v1")]
     RepositoryMirrorSyncCancelled { repository_id: Uuid },
+    // --- Proxy cache (`proxy_cache.rs`) ---
+    /// The organization caches `config.upstream_registry` from now on: pulls of its
+    /// repositories are fetched from there, and only the cache writes into it.
+    #[serde(rename = "organization.proxy_cache_created.v1")]
+    OrganizationProxyCacheCreated {
+        organization_id: Uuid,
+        name: NamespaceName,
+        config: ProxyCacheConfig,
+    },
+    #[serde(rename = "organization.proxy_cache_deleted.v1")]
+    OrganizationProxyCacheDeleted {
+        organization_id: Uuid,
+        name: NamespaceName,
+    },
+    /// The proxy cache asked its upstream for `upstream`'s `reference` (a tag or a digest),
+    /// found `digest`, and copied it (`copied`: `blobs_fetched` blobs of `bytes_fetched`
+    /// bytes, the pushes recorded before this event) or found it cached already. On the
+    /// repository's stream; `triggered_by` names the pull that caused it.
+    #[serde(rename = "repository.proxy_cache_fetched.v1")]
+    RepositoryProxyCacheFetched {
+        repository_id: Uuid,
+        /// `host[:port]/path` of the upstream repository.
+        upstream: String,
+        reference: String,
+        tag: Option<TagName>,
+        digest: Digest,
+        copied: bool,
+        blobs_fetched: u32,
+        bytes_fetched: u64,
+        triggered_by: Option<String>,
+    },
 }
 
 impl DomainEvent {
@@ -994,6 +1026,10 @@ impl DomainEvent {
             RepositoryMirrorDisabled { .. } => "repository.mirror_disabled.v1",
             RepositoryMirrorSyncRequested { .. } => "repository.mirror_sync_requested.v1",
             RepositoryMirrorSyncCancelled { .. } => "repository.mirror_sync_cancelled.v1",
+            // Proxy cache.
+            OrganizationProxyCacheCreated { .. } => "organization.proxy_cache_created.v1",
+            OrganizationProxyCacheDeleted { .. } => "organization.proxy_cache_deleted.v1",
+            RepositoryProxyCacheFetched { .. } => "repository.proxy_cache_fetched.v1",
         }
     }
 }

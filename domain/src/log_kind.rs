@@ -135,5 +135,9 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
             "repo_mirror_config_changed"
         }
         RepositoryMirrorSyncRequested { .. } => "repo_mirror_sync_now_requested",
+        // Proxy cache: Quay's kinds for the configuration; a fetch gets one in the same style.
+        OrganizationProxyCacheCreated { .. } => "create_proxy_cache_config",
+        OrganizationProxyCacheDeleted { .. } => "delete_proxy_cache_config",
+        RepositoryProxyCacheFetched { .. } => "proxy_cache_fetch",
     })
 }

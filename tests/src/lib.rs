@@ -8,6 +8,7 @@ pub mod oci;
 pub mod raw;
 pub mod skopeo;
 pub mod smtp;
+pub mod upstream_registry;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

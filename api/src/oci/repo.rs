@@ -204,7 +204,7 @@ async fn open_for_change(
     .await?;
     let push = state
         .commands
-        .check_push(&target)
+        .check_push(&target, &caller.caller.actor())
         .await
         .map_err(|e| match OciError::from(e) {
             e if e.code == "NAME_UNKNOWN" => OciError::name_unknown(name),
@@ -243,7 +243,7 @@ pub async fn mount_source(
         {
             state
                 .commands
-                .check_push(source)
+                .check_push(source, &caller.actor())
                 .await
                 .ok()
                 .map(|p| p.repository_id)
