@@ -144,6 +144,43 @@ impl NotificationArgs {
     }
 }
 
+/// Upstream registries: what repository mirrors (and proxy caches) pull from.
+#[derive(Debug, Clone, Args)]
+pub struct UpstreamArgs {
+    /// Hosts and addresses no upstream registry may be or resolve to, comma-separated, so a
+    /// repository administrator cannot point a mirror at the machine's own services.
+    #[arg(
+        long,
+        env = "ANNALS_UPSTREAM_BLOCKED_HOSTS",
+        default_value = "localhost,127.0.0.1,::1,169.254.169.254"
+    )]
+    pub upstream_blocked_hosts: String,
+
+    /// Seconds one upstream call (a manifest, a tag list, a blob's next bytes) may take.
+    #[arg(long, env = "ANNALS_UPSTREAM_TIMEOUT_S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub upstream_timeout_s: u64,
+
+    /// Seconds between two looks for mirrors due to sync.
+    #[arg(long, env = "ANNALS_MIRROR_POLL_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub mirror_poll_s: u64,
+}
+
+impl UpstreamArgs {
+    /// The bounds on every upstream; blobs as large as a push may bring.
+    pub fn settings(&self, max_blob_bytes: u64) -> annals_workers::upstream::UpstreamSettings {
+        annals_workers::upstream::UpstreamSettings {
+            blocked_hosts: self
+                .upstream_blocked_hosts
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            timeout: std::time::Duration::from_secs(self.upstream_timeout_s),
+            max_blob_bytes,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -158,6 +195,10 @@ pub struct ServeArgs {
     // Repository notifications.
     #[command(flatten)]
     pub notifications: NotificationArgs,
+
+    // Upstream registries: mirrors and proxy caches.
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
 
     /// Address of the management API (Quay v1, ...). Port 0 picks a free port; the address
     /// actually bound is printed as `listening on http://...`.

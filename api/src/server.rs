@@ -272,6 +272,7 @@ pub async fn serve_until(
             max_stream: Duration::from_secs(args.events.events_max_stream_s),
         },
         notification_blocked_hosts: args.notifications.blocked_hosts().into(),
+        upstream: Arc::new(args.upstream.settings(args.max_blob_bytes)),
     };
     // The auto-prune worker keeps its checkpoint beside the delivery workers'.
     let autoprune_task = tokio::spawn(
@@ -335,6 +336,18 @@ pub async fn serve_until(
         };
         tokio::spawn(worker.run(stop_rx.clone()))
     };
+    // Repository mirrors: syncs from their upstream registries.
+    let mirror_task = tokio::spawn(
+        annals_workers::mirror::MirrorWorker {
+            commands: state.commands.clone(),
+            blobs: state.blobs.clone(),
+            models: state.models.clone(),
+            db: delivery_db.clone(),
+            settings: state.upstream.as_ref().clone(),
+            poll: Duration::from_secs(args.upstream.mirror_poll_s),
+        }
+        .run(stop_rx.clone()),
+    );
     let nats_task = args.events.nats_url.clone().map(|url| {
         let e = &args.events;
         let relay = annals_workers::nats_relay::NatsRelay {
@@ -468,6 +481,7 @@ pub async fn serve_until(
     let _ = ledger_task.await;
     let _ = webhooks_task.await;
     let _ = notifications_task.await;
+    let _ = mirror_task.await;
     let _ = autoprune_task.await;
     if let Some(task) = nats_task {
         let _ = task.await;

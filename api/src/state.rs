@@ -63,6 +63,8 @@ pub struct AppState {
     pub events: crate::events::EventsState,
     /// Repository notifications: the hosts webhooks may not post to.
     pub notification_blocked_hosts: Arc<[String]>,
+    /// The bounds on every upstream registry (mirrors, proxy caches).
+    pub upstream: Arc<annals_workers::upstream::UpstreamSettings>,
 }
 
 impl AppState {

@@ -7,6 +7,7 @@
 //! push creates the repository in the same batch — so a push whose manifest is refused leaves
 //! no repository behind, and counts against no tier.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -119,6 +120,30 @@ impl CommandService {
             repository_id: slot.id,
             exists,
         })
+    }
+
+    /// What the repository at `target` (which need not exist yet) already holds of a copy's
+    /// content: which of `manifests` it stores and which of `blobs` it links, so a copy from an
+    /// upstream appends nothing for content it has.
+    pub async fn held_content(
+        &self,
+        target: &RepositoryRef,
+        manifests: &[Digest],
+        blobs: &[Digest],
+    ) -> Result<(BTreeSet<Digest>, BTreeSet<Digest>), CommandError> {
+        let ns = self.resolve_namespace(&target.namespace).await?;
+        let slot = self.repository_slot(&ns, &target.name).await?;
+        let stored = manifests
+            .iter()
+            .filter(|d| slot.repo.state.content.manifests.contains_key(*d))
+            .cloned()
+            .collect();
+        let linked = if blobs.is_empty() {
+            BTreeSet::new()
+        } else {
+            self.facts().linked_blobs(slot.id, blobs).await?
+        };
+        Ok((stored, linked))
     }
 
     /// Records a blob uploaded (or mounted) into the repository at `target`, which need not

@@ -18,7 +18,7 @@ use crate::gc::{GcStatus, GcType};
 use crate::gerrit_plugin::Jar;
 use crate::log_export::{Delivery, ExportRequest, ExportStatus};
 use crate::manifest::Descriptor;
-use crate::mirror::MirrorConfig;
+use crate::mirror::{MirrorConfig, SyncOutcome};
 use crate::names::{Email, NamespaceName, RepositoryName};
 use crate::notification::{NotificationEvent, NotificationMethod};
 use crate::proxy_cache::ProxyCacheConfig;
@@ -872,6 +872,49 @@ pub enum DomainEvent {
     /// Someone cancelled the sync asked for or running.
     #[serde(rename = "repository.mirror_sync_cancelled.v1")]
     RepositoryMirrorSyncCancelled { repository_id: Uuid },
+    /// The mirror worker began sync `sync_id` of `external_reference`'s tags matching
+    /// `tag_globs`; it holds the mirror until `expires_at`.
+    #[serde(rename = "repository.mirror_sync_started.v1")]
+    RepositoryMirrorSyncStarted {
+        repository_id: Uuid,
+        sync_id: Uuid,
+        expires_at: DateTime<Utc>,
+        external_reference: String,
+        tag_globs: Vec<String>,
+    },
+    /// A sync brought `tag` to `digest`, copied from `source`.
+    #[serde(rename = "repository.mirror_tag_synced.v1")]
+    RepositoryMirrorTagSynced {
+        repository_id: Uuid,
+        sync_id: Uuid,
+        tag: TagName,
+        digest: Digest,
+        source: String,
+    },
+    /// A sync could not bring `tag` from `source`.
+    #[serde(rename = "repository.mirror_tag_sync_failed.v1")]
+    RepositoryMirrorTagSyncFailed {
+        repository_id: Uuid,
+        sync_id: Uuid,
+        tag: TagName,
+        message: String,
+        source: String,
+    },
+    /// A sync ended; the mirror's next scheduled sync is `next_sync`.
+    #[serde(rename = "repository.mirror_sync_finished.v1")]
+    RepositoryMirrorSyncFinished {
+        repository_id: Uuid,
+        sync_id: Uuid,
+        outcome: SyncOutcome,
+        message: Option<String>,
+        external_reference: String,
+        tag_globs: Vec<String>,
+        tags_synced: u32,
+        tags_failed: u32,
+        tags_deleted: u32,
+        retries_remaining: u32,
+        next_sync: DateTime<Utc>,
+    },
     // --- Proxy cache (`proxy_cache.rs`) ---
     /// The organization caches `config.upstream_registry` from now on: pulls of its
     /// repositories are fetched from there, and only the cache writes into it.
@@ -1026,6 +1069,10 @@ impl DomainEvent {
             RepositoryMirrorDisabled { .. } => "repository.mirror_disabled.v1",
             RepositoryMirrorSyncRequested { .. } => "repository.mirror_sync_requested.v1",
             RepositoryMirrorSyncCancelled { .. } => "repository.mirror_sync_cancelled.v1",
+            RepositoryMirrorSyncStarted { .. } => "repository.mirror_sync_started.v1",
+            RepositoryMirrorTagSynced { .. } => "repository.mirror_tag_synced.v1",
+            RepositoryMirrorTagSyncFailed { .. } => "repository.mirror_tag_sync_failed.v1",
+            RepositoryMirrorSyncFinished { .. } => "repository.mirror_sync_finished.v1",
             // Proxy cache.
             OrganizationProxyCacheCreated { .. } => "organization.proxy_cache_created.v1",
             OrganizationProxyCacheDeleted { .. } => "organization.proxy_cache_deleted.v1",

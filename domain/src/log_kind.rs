@@ -2,6 +2,7 @@
 //! Quay log kind (the names Quay's own clients know). Internal bookkeeping events map to none.
 
 use crate::event::DomainEvent;
+use crate::mirror::SyncOutcome;
 
 pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
     use DomainEvent::*;
@@ -135,6 +136,15 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
             "repo_mirror_config_changed"
         }
         RepositoryMirrorSyncRequested { .. } => "repo_mirror_sync_now_requested",
+        // What the mirror worker did.
+        RepositoryMirrorSyncStarted { .. } => "repo_mirror_sync_started",
+        RepositoryMirrorTagSynced { .. } => "repo_mirror_sync_tag_success",
+        RepositoryMirrorTagSyncFailed { .. } => "repo_mirror_sync_tag_failed",
+        RepositoryMirrorSyncFinished {
+            outcome: SyncOutcome::Success,
+            ..
+        } => "repo_mirror_sync_success",
+        RepositoryMirrorSyncFinished { .. } => "repo_mirror_sync_failed",
         // Proxy cache: Quay's kinds for the configuration; a fetch gets one in the same style.
         OrganizationProxyCacheCreated { .. } => "create_proxy_cache_config",
         OrganizationProxyCacheDeleted { .. } => "delete_proxy_cache_config",

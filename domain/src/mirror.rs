@@ -14,6 +14,9 @@ use crate::repository::Repository;
 use crate::values::RepositoryState;
 use uuid::Uuid;
 
+pub mod sync;
+pub use sync::{ActiveSync, SyncCommand, SyncOutcome};
+
 /// The longest upstream reference (`host[:port]/path`), as Quay's column.
 pub const MAX_REFERENCE_CHARS: usize = 255;
 /// The longest interval between two scheduled syncs: one year.
@@ -83,6 +86,11 @@ pub struct Mirror {
     pub config: MirrorConfig,
     pub status: SyncStatus,
     pub retries_remaining: u32,
+    /// When the next scheduled sync is due: the configuration's start date, moved on by
+    /// every sync that ends (`sync.rs`).
+    pub next_sync: DateTime<Utc>,
+    /// The sync a worker holds, if any.
+    pub sync: Option<ActiveSync>,
 }
 
 impl Mirror {
@@ -94,9 +102,16 @@ impl Mirror {
                     config: config.clone(),
                     status: SyncStatus::NeverRun,
                     retries_remaining: MAX_SYNC_RETRIES,
+                    next_sync: config.sync_start_date,
+                    sync: None,
                 })
             }
-            (RepositoryMirrorChanged { config, .. }, Some(m)) => m.config = config.clone(),
+            (RepositoryMirrorChanged { config, .. }, Some(m)) => {
+                if config.sync_start_date != m.config.sync_start_date {
+                    m.next_sync = config.sync_start_date;
+                }
+                m.config = config.clone();
+            }
             (RepositoryMirrorEnabled { .. }, Some(m)) => m.config.is_enabled = true,
             (RepositoryMirrorDisabled { .. }, Some(m)) => m.config.is_enabled = false,
             (RepositoryMirrorSyncRequested { .. }, Some(m)) => {
@@ -108,6 +123,7 @@ impl Mirror {
                 m.retries_remaining = 0;
             }
             (RepositoryDeleted { .. }, _) => *mirror = None,
+            (_, Some(m)) => m.evolve_sync(event),
             _ => {}
         }
     }
@@ -479,8 +495,38 @@ pub fn check_content_change(repo: &Repository, actor: Option<Uuid>) -> Result<()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A repository's creation and its mirror's, with `config`.
+    pub(crate) fn repository_events(config: MirrorConfig) -> Vec<DomainEvent> {
+        let created = created();
+        let DomainEvent::RepositoryCreated { repository_id, .. } = created else {
+            unreachable!()
+        };
+        vec![
+            created,
+            DomainEvent::RepositoryMirrorCreated {
+                repository_id,
+                config,
+            },
+        ]
+    }
+
+    fn created() -> DomainEvent {
+        use crate::names::{NamespaceName, RepositoryName};
+        use crate::values::{NamespaceKind, RepositoryKind, Visibility};
+        DomainEvent::RepositoryCreated {
+            repository_id: Uuid::new_v4(),
+            namespace_id: Uuid::new_v4(),
+            namespace_kind: NamespaceKind::Organization,
+            namespace: NamespaceName::parse("acme").unwrap(),
+            name: RepositoryName::parse("web").unwrap(),
+            visibility: Visibility::Private,
+            description: String::new(),
+            kind: RepositoryKind::Image,
+        }
+    }
 
     #[test]
     fn globs_match_as_fnmatch() {
@@ -505,21 +551,10 @@ mod tests {
 
     fn repository() -> Repository {
         use crate::aggregate::Aggregate;
-        use crate::names::{NamespaceName, RepositoryName};
-        use crate::values::{NamespaceKind, RepositoryKind, Visibility};
-        Repository::from_history(&[DomainEvent::RepositoryCreated {
-            repository_id: Uuid::new_v4(),
-            namespace_id: Uuid::new_v4(),
-            namespace_kind: NamespaceKind::Organization,
-            namespace: NamespaceName::parse("acme").unwrap(),
-            name: RepositoryName::parse("web").unwrap(),
-            visibility: Visibility::Private,
-            description: String::new(),
-            kind: RepositoryKind::Image,
-        }])
+        Repository::from_history(&[created()])
     }
 
-    fn config(robot: Uuid) -> MirrorConfig {
+    pub(crate) fn config(robot: Uuid) -> MirrorConfig {
         MirrorConfig {
             is_enabled: true,
             external_reference: "registry.example.com/library/web".into(),

@@ -188,6 +188,13 @@ pub fn decide(
     }
 }
 
+/// Whether a tag the cache last asked the upstream about at `fetched_at` (microseconds since
+/// the epoch) may still be served without asking again at `now`.
+pub fn is_fresh(fetched_at: i64, now: i64, expiration_s: u64) -> bool {
+    let expiration_us = i64::try_from(expiration_s.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+    now.saturating_sub(fetched_at) < expiration_us
+}
+
 /// What one visit to the upstream found (see `repository.proxy_cache_fetched.v1`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fetch {
@@ -308,6 +315,14 @@ mod tests {
         let mut forever = config("quay.io");
         forever.expiration_s = MAX_EXPIRATION_S + 1;
         assert!(decide(id, &name, None, &ProxyCacheCommand::Create(forever)).is_err());
+    }
+
+    #[test]
+    fn a_fetch_is_fresh_for_its_expiration() {
+        assert!(is_fresh(0, 999_999, 1));
+        assert!(!is_fresh(0, 1_000_000, 1));
+        assert!(is_fresh(0, 3_600_000_000, MAX_EXPIRATION_S));
+        assert!(!is_fresh(i64::MIN, i64::MAX, 60));
     }
 
     #[test]

@@ -144,7 +144,11 @@ impl Aggregate for Repository {
             | RepositoryMirrorEnabled { .. }
             | RepositoryMirrorDisabled { .. }
             | RepositoryMirrorSyncRequested { .. }
-            | RepositoryMirrorSyncCancelled { .. } => Mirror::evolve(&mut self.mirror, event),
+            | RepositoryMirrorSyncCancelled { .. }
+            | RepositoryMirrorSyncStarted { .. }
+            | RepositoryMirrorTagSynced { .. }
+            | RepositoryMirrorTagSyncFailed { .. }
+            | RepositoryMirrorSyncFinished { .. } => Mirror::evolve(&mut self.mirror, event),
             other => self.content.evolve(other),
         }
         self

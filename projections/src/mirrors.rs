@@ -1,9 +1,10 @@
 //! The repository mirrors projector: one row per mirroring repository, its configuration (as
 //! JSON, `mirror::MirrorConfig`: never a password, only the id the worker keeps it under) and
-//! where its synchronisation stands, for `GET .../mirror`.
+//! where its synchronisation stands, for `GET .../mirror`; and its schedule (the next sync, the
+//! sync a worker holds), for the mirror worker (`queries::mirrors::due`).
 
 use annals_domain::DomainEvent;
-use annals_domain::mirror::{MAX_SYNC_RETRIES, SyncStatus};
+use annals_domain::mirror::{MAX_SYNC_RETRIES, SyncOutcome, SyncStatus};
 use annals_store::RecordedEvent;
 
 use crate::params;
@@ -12,7 +13,8 @@ use crate::sql::Stmt;
 
 pub struct Mirrors;
 
-const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS repository_mirrors (
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS repository_mirrors (
         repository_id TEXT PRIMARY KEY,
         config TEXT NOT NULL,
         is_enabled BIGINT NOT NULL,
@@ -20,9 +22,19 @@ const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS repository_mirrors (
         retries_remaining BIGINT NOT NULL,
         sync_expiration_date BIGINT,
         updated_at BIGINT NOT NULL
-    )"];
+    )",
+    // Its own table, so read models made before the mirror worker existed take it unchanged.
+    "CREATE TABLE IF NOT EXISTS repository_mirror_schedule (
+        repository_id TEXT PRIMARY KEY,
+        next_sync_at BIGINT NOT NULL,
+        sync_id TEXT
+    )",
+];
 
-const TABLES: &[(&str, &str)] = &[("repository_mirrors", "repository_id")];
+const TABLES: &[(&str, &str)] = &[
+    ("repository_mirrors", "repository_id"),
+    ("repository_mirror_schedule", "repository_id"),
+];
 
 impl Projector for Mirrors {
     fn name(&self) -> &'static str {
@@ -48,34 +60,51 @@ impl Projector for Mirrors {
             RepositoryMirrorCreated {
                 repository_id,
                 config,
-            } => stmt(
-                "INSERT INTO repository_mirrors (repository_id, config, is_enabled, sync_status,
-                    retries_remaining, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (repository_id) DO NOTHING",
-                params![
-                    *repository_id,
-                    json(config),
-                    i64::from(config.is_enabled),
-                    SyncStatus::NeverRun.as_str(),
-                    i64::from(MAX_SYNC_RETRIES),
-                    at
-                ],
-            ),
+            } => {
+                stmt(
+                    "INSERT INTO repository_mirrors (repository_id, config, is_enabled, sync_status,
+                        retries_remaining, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (repository_id) DO NOTHING",
+                    params![
+                        *repository_id,
+                        json(config),
+                        i64::from(config.is_enabled),
+                        SyncStatus::NeverRun.as_str(),
+                        i64::from(MAX_SYNC_RETRIES),
+                        at
+                    ],
+                );
+                stmt(
+                    "INSERT INTO repository_mirror_schedule (repository_id, next_sync_at)
+                     VALUES ($1, $2) ON CONFLICT (repository_id) DO NOTHING",
+                    params![*repository_id, config.sync_start_date.timestamp_micros()],
+                );
+            }
             RepositoryMirrorChanged {
                 repository_id,
                 config,
-                ..
-            } => stmt(
-                "UPDATE repository_mirrors SET config = $2, is_enabled = $3, updated_at = $4
-                 WHERE repository_id = $1",
-                params![
-                    *repository_id,
-                    json(config),
-                    i64::from(config.is_enabled),
-                    at
-                ],
-            ),
+                changed,
+            } => {
+                stmt(
+                    "UPDATE repository_mirrors SET config = $2, is_enabled = $3, updated_at = $4
+                     WHERE repository_id = $1",
+                    params![
+                        *repository_id,
+                        json(config),
+                        i64::from(config.is_enabled),
+                        at
+                    ],
+                );
+                if changed.iter().any(|c| c == "sync_start_date") {
+                    stmt(
+                        "INSERT INTO repository_mirror_schedule (repository_id, next_sync_at)
+                         VALUES ($1, $2)
+                         ON CONFLICT (repository_id) DO UPDATE SET next_sync_at = $2",
+                        params![*repository_id, config.sync_start_date.timestamp_micros()],
+                    );
+                }
+            }
             RepositoryMirrorEnabled { repository_id }
             | RepositoryMirrorDisabled { repository_id } => {
                 let enabled = matches!(event, RepositoryMirrorEnabled { .. });
@@ -99,10 +128,68 @@ impl Projector for Mirrors {
                  WHERE repository_id = $1",
                 params![*repository_id, SyncStatus::Cancel.as_str(), at],
             ),
-            RepositoryDeleted { repository_id, .. } => stmt(
-                "DELETE FROM repository_mirrors WHERE repository_id = $1",
-                params![*repository_id],
-            ),
+            RepositoryMirrorSyncStarted {
+                repository_id,
+                sync_id,
+                expires_at,
+                ..
+            } => {
+                stmt(
+                    "UPDATE repository_mirrors SET sync_status = $2, sync_expiration_date = $3,
+                        updated_at = $4
+                     WHERE repository_id = $1",
+                    params![
+                        *repository_id,
+                        SyncStatus::Syncing.as_str(),
+                        expires_at.timestamp_micros(),
+                        at
+                    ],
+                );
+                stmt(
+                    "UPDATE repository_mirror_schedule SET sync_id = $2 WHERE repository_id = $1",
+                    params![*repository_id, sync_id.to_string()],
+                );
+            }
+            RepositoryMirrorSyncFinished {
+                repository_id,
+                outcome,
+                retries_remaining,
+                next_sync,
+                ..
+            } => {
+                let status = match outcome {
+                    SyncOutcome::Success => SyncStatus::Success,
+                    SyncOutcome::Failed => SyncStatus::Fail,
+                    SyncOutcome::Cancelled => SyncStatus::Cancel,
+                };
+                stmt(
+                    "UPDATE repository_mirrors SET sync_status = $2, sync_expiration_date = NULL,
+                        retries_remaining = $3, updated_at = $4
+                     WHERE repository_id = $1",
+                    params![
+                        *repository_id,
+                        status.as_str(),
+                        i64::from(*retries_remaining),
+                        at
+                    ],
+                );
+                stmt(
+                    "INSERT INTO repository_mirror_schedule (repository_id, next_sync_at)
+                     VALUES ($1, $2)
+                     ON CONFLICT (repository_id) DO UPDATE SET next_sync_at = $2, sync_id = NULL",
+                    params![*repository_id, next_sync.timestamp_micros()],
+                );
+            }
+            RepositoryDeleted { repository_id, .. } => {
+                stmt(
+                    "DELETE FROM repository_mirrors WHERE repository_id = $1",
+                    params![*repository_id],
+                );
+                stmt(
+                    "DELETE FROM repository_mirror_schedule WHERE repository_id = $1",
+                    params![*repository_id],
+                );
+            }
             _ => {}
         }
     }

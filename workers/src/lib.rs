@@ -22,14 +22,18 @@ pub mod facts;
 pub mod gc;
 pub mod ledger;
 pub mod log_export;
+pub mod mirror;
 pub mod nats_relay;
 // Repository notifications.
 pub mod notifications;
 pub mod past;
+// Pulls through proxy-cache organizations.
+pub mod proxy_cache;
 pub mod readmodels;
 pub mod replay;
 pub mod runner;
 pub mod uploads;
+pub mod upstream;
 pub mod webhooks;
 
 pub use readmodels::ReadModels;

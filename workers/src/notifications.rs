@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use annals_commands::{CommandService, Envelope, RepositoryRef};
+use annals_domain::mirror::SyncOutcome;
 use annals_domain::notification::{
     self, MAX_FAILURES, NotificationCommand, NotificationEvent, NotificationMethod, Source,
     TargetKind, template::Template,
@@ -135,6 +136,39 @@ pub fn occurrence(recorded: &RecordedEvent, event: &DomainEvent) -> Option<Occur
             }),
             only: None,
         }),
+        // The mirror worker's syncs, with Quay's `message`.
+        DomainEvent::RepositoryMirrorSyncStarted {
+            repository_id,
+            external_reference,
+            tag_globs,
+            ..
+        } => in_repository(
+            NotificationEvent::RepoMirrorSyncStarted,
+            *repository_id,
+            json!({"message": format!(
+                "'{external_reference}' with tag pattern '{}'", tag_globs.join(",")
+            )}),
+            None,
+        ),
+        DomainEvent::RepositoryMirrorSyncFinished {
+            repository_id,
+            outcome,
+            message,
+            external_reference,
+            tag_globs,
+            ..
+        } => in_repository(
+            if *outcome == SyncOutcome::Success {
+                NotificationEvent::RepoMirrorSyncSuccess
+            } else {
+                NotificationEvent::RepoMirrorSyncFailed
+            },
+            *repository_id,
+            json!({"message": message.clone().unwrap_or_else(|| format!(
+                "'{external_reference}' with tag pattern '{}'", tag_globs.join(",")
+            ))}),
+            None,
+        ),
         // The test route: the event's sample data, to this notification only.
         DomainEvent::RepositoryNotificationTestQueued {
             notification_id,

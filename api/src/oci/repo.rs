@@ -310,12 +310,19 @@ pub async fn granted_actions(
         return Ok(Vec::new());
     };
     let subject = caller.map_or_else(Subject::anonymous, |c| c.subject);
-    let read = match &found {
-        Some(repo) => allows(
+    let read = match (&found, caller) {
+        (Some(repo), _) => allows(
             &subject,
             &Need::ReadRepository(standing::repository(state, caller, repo).await?),
         ),
-        None => false,
+        // A proxy cache's members may pull what it has not fetched yet.
+        (None, Some(c)) if namespace.is_organization() => {
+            annals_projections::queries::proxy_cache::config(db.as_ref(), namespace.id)
+                .await?
+                .is_some()
+                && super::proxy::may_pull_through(state, c, &namespace).await?
+        }
+        (None, _) => false,
     };
     let write = match caller {
         Some(c) => allows(

@@ -646,6 +646,57 @@ fn metadata(entry: &LogEntry) -> Value {
         RepositoryMirrorSyncCancelled { .. } => json!({
             "namespace": namespace, "repo": repo, "changed": "sync_status", "to": "SYNC_CANCEL",
         }),
+        // The mirror worker, as Quay's `repomirrorworker` logs: a verb, a message, the tags.
+        RepositoryMirrorSyncStarted {
+            sync_id,
+            external_reference,
+            tag_globs,
+            ..
+        } => json!({
+            "verb": "start", "namespace": namespace, "repo": repo, "sync_id": sync_id,
+            "message": format!("'{external_reference}' with tag pattern '{}'", tag_globs.join(",")),
+        }),
+        RepositoryMirrorTagSynced {
+            sync_id,
+            tag,
+            digest,
+            source,
+            ..
+        } => json!({
+            "verb": "finish", "namespace": namespace, "repo": repo, "sync_id": sync_id,
+            "tag": tag, "manifest_digest": digest,
+            "message": format!("Source '{source}' successful sync"),
+        }),
+        RepositoryMirrorTagSyncFailed {
+            sync_id,
+            tag,
+            message,
+            source,
+            ..
+        } => json!({
+            "verb": "finish", "namespace": namespace, "repo": repo, "sync_id": sync_id,
+            "tag": tag, "message": format!("Source '{source}' failed to sync: {message}"),
+        }),
+        RepositoryMirrorSyncFinished {
+            sync_id,
+            outcome,
+            message,
+            external_reference,
+            tag_globs,
+            tags_synced,
+            tags_failed,
+            tags_deleted,
+            next_sync,
+            ..
+        } => json!({
+            "verb": "end", "namespace": namespace, "repo": repo, "sync_id": sync_id,
+            "outcome": outcome,
+            "message": message.clone().unwrap_or_else(|| format!(
+                "'{external_reference}' with tag pattern '{}'", tag_globs.join(",")
+            )),
+            "tags_synced": tags_synced, "tags_failed": tags_failed,
+            "tags_deleted": tags_deleted, "next_sync": next_sync,
+        }),
         // Proxy cache: Quay's metadata for the configuration (never the password); a fetch
         // says what the upstream had and what was copied.
         OrganizationProxyCacheCreated { config, .. } => json!({

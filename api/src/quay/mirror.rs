@@ -236,7 +236,12 @@ pub async fn get(
             },
         },
         sync_interval: c.sync_interval_s,
-        sync_start_date: quay_date(c.sync_start_date),
+        // Quay moves the start date on as syncs happen; so does the schedule.
+        sync_start_date: quay_date(
+            m.next_sync_at
+                .and_then(DateTime::from_timestamp_micros)
+                .unwrap_or(c.sync_start_date),
+        ),
         sync_expiration_date: m
             .sync_expiration_date
             .and_then(DateTime::from_timestamp_micros)

@@ -15,6 +15,8 @@ use super::extract::QuayJson;
 use super::guard::{InOrg, Member, OrgAdmin};
 use super::mirror::keep_password;
 use crate::state::AppState;
+use annals_workers::proxy_cache as proxy_cache_worker;
+use annals_workers::upstream::{Login, Upstream, UpstreamError};
 
 /// Quay's `NewProxyCacheConfig`: `upstream_registry` is required.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -177,19 +179,37 @@ pub async fn delete(
 }
 
 /// Validates a proxy cache configuration against its upstream: `"Valid"` when the credentials
-/// are accepted, `"Anonymous"` when none are given and anonymous pulls work.
+/// are accepted, `"Anonymous"` when none are given and anonymous pulls work. Nothing is kept.
 #[utoipa::path(post, path = "/api/v1/organization/{orgname}/validateproxycache", operation_id = "validateProxyCacheConfig", tag = "organization",
     request_body = ProxyCacheBody,
     params(("orgname" = String, Path, description = "The name of the organization")),
     responses((status = 202, description = "`\"Valid\"` or `\"Anonymous\"`", body = String, content_type = "application/json", example = json!("Valid")),
         (status = 400, description = "Invalid settings, or the upstream refused the login")))]
 pub async fn validate(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     _guard: InOrg<OrgAdmin>,
     QuayJson(body): QuayJson<ProxyCacheBody>,
 ) -> Result<(StatusCode, Json<&'static str>), QuayError> {
-    parse(&body)?;
-    Err(QuayError::invalid_request(
-        "Failed to validate Proxy cache configuration",
-    ))
+    let config = parse(&body)?;
+    let endpoint = proxy_cache_worker::endpoint(&config, password(&body).map(str::to_owned));
+    let failed = || {
+        QuayError::invalid_request(
+            "Failed login to remote registry. Please verify entered details and try again.",
+        )
+    };
+    let upstream = Upstream::connect(&endpoint, &state.upstream)
+        .await
+        .map_err(|e| match e {
+            UpstreamError::Blocked(_) => QuayError::invalid_request(e.to_string()),
+            _ => failed(),
+        })?;
+    let namespace = config
+        .upstream_registry
+        .split_once('/')
+        .map_or("library", |(_, ns)| ns);
+    match upstream.login(namespace).await {
+        Ok(Login::Authenticated) => Ok((StatusCode::ACCEPTED, Json("Valid"))),
+        Ok(Login::Anonymous) => Ok((StatusCode::ACCEPTED, Json("Anonymous"))),
+        Err(_) => Err(failed()),
+    }
 }
