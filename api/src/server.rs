@@ -340,6 +340,7 @@ pub async fn serve_until(
     let mirror_task = tokio::spawn(
         annals_workers::mirror::MirrorWorker {
             commands: state.commands.clone(),
+            watch: state.watch.clone(),
             blobs: state.blobs.clone(),
             models: state.models.clone(),
             db: delivery_db.clone(),

@@ -33,14 +33,21 @@ impl UpstreamRegistry {
         Self::start_with(None).await
     }
 
-    /// Starts one that asks for `user` and `password` (HTTP basic, an `htpasswd` file with a
-    /// bcrypt line, as `htpasswd -B` writes it).
-    pub async fn start_with_htpasswd(
-        user: &str,
-        password: &str,
-        htpasswd_line: &str,
-    ) -> Option<UpstreamRegistry> {
-        Self::start_with(Some((user, password, htpasswd_line))).await
+    /// Starts one that asks for `user` and `password` (HTTP basic against an `htpasswd` file
+    /// with a bcrypt line, made by Python's `crypt`).
+    pub async fn start_with_auth(user: &str, password: &str) -> Option<UpstreamRegistry> {
+        let output = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                password,
+            ])
+            .output()
+            .expect("python3");
+        assert!(output.status.success(), "bcrypt: {output:?}");
+        let hash = String::from_utf8(output.stdout).unwrap();
+        let line = format!("{user}:{}", hash.trim());
+        Self::start_with(Some((user, password, &line))).await
     }
 
     async fn start_with(auth: Option<(&str, &str, &str)>) -> Option<UpstreamRegistry> {

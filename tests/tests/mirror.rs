@@ -50,7 +50,7 @@ fn config() -> Value {
             "proxy": {"http_proxy": null, "https_proxy": null, "no_proxy": "localhost"}
         },
         "sync_interval": 3600,
-        "sync_start_date": "2026-12-06T12:00:00Z",
+        "sync_start_date": "2099-01-01T00:00:00Z",
         "root_rule": {"rule_kind": "tag_glob_csv", "rule_value": ["v1.*", "latest"]},
         "robot_username": "acme+mirror"
     })
@@ -89,7 +89,7 @@ async fn configuration_is_events_and_never_the_password(backend: Backend) {
         "localhost"
     );
     assert_eq!(m["sync_interval"], 3600);
-    assert_eq!(m["sync_start_date"], "2026-12-06T12:00:00Z");
+    assert_eq!(m["sync_start_date"], "2099-01-01T00:00:00Z");
     assert_eq!(m["sync_expiration_date"], Value::Null);
     assert_eq!(m["sync_status"], "NEVER_RUN");
     assert_eq!(m["sync_retries_remaining"], 3);

@@ -261,34 +261,9 @@ async fn members_read_and_administrators_change(backend: Backend) {
     assert_eq!(b["upstream_registry"], "quay.io");
 }
 
-/// A bcrypt htpasswd line, as `htpasswd -B` (Debian's `apache2-utils`) writes it; `None` (the
-/// test skips) where it is missing, unless CI requires the upstream tests to run.
-fn htpasswd_line(user: &str, password: &str) -> Option<String> {
-    match std::process::Command::new("htpasswd")
-        .args(["-nbB", user, password])
-        .output()
-    {
-        Ok(out) if out.status.success() => {
-            Some(String::from_utf8(out.stdout).ok()?.trim().to_owned())
-        }
-        _ => {
-            assert!(
-                std::env::var_os("ANNALS_REQUIRE_DOCKER_REGISTRY").is_none(),
-                "ANNALS_REQUIRE_DOCKER_REGISTRY is set but htpasswd (apache2-utils) is missing"
-            );
-            eprintln!("skipping: htpasswd is missing (apt-get install apache2-utils)");
-            None
-        }
-    }
-}
-
 async fn validation_logs_in_to_the_upstream(backend: Backend) {
     let server = start(backend).await;
-    let Some(line) = htpasswd_line("puller", PASSWORD) else {
-        return;
-    };
-    let Some(locked) = UpstreamRegistry::start_with_htpasswd("puller", PASSWORD, &line).await
-    else {
+    let Some(locked) = UpstreamRegistry::start_with_auth("puller", PASSWORD).await else {
         return;
     };
     let Some(open) = UpstreamRegistry::start().await else {

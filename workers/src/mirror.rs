@@ -6,7 +6,8 @@
 //! `mirror_tag_sync_failed` per tag it copied or could not, the pushes and tag deletions
 //! themselves, and `repository.mirror_sync_finished.v1` — Quay's `repo_mirror_sync_*` kinds.
 //!
-//! As in Quay: a tag unchanged upstream is not copied again; a local tag that matches the rule
+//! As in Quay: every matching tag is recorded each sync, but one unchanged upstream is not
+//! copied again; a local tag that matches the rule
 //! but is gone upstream is deleted; a cancel (`sync-cancel`) stops the sync before its next tag
 //! and deletes nothing; an unreachable upstream is a failed sync, retried as the schedule says.
 //!
@@ -20,6 +21,7 @@ use std::time::Duration;
 use annals_commands::{CommandError, CommandService, ContentCommand, Envelope, RepositoryRef};
 use annals_domain::mirror::{MirrorConfig, SyncCommand, rule_matches};
 use annals_domain::{Actor, ActorKind, DomainError, TagName};
+use annals_projections::ProjectionWatch;
 use annals_projections::queries::{mirrors, tags};
 use annals_store::blobs::BlobStore;
 use chrono::Utc;
@@ -37,6 +39,7 @@ const MAX_LOCAL_TAGS: u64 = 10_000;
 
 pub struct MirrorWorker {
     pub commands: CommandService,
+    pub watch: ProjectionWatch,
     pub blobs: BlobStore,
     pub models: ReadModels,
     /// Where the upstream passwords are kept.
@@ -223,13 +226,15 @@ impl MirrorWorker {
                 continue;
             };
             let result = match upstream.digest(&path, tag).await {
+                // Unchanged upstream: nothing to copy, but the sync still vouches for it.
                 Ok(digest) if local.iter().any(|l| &l.name == tag && l.digest == digest) => {
-                    continue;
+                    Ok(digest)
                 }
                 Ok(_) => {
                     let envelope = robot.follow_up(&format!("tag {tag}"));
                     let into = Destination {
                         commands: &self.commands,
+                        watch: &self.watch,
                         blobs,
                         envelope: &envelope,
                         target,
@@ -262,7 +267,7 @@ impl MirrorWorker {
                 .await
             {
                 Ok(_) => {}
-                // Cancelled (or taken over) meanwhile.
+                // Taken over meanwhile (the worker was presumed dead).
                 Err(CommandError::Domain(DomainError::Conflict(_))) => return,
                 Err(e) => tracing::warn!("mirror {target}: recording tag {tag}: {e}"),
             }

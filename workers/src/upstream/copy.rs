@@ -10,9 +10,13 @@
 use annals_commands::{CommandService, Envelope, ManifestPush, RepositoryRef};
 use annals_domain::manifest::{self, Descriptor, MAX_MANIFEST_BYTES};
 use annals_domain::{Digest, TagName};
+use annals_projections::ProjectionWatch;
 use annals_store::blobs::{BlobStore, SessionLimits};
 
 use super::{Upstream, UpstreamError};
+
+/// How long a copy waits for the read models to show the blobs it recorded.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The manifests an index may name for a copy to take it.
 pub const MAX_INDEX_MANIFESTS: usize = 256;
@@ -20,6 +24,8 @@ pub const MAX_INDEX_MANIFESTS: usize = 256;
 /// Where a copy goes, and as whom.
 pub struct Destination<'a> {
     pub commands: &'a CommandService,
+    /// A manifest push checks its blobs against the read models, so they must show them.
+    pub watch: &'a ProjectionWatch,
     pub blobs: &'a BlobStore,
     pub envelope: &'a Envelope,
     pub target: &'a RepositoryRef,
@@ -126,17 +132,18 @@ async fn copy_manifest(
         .commands
         .held_content(into.target, std::slice::from_ref(&digest), &digests)
         .await?;
-    let missing: Vec<&&Descriptor> = wanted
-        .iter()
-        .filter(|b| !linked.contains(&b.digest))
-        .collect();
-    for blob in &missing {
-        let bytes = copy_blob(upstream, &image, blob, into).await?;
+    let mut recorded = 0;
+    for blob in wanted.iter().filter(|b| !linked.contains(&b.digest)) {
+        let (position, bytes) = copy_blob(upstream, &image, blob, into).await?;
+        recorded = recorded.max(position);
         fetched.blobs += u32::from(bytes > 0);
         fetched.bytes += bytes;
     }
-    if !missing.is_empty() {
-        linked_in_read_models(upstream, into, &digests).await?;
+    if recorded > 0 && !into.watch.wait_for(recorded, SETTLE).await {
+        return Err(UpstreamError::Invalid(format!(
+            "the read models did not show the blobs of {digest} within {} s",
+            SETTLE.as_secs()
+        )));
     }
 
     // A manifest stored already is pushed again only to move the tag onto it.
@@ -164,40 +171,15 @@ async fn copy_manifest(
     Ok((digest, bytes.len() as u64, summary.media_type))
 }
 
-/// Waits until the read models show every blob of `digests` linked to the destination: a
-/// manifest push checks its blobs there, and the records just appended may not be projected
-/// yet (a request waits the same way before it answers). Bounded by the upstream timeout.
-async fn linked_in_read_models(
-    upstream: &Upstream,
-    into: &Destination<'_>,
-    digests: &[Digest],
-) -> Result<(), UpstreamError> {
-    let deadline = tokio::time::Instant::now() + upstream.timeout;
-    loop {
-        let (_, linked) = into
-            .commands
-            .held_content(into.target, &[], digests)
-            .await?;
-        if digests.iter().all(|d| linked.contains(d)) {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(UpstreamError::Invalid(
-                "the copied blobs did not reach the read models in time".into(),
-            ));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
-
 /// Links one blob to the destination: the stored bytes when the blob store has them, else
-/// the upstream's, streamed into an upload session and verified. Answers the bytes fetched.
+/// the upstream's, streamed into an upload session and verified. Answers the position of the
+/// record and the bytes fetched.
 async fn copy_blob(
     upstream: &Upstream,
     image: &oci_client::Reference,
     blob: &Descriptor,
     into: &Destination<'_>,
-) -> Result<u64, UpstreamError> {
+) -> Result<(u64, u64), UpstreamError> {
     let _writing = into.blobs.write_guard();
     let envelope = into.envelope.follow_up(&format!("blob {}", blob.digest));
     let store_error = |e: std::io::Error| UpstreamError::Invalid(e.to_string());
@@ -212,7 +194,8 @@ async fn copy_blob(
                 )),
             }
         };
-        into.commands
+        let done = into
+            .commands
             .record_blob(
                 &envelope,
                 into.target,
@@ -222,7 +205,7 @@ async fn copy_blob(
                 persist,
             )
             .await?;
-        return Ok(0);
+        return Ok((done.position, 0));
     }
     if blob.size > upstream.max_blob_bytes {
         return Err(UpstreamError::Invalid(format!(
@@ -266,7 +249,8 @@ async fn copy_blob(
                 .map(|_| ())
                 .map_err(std::io::Error::other)
         };
-        into.commands
+        let done = into
+            .commands
             .record_blob(
                 &envelope,
                 into.target,
@@ -276,7 +260,7 @@ async fn copy_blob(
                 persist,
             )
             .await?;
-        Ok(size)
+        Ok((done.position, size))
     }
     .await;
     if result.is_err() {
