@@ -12,6 +12,7 @@
 use annals_commands::{CommandService, Done, Envelope, RepositoryRef};
 use annals_domain::proxy_cache::{self, Fetch, ProxyCacheConfig};
 use annals_domain::{Digest, TagName};
+use annals_projections::ProjectionWatch;
 use annals_projections::queries::{content, proxy_cache as queries, repositories};
 use annals_projections::sql::ReadDb;
 use annals_store::blobs::BlobStore;
@@ -24,6 +25,7 @@ use crate::upstream::{
 /// What a pull through the cache needs.
 pub struct ProxyCache<'a> {
     pub commands: &'a CommandService,
+    pub watch: &'a ProjectionWatch,
     pub blobs: &'a BlobStore,
     pub db: &'a dyn ReadDb,
     pub delivery: &'a DeliveryDb,
@@ -133,6 +135,7 @@ impl ProxyCache<'_> {
         } else {
             let into = Destination {
                 commands: self.commands,
+                watch: self.watch,
                 blobs: self.blobs,
                 envelope: &envelope,
                 target,

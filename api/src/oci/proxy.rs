@@ -49,6 +49,7 @@ pub async fn prepare(
     }
     let cache = ProxyCache {
         commands: &state.commands,
+        watch: &state.watch,
         blobs: &state.blobs,
         db: db.as_ref(),
         delivery: &state.events.delivery,
