@@ -411,13 +411,16 @@ async fn a_miss_is_fetched_and_a_hit_is_local(backend: Backend) {
             .all(|e| e.event_type.starts_with("audit.")),
     );
 
-    // A member's pull on a miss: fetched, recorded, served.
-    let (s, got, bytes) = pull(&server, &eve, "cache/web", "v1").await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(
-        (got.as_deref(), bytes.as_slice()),
-        (Some(digest.as_str()), image.manifest.as_slice())
-    );
+    // Members' pulls on a miss, all at once: fetched once, recorded, served to each.
+    let pulls =
+        futures::future::join_all((0..3).map(|_| pull(&server, &eve, "cache/web", "v1"))).await;
+    for (s, got, bytes) in pulls {
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            (got.as_deref(), bytes.as_slice()),
+            (Some(digest.as_str()), image.manifest.as_slice())
+        );
+    }
     let events = server.events().await;
     let fetched = fetches(&events);
     assert_eq!(fetched.len(), 1, "{fetched:?}");

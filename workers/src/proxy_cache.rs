@@ -9,6 +9,9 @@
 //! cache without asking the upstream appends nothing here (the pull itself is recorded by the
 //! caller as any pull).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
 use annals_commands::{CommandService, Done, Envelope, RepositoryRef};
 use annals_domain::proxy_cache::{self, Fetch, ProxyCacheConfig};
 use annals_domain::{Digest, TagName};
@@ -40,11 +43,38 @@ pub enum Wanted {
 }
 
 impl Wanted {
-    fn as_str(&self) -> String {
+    pub fn as_str(&self) -> String {
         match self {
             Wanted::Tag(t) => t.to_string(),
             Wanted::Digest(d) => d.to_string(),
         }
+    }
+}
+
+/// One fetch at a time per key (a repository and a reference) in this process: concurrent
+/// pulls of one miss wait for the first, then find what it brought instead of fetching again.
+#[derive(Default)]
+pub struct FetchLocks {
+    held: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+impl FetchLocks {
+    /// Waits until no other fetch of `key` runs; the fetch is this caller's until the guard
+    /// drops.
+    pub async fn lock(&self, key: String) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            held.retain(|_, lock| lock.strong_count() > 0);
+            match held.get(&key).and_then(Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    held.insert(key, Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
     }
 }
 

@@ -56,7 +56,11 @@ pub async fn prepare(
         settings: &state.upstream,
     };
     let pull = repo::envelope(Some(&caller), parts);
-    let _writing = state.blobs.write_guard();
+    // Held until what a fetch brought is projected: a concurrent pull then finds it.
+    let _fetching = state
+        .proxy_fetches
+        .lock(format!("{target}:{}", wanted.as_str()))
+        .await;
     match cache.bring(&config, &target, &wanted, &pull).await {
         Ok(Some(done)) => {
             state.settle(&done).await;
