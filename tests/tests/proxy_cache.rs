@@ -55,6 +55,7 @@ async fn configuration_life_cycle(backend: Backend) {
     assert_eq!((s.as_u16(), &b), (200, &empty()));
 
     let body = json!({
+        "org_name": "cache",
         "upstream_registry": "registry.example.com:5000/library",
         "upstream_registry_username": "puller",
         "upstream_registry_password": PASSWORD,

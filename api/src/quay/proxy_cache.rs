@@ -22,6 +22,9 @@ use annals_workers::upstream::{Login, Upstream, UpstreamError};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProxyCacheBody {
+    /// Quay's clients send the organization's name too; the path names it here, so this is
+    /// accepted and not used.
+    pub org_name: Option<String>,
     /// `host[:port][/namespace]` of the registry to cache, such as `quay.io/projectquay`.
     pub upstream_registry: Option<String>,
     pub upstream_registry_username: Option<String>,
