@@ -157,9 +157,10 @@ pub async fn serve_until(
 
     let metrics = observe::Metrics::default();
     let commands = CommandService::new(store.clone())
-        .with_facts(Arc::new(annals_workers::facts::ReadModelFacts(
-            models.clone(),
-        )))
+        .with_facts(Arc::new(annals_workers::facts::ReadModelFacts {
+            models: models.clone(),
+            watch: watch_.clone(),
+        }))
         .with_append_observer({
             let metrics = metrics.clone();
             Arc::new(move |took, events| metrics.observe_append(took, events))

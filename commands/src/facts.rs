@@ -23,11 +23,14 @@ pub trait Facts: Send + Sync + 'static {
     async fn namespace_stored_bytes(&self, namespace_id: Uuid) -> StoreResult<u64>;
 
     /// What a namespace's quota counts: the bytes of the distinct blobs its manifests
-    /// reference, and the subset of `digests` they reference already.
+    /// reference, and the subset of `digests` they reference already — read once the read
+    /// models reflect the log up to `after` (the last charge of the quota), so a push decided
+    /// after another's charge counts that push.
     async fn namespace_referenced(
         &self,
         namespace_id: Uuid,
         digests: &[Digest],
+        after: u64,
     ) -> StoreResult<(u64, BTreeSet<Digest>)>;
 
     /// The repositories of the namespace on which `delegate_id` holds a direct permission.
@@ -55,6 +58,7 @@ impl Facts for NoFacts {
         &self,
         _: Uuid,
         _: &[Digest],
+        _: u64,
     ) -> StoreResult<(u64, BTreeSet<Digest>)> {
         Ok((0, BTreeSet::new()))
     }

@@ -98,8 +98,21 @@ impl CommandService {
         let mut events = vec![];
         if limited {
             let digests: Vec<Digest> = blobs.iter().map(|(d, _)| d.clone()).collect();
-            let (usage_bytes, referenced) =
-                self.facts().namespace_referenced(ns.id, &digests).await?;
+            // The usage must count every push charged before the version read: the position
+            // of the quota stream's last event bounds them.
+            let after = match state.version {
+                Some(version) => self
+                    .store()
+                    .read_stream(&state.stream, version, 1)
+                    .await?
+                    .first()
+                    .map_or(0, |e| e.position),
+                None => 0,
+            };
+            let (usage_bytes, referenced) = self
+                .facts()
+                .namespace_referenced(ns.id, &digests, after)
+                .await?;
             let mut seen = std::collections::BTreeSet::new();
             let added_bytes = blobs
                 .iter()

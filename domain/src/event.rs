@@ -748,6 +748,17 @@ pub enum DomainEvent {
         threshold_percent: u8,
         usage_bytes: u64,
     },
+    /// A manifest push added `added_bytes` to a namespace held to a `Reject` limit, taking its
+    /// usage to `usage_bytes` (appended with the push). It moves the quota stream, so two
+    /// concurrent pushes that together would pass the limit conflict, and the second is decided
+    /// again on a usage that counts the first.
+    #[serde(rename = "quota.charged.v1")]
+    QuotaCharged {
+        namespace_id: Uuid,
+        repository_id: Uuid,
+        added_bytes: u64,
+        usage_bytes: u64,
+    },
     /// A superuser asked for the registry's size to be computed again (stream
     /// `registrysize`); the registry projector answers it at this event's place in the log.
     #[serde(rename = "registry_size.queued.v1")]
@@ -1049,6 +1060,7 @@ impl DomainEvent {
             QuotaLimitChanged { .. } => "quota.limit_changed.v1",
             QuotaLimitDeleted { .. } => "quota.limit_deleted.v1",
             QuotaWarningReached { .. } => "quota.warning_reached.v1",
+            QuotaCharged { .. } => "quota.charged.v1",
             RegistrySizeQueued { .. } => "registry_size.queued.v1",
             // Repository notifications.
             RepositoryNotificationCreated { .. } => "repository_notification.created.v1",

@@ -106,7 +106,9 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
         QuotaLimitCreated { .. } => "org_create_quota_limit",
         QuotaLimitChanged { .. } => "org_change_quota_limit",
         QuotaLimitDeleted { .. } => "org_delete_quota_limit",
-        QuotaWarningReached { .. } | RegistrySizeQueued { .. } => return None,
+        QuotaWarningReached { .. } | QuotaCharged { .. } | RegistrySizeQueued { .. } => {
+            return None;
+        }
         // Repository notifications: Quay's kinds for the routes; the worker's outcomes and the
         // test request get kinds in the same style.
         RepositoryNotificationCreated { .. } => "add_repo_notification",

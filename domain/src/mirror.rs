@@ -464,9 +464,14 @@ pub fn decide(repo: &Repository, command: &MirrorCommand) -> Result<Vec<DomainEv
     }
 }
 
-/// Whether `actor` may push into `repo`: anyone the access rules let, except that a mirroring
-/// repository takes pushes from its mirror's robot alone.
+/// Whether `actor` may push into `repo`: anyone the access rules let, except that a read-only
+/// repository takes no push and a mirroring one takes its mirror's robot's alone.
 pub fn check_push(repo: &Repository, actor: Option<Uuid>) -> Result<(), DomainError> {
+    if repo.state == Some(RepositoryState::ReadOnly) {
+        return Err(DomainError::Forbidden(
+            "Repository is in read only mode: it takes no pushes".into(),
+        ));
+    }
     if repo.state != Some(RepositoryState::Mirror) {
         return Ok(());
     }
@@ -483,13 +488,16 @@ pub fn check_push(repo: &Repository, actor: Option<Uuid>) -> Result<(), DomainEr
 pub const MIRROR_MODE: &str = "Repository is in read only or mirror mode";
 
 /// Whether `actor` may change tags, labels or manifests of `repo` through the API: not while
-/// it mirrors (Quay answers 503), except the mirror's own robot.
+/// it is read-only or mirrors (Quay answers 503), except a mirror's own robot.
 pub fn check_content_change(repo: &Repository, actor: Option<Uuid>) -> Result<(), DomainError> {
     match (&repo.state, &repo.mirror) {
         (Some(RepositoryState::Mirror), Some(m)) if Some(m.config.robot.id) == actor => Ok(()),
         (Some(RepositoryState::Mirror), _) => {
             Err(DomainError::Unavailable(format!("{MIRROR_MODE}: MIRROR")))
         }
+        (Some(RepositoryState::ReadOnly), _) => Err(DomainError::Unavailable(format!(
+            "{MIRROR_MODE}: READ_ONLY"
+        ))),
         _ => Ok(()),
     }
 }
@@ -509,6 +517,10 @@ pub(crate) mod tests {
             DomainEvent::RepositoryMirrorCreated {
                 repository_id,
                 config,
+            },
+            DomainEvent::RepositoryStateChanged {
+                repository_id,
+                state: RepositoryState::Mirror,
             },
         ]
     }

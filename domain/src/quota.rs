@@ -167,8 +167,9 @@ impl Quota {
     }
 
     /// Refuses a push that adds bytes past a `Reject` limit; answers the `Warning` limit the
-    /// push crosses (the highest, as Quay reports one), as the event that records it. A push
-    /// that adds nothing (a re-tag) is never refused.
+    /// push crosses (the highest, as Quay reports one), as the event that records it, and —
+    /// under a `Reject` limit — the charge that serializes such pushes. A push that adds
+    /// nothing (a re-tag) is never refused.
     pub fn check_push(
         &self,
         owner: &Owner,
@@ -196,19 +197,24 @@ impl Quota {
             })
             .map(|l| l.threshold_percent)
             .max();
-        Ok(crossed
-            .map(|threshold_percent| DomainEvent::QuotaWarningReached {
-                namespace_id: owner.namespace_id,
-                namespace: owner.namespace.clone(),
-                repository_id: push.repository_id,
-                repository: push.repository.clone(),
-                quota_id: q.quota_id,
-                limit_bytes: q.limit_bytes,
-                threshold_percent,
-                usage_bytes: after,
-            })
-            .into_iter()
-            .collect())
+        let rejecting = q.limits.values().any(|l| l.limit_type == LimitType::Reject);
+        let charge = (rejecting && push.added_bytes > 0).then_some(DomainEvent::QuotaCharged {
+            namespace_id: owner.namespace_id,
+            repository_id: push.repository_id,
+            added_bytes: push.added_bytes,
+            usage_bytes: after,
+        });
+        let warning = crossed.map(|threshold_percent| DomainEvent::QuotaWarningReached {
+            namespace_id: owner.namespace_id,
+            namespace: owner.namespace.clone(),
+            repository_id: push.repository_id,
+            repository: push.repository.clone(),
+            quota_id: q.quota_id,
+            limit_bytes: q.limit_bytes,
+            threshold_percent,
+            usage_bytes: after,
+        });
+        Ok(warning.into_iter().chain(charge).collect())
     }
 }
 
@@ -486,17 +492,32 @@ mod tests {
             Err(DomainError::Forbidden(EXCEEDED.into()))
         );
         assert!(q.check_push(&owner(), &push(1200, 0)).unwrap().is_empty());
+        // Under a `Reject` limit every push that adds bytes is charged (after any warning).
         let crossed = q.check_push(&owner(), &push(100, 750)).unwrap();
         assert!(matches!(
             crossed.as_slice(),
-            [DomainEvent::QuotaWarningReached {
-                threshold_percent: 80,
-                usage_bytes: 850,
-                ..
-            }]
+            [
+                DomainEvent::QuotaWarningReached {
+                    threshold_percent: 80,
+                    usage_bytes: 850,
+                    ..
+                },
+                DomainEvent::QuotaCharged {
+                    added_bytes: 750,
+                    usage_bytes: 850,
+                    ..
+                }
+            ]
         ));
-        assert!(q.check_push(&owner(), &push(850, 10)).unwrap().is_empty());
-        assert!(q.check_push(&owner(), &push(100, 100)).unwrap().is_empty());
+        let charged_only = |events: Vec<DomainEvent>| {
+            matches!(events.as_slice(), [DomainEvent::QuotaCharged { .. }])
+        };
+        assert!(charged_only(
+            q.check_push(&owner(), &push(850, 10)).unwrap()
+        ));
+        assert!(charged_only(
+            q.check_push(&owner(), &push(100, 100)).unwrap()
+        ));
         assert!(
             Quota::default()
                 .check_push(&owner(), &push(0, u64::MAX))

@@ -1,6 +1,7 @@
 //! Repositories over HTTP: create → get → list → update → visibility/state → delete, paging, and
 //! the refusals, each of which appends nothing.
 
+use annals_tests::oci::{Image, OCI_MANIFEST};
 use annals_tests::{Backend, Server, assert_quay_error, json, on_both_backends};
 
 on_both_backends! {
@@ -8,6 +9,7 @@ on_both_backends! {
     repository_list_pages => repository_list_pages;
     repository_refusals_append_nothing => repository_refusals_append_nothing;
     idempotency_key_answers_the_first_result => idempotency_key_answers_the_first_result;
+    a_read_only_repository_takes_no_change => read_only_takes_no_change;
 }
 
 async fn repository_lifecycle(backend: Backend) {
@@ -305,4 +307,64 @@ async fn idempotency_key_answers_the_first_result(backend: Backend) {
             .0,
         400
     );
+}
+
+/// A repository set `READ_ONLY` takes no push (the registry's `DENIED`) and no tag change (Quay's
+/// 503), with nothing appended; back to `NORMAL` it takes both again.
+async fn read_only_takes_no_change(backend: Backend) {
+    let server = Server::start(backend).await;
+    let (status, body) = server
+        .post("/api/v1/organization/", json!({"name": "acme"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let v1 = Image::new("read-only-v1", 1, 256);
+    server.push_image("acme/web", "v1", &v1).await;
+    let state = |state: &'static str| {
+        let server = &server;
+        async move {
+            let (status, body) = server
+                .put(
+                    "/api/v1/repository/acme/web/changestate",
+                    json!({"state": state}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    state("READ_ONLY").await;
+    let before = server.event_count().await;
+    let v2 = Image::new("read-only-v2", 1, 256);
+    for blob in v2.blobs() {
+        let response = server
+            .registry_request(
+                reqwest::Method::POST,
+                &format!(
+                    "/v2/acme/web/blobs/uploads/?digest={}",
+                    annals_tests::oci::sha256(blob)
+                ),
+            )
+            .body(blob.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let (status, code) = Server::registry_error_code(response).await;
+        assert_eq!((status.as_u16(), code.as_deref()), (403, Some("DENIED")));
+    }
+    let response = server
+        .registry_request(reqwest::Method::PUT, "/v2/acme/web/manifests/v1-again")
+        .header("content-type", OCI_MANIFEST)
+        .body(v1.manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    let (status, code) = Server::registry_error_code(response).await;
+    assert_eq!((status.as_u16(), code.as_deref()), (403, Some("DENIED")));
+    let (status, body) = server.delete("/api/v1/repository/acme/web/tag/v1").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(server.event_count().await, before, "nothing appended");
+
+    state("NORMAL").await;
+    server.push_image("acme/web", "v2", &v2).await;
+    let (status, body) = server.delete("/api/v1/repository/acme/web/tag/v1").await;
+    assert_eq!(status, 204, "{body}");
 }

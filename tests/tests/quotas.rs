@@ -17,6 +17,7 @@ on_both_backends! {
     members_read_and_superusers_change => members_read_and_superusers_change;
     pushes_meet_reject_and_warning_limits => pushes_meet_reject_and_warning_limits;
     usage_falls_after_a_tag_delete_and_a_collection => usage_falls_after_a_tag_delete_and_a_collection;
+    concurrent_pushes_never_pass_the_reject_limit_together => concurrent_pushes;
 }
 
 const ORG_QUOTA: &str = "/api/v1/organization/acme/quota";
@@ -620,6 +621,56 @@ async fn pushes_meet_reject_and_warning_limits(backend: Backend) {
     server
         .push_manifest("acme/web", "c", OCI_MANIFEST, &c.manifest)
         .await;
+}
+
+/// Manifests pushed at once, each of which fits alone but no two together: exactly one is
+/// taken, however the pushes interleave (the quota's charge serializes them), and usage never
+/// passes the limit.
+async fn concurrent_pushes(backend: Backend) {
+    const PUSHES: usize = 6;
+    let server = with_org(backend).await;
+    let images: Vec<Image> = (0..PUSHES)
+        .map(|i| Image::new(&format!("race-{i}"), 1, 6_000))
+        .collect();
+    let largest = images.iter().map(blob_bytes).max().unwrap();
+    let smallest = images.iter().map(blob_bytes).min().unwrap();
+    let limit = largest + smallest / 2;
+    created(&server, ORG_QUOTA, json!({"limit_bytes": limit})).await;
+    created(
+        &server,
+        &format!("{ORG_QUOTA}/1/limit"),
+        json!({"type": "Reject", "threshold_percent": 100}),
+    )
+    .await;
+    // Every blob fits on its own, so each upload goes through.
+    for (i, image) in images.iter().enumerate() {
+        for blob in image.blobs() {
+            server.push_blob(&format!("acme/r{i}"), blob).await;
+        }
+    }
+    let statuses = futures::future::join_all(images.iter().enumerate().map(|(i, image)| {
+        server
+            .registry_request(Method::PUT, &format!("/v2/acme/r{i}/manifests/v1"))
+            .header("content-type", OCI_MANIFEST)
+            .body(image.manifest.clone())
+            .send()
+    }))
+    .await
+    .into_iter()
+    .map(|r| r.unwrap().status().as_u16())
+    .collect::<Vec<_>>();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "exactly one push fits: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [201, 403].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(quota_bytes(&server).await <= limit);
+    let charges = of_type(&server.events().await, "quota.charged.v1").len();
+    assert_eq!(charges, 1);
 }
 
 async fn usage_falls_after_a_tag_delete_and_a_collection(backend: Backend) {

@@ -15,7 +15,8 @@
 //! it held (`queries::mirrors::syncing`) and the store answers what was already appended
 //! instead of appending it again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use annals_commands::{CommandError, CommandService, ContentCommand, Envelope, RepositoryRef};
@@ -26,6 +27,7 @@ use annals_projections::queries::{mirrors, tags};
 use annals_store::blobs::BlobStore;
 use chrono::Utc;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::ReadModels;
@@ -34,6 +36,8 @@ use crate::upstream::{self, Destination, Endpoint, Upstream, UpstreamError, Upst
 
 /// Mirrors looked at per poll.
 const BATCH: u32 = 16;
+/// Syncs run at once, so one long sync does not hold every other mirror up.
+pub const CONCURRENT_SYNCS: usize = 4;
 /// Local tags compared with the upstream's at most.
 const MAX_LOCAL_TAGS: u64 = 10_000;
 
@@ -85,14 +89,23 @@ struct Tally {
 }
 
 impl MirrorWorker {
-    /// Syncs due mirrors until `stop` turns true; first resumes the syncs it held.
+    /// Syncs due mirrors, [`CONCURRENT_SYNCS`] at a time, until `stop` turns true; first
+    /// resumes the syncs it held.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let worker = Arc::new(self);
+        let mut running: JoinSet<Uuid> = JoinSet::new();
+        let mut busy: HashSet<Uuid> = HashSet::new();
         let mut resumed = false;
         loop {
-            if *stop.borrow() {
-                return;
+            while let Some(done) = running.try_join_next() {
+                if let Ok(repository_id) = done {
+                    busy.remove(&repository_id);
+                }
             }
-            let db = self.models.db();
+            if *stop.borrow() {
+                break;
+            }
+            let db = worker.models.db();
             let found = if resumed {
                 mirrors::due(db.as_ref(), Utc::now().timestamp_micros(), BATCH).await
             } else {
@@ -102,20 +115,34 @@ impl MirrorWorker {
                 Ok(list) => {
                     resumed = true;
                     for mirror in list {
-                        if *stop.borrow() {
-                            return;
+                        if busy.len() >= CONCURRENT_SYNCS {
+                            break;
+                        }
+                        if !busy.insert(mirror.repository_id) {
+                            continue;
                         }
                         let sync_id = mirror.sync_id.unwrap_or_else(Uuid::now_v7);
-                        self.sync(&mirror, sync_id, &stop).await;
+                        let (worker, stop) = (worker.clone(), stop.clone());
+                        running.spawn(async move {
+                            worker.sync(&mirror, sync_id, &stop).await;
+                            mirror.repository_id
+                        });
                     }
                 }
                 Err(e) => tracing::warn!("mirror worker: looking for due mirrors: {e}"),
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.poll) => {}
-                _ = stop.changed() => return,
+                _ = tokio::time::sleep(worker.poll) => {}
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    if let Ok(repository_id) = done {
+                        busy.remove(&repository_id);
+                    }
+                }
+                _ = stop.changed() => {}
             }
         }
+        // Each sync stops before its next tag; the next start resumes it.
+        while running.join_next().await.is_some() {}
     }
 
     /// Runs sync `sync_id` of `mirror` to its end (or until the process stops).

@@ -534,7 +534,7 @@ fn metadata(entry: &LogEntry) -> Value {
             "namespace": namespace, "limit_id": limit_id, "type": limit_type.as_str(),
             "threshold_percent": threshold_percent,
         }),
-        QuotaWarningReached { .. } | RegistrySizeQueued { .. } => json!({}),
+        QuotaWarningReached { .. } | QuotaCharged { .. } | RegistrySizeQueued { .. } => json!({}),
         // Repository notifications: Quay's metadata `{repo, namespace, notification_id, event,
         // method}`, and what the delivery worker did. The config (URLs, addresses) stays out.
         // Quay's `event` (the notification's event name) collides with the event reference

@@ -17,6 +17,7 @@ use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::repository::Repository;
 use crate::tag::TagName;
+use crate::values::RepositoryState;
 
 /// The sync a worker holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +128,12 @@ pub fn decide(repo: &Repository, command: &SyncCommand) -> Result<Vec<DomainEven
             if held(sync_id) {
                 return Ok(vec![]);
             }
+            // As in Quay, only a repository in the `MIRROR` state follows its upstream.
+            if repo.state != Some(RepositoryState::Mirror) {
+                return Err(DomainError::Conflict(
+                    "The repository is not in the MIRROR state".into(),
+                ));
+            }
             if !mirror.is_due(*now) {
                 return Err(DomainError::Conflict(
                     "The mirror is not due to sync".into(),
@@ -234,6 +241,23 @@ mod tests {
         let repo = Repository::from_history(history.iter());
         history.extend(decide(&repo, &command)?);
         Ok(())
+    }
+
+    #[test]
+    fn only_a_repository_in_the_mirror_state_syncs() {
+        let mut history = repository_events(config(Uuid::new_v4()));
+        let DomainEvent::RepositoryCreated { repository_id, .. } = history[0] else {
+            unreachable!()
+        };
+        history.push(DomainEvent::RepositoryStateChanged {
+            repository_id,
+            state: RepositoryState::Normal,
+        });
+        let start = SyncCommand::Start {
+            sync_id: Uuid::new_v4(),
+            now: at(0),
+        };
+        assert!(apply(&mut history, start).is_err());
     }
 
     #[test]

@@ -63,15 +63,16 @@ const TO_SYNC: &str = "SELECT m.repository_id, r.namespace, r.name, m.config, s.
      JOIN repositories r ON r.id = m.repository_id AND r.deleted = 0
      LEFT JOIN repository_mirror_schedule s ON s.repository_id = m.repository_id";
 
-/// Enabled mirrors that look due at `now` (microseconds): asked for, at their start date with
-/// retries left, or held by a sync that expired. The domain decides again when the worker
+/// Enabled mirrors of repositories in the `MIRROR` state that look due at `now`
+/// (microseconds): asked for, at their start date with retries left, or held by a sync that
+/// expired. The domain decides again when the worker
 /// claims one.
 pub async fn due(db: &dyn ReadDb, now: i64, limit: u32) -> DbResult<Vec<MirrorToSync>> {
     let rows = db
         .query(
             &format!(
                 "{TO_SYNC}
-                 WHERE m.is_enabled = 1 AND (
+                 WHERE m.is_enabled = 1 AND r.state = 'MIRROR' AND (
                     m.sync_status = 'SYNC_NOW'
                     OR (m.sync_status = 'SYNCING' AND m.sync_expiration_date <= $1)
                     OR (m.sync_status <> 'SYNCING' AND m.retries_remaining > 0
