@@ -19,6 +19,7 @@ on_both_backends! {
     a_miss_is_fetched_and_a_hit_is_local => a_miss_is_fetched_and_a_hit_is_local;
     an_expired_tag_is_checked_again => an_expired_tag_is_checked_again;
     an_unreachable_upstream_is_an_oci_error => an_unreachable_upstream_is_an_oci_error;
+    a_fetch_meets_the_quota => a_fetch_meets_the_quota;
 }
 
 const PASSWORD: &str = "upstream-s3cret-passw0rd";
@@ -529,4 +530,44 @@ async fn an_unreachable_upstream_is_an_oci_error(backend: Backend) {
     assert!(only_audits_since(&server, before).await);
     let (s, _) = server.get(CONFIG).await;
     assert_eq!(s, 200);
+}
+
+async fn a_fetch_meets_the_quota(backend: Backend) {
+    let server = start(backend).await;
+    let Some(upstream) = UpstreamRegistry::start().await else {
+        return;
+    };
+    let image = Image::new("large", 1, 20_000);
+    upstream.push_image("library/big", "v1", &image).await;
+    configure(&server, &upstream, 3600).await;
+    for (path, body) in [
+        (
+            "/api/v1/organization/cache/quota",
+            json!({"limit_bytes": 10_240}),
+        ),
+        (
+            "/api/v1/organization/cache/quota/1/limit",
+            json!({"type": "Reject", "threshold_percent": 100}),
+        ),
+    ] {
+        let (s, b) = server.post(path, body).await;
+        assert_eq!(s, 201, "{path}: {b}");
+    }
+    let eve = puller(&server, "eve").await;
+    // The copy is a push like any other: past the Reject limit it is refused, and nothing
+    // of it is recorded as fetched.
+    let (s, _, body) = server.pull_manifest_as(&eve, "cache/big", "v1").await;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    assert_eq!(
+        (s, body["errors"][0]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("DENIED")),
+        "{body}"
+    );
+    let events = server.events().await;
+    assert!(fetches(&events).is_empty());
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.event_type == "repository.manifest_pushed.v1")
+    );
 }
