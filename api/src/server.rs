@@ -274,6 +274,7 @@ pub async fn serve_until(
         },
         notification_blocked_hosts: args.notifications.blocked_hosts().into(),
         upstream: Arc::new(args.upstream.settings(args.max_blob_bytes)),
+        proxy_fetches: Arc::default(),
     };
     // The auto-prune worker keeps its checkpoint beside the delivery workers'.
     let autoprune_task = tokio::spawn(

@@ -65,6 +65,8 @@ pub struct AppState {
     pub notification_blocked_hosts: Arc<[String]>,
     /// The bounds on every upstream registry (mirrors, proxy caches).
     pub upstream: Arc<annals_workers::upstream::UpstreamSettings>,
+    /// One proxy-cache fetch at a time per repository and reference.
+    pub proxy_fetches: Arc<annals_workers::proxy_cache::FetchLocks>,
 }
 
 impl AppState {

@@ -15,7 +15,7 @@ use annals_domain::content::{self, ContentCommand};
 use annals_domain::manifest::ManifestSummary;
 use annals_domain::registry::RegistryCommand;
 use annals_domain::repository;
-use annals_domain::{Digest, DomainEvent, TagName};
+use annals_domain::{Actor, Digest, DomainEvent, TagName};
 use annals_store::ExpectedVersion;
 use uuid::Uuid;
 
@@ -98,12 +98,17 @@ impl CommandService {
         .await
     }
 
-    /// Whether a push into `target` may begin: the namespace exists, its registry (if any)
-    /// takes writes, and a repository the push would create fits in its tier. Appends nothing;
+    /// Whether a push into `target` by `actor` may begin: the namespace exists, its registry
+    /// (if any) takes writes, it is no proxy cache (unless `actor` is the cache), and a repository the push would create fits in its tier. Appends nothing;
     /// the push's own commands decide again.
-    pub async fn check_push(&self, target: &RepositoryRef) -> Result<PushTarget, CommandError> {
+    pub async fn check_push(
+        &self,
+        target: &RepositoryRef,
+        actor: &Actor,
+    ) -> Result<PushTarget, CommandError> {
         let ns = self.resolve_namespace(&target.namespace).await?;
         ns.check_writable(None)?;
+        ns.check_proxy_cache(actor)?;
         let slot = self.repository_slot(&ns, &target.name).await?;
         let exists = slot.existing().is_some();
         if !exists {
@@ -168,8 +173,10 @@ impl CommandService {
             let ns = self.resolve_namespace(&target.namespace).await?;
             ns.check_writable(None)?;
             let slot = self.repository_slot(&ns, &target.name).await?;
-            // A mirroring repository takes pushes from its mirror's robot alone.
+            // A mirroring repository takes pushes from its mirror's robot alone, a proxy-cache
+            // organization from the cache alone.
             annals_domain::mirror::check_push(&slot.repo.state, envelope.actor.id)?;
+            ns.check_proxy_cache(&envelope.actor)?;
             if let Some(reg) = &ns.registry
                 && reg.state.limits_storage()
             {
@@ -257,8 +264,10 @@ impl CommandService {
             let ns = self.resolve_namespace(&target.namespace).await?;
             ns.check_writable(None)?;
             let slot = self.repository_slot(&ns, &target.name).await?;
-            // A mirroring repository takes pushes from its mirror's robot alone.
+            // A mirroring repository takes pushes from its mirror's robot alone, a proxy-cache
+            // organization from the cache alone.
             annals_domain::mirror::check_push(&slot.repo.state, envelope.actor.id)?;
+            ns.check_proxy_cache(&envelope.actor)?;
             let present_blobs = self.facts().linked_blobs(slot.id, &wanted).await?;
             let pushed = content::decide(
                 slot.id,

@@ -25,6 +25,8 @@ mod namespaces;
 mod notifications;
 mod organizations;
 mod permissions;
+// Proxy-cache organizations and their fetches.
+mod proxy_cache;
 mod quotas;
 mod registries;
 mod repositories;

@@ -10,6 +10,7 @@ use annals_domain::access::RepoRole;
 use annals_domain::delegate::Delegate;
 use annals_domain::organization::{self, Organization};
 use annals_domain::prototype::Prototypes;
+use annals_domain::proxy_cache::{self, ProxyCacheConfig};
 use annals_domain::registry::{self, Registry, RegistryCommand};
 use annals_domain::reservation::{self, Reservation};
 use annals_domain::user::{self, User};
@@ -34,6 +35,8 @@ pub(crate) struct Namespace {
     pub registry: Option<Loaded<Registry>>,
     /// An organization's default permissions.
     prototypes: Prototypes,
+    /// The upstream an organization caches, if it is a proxy cache.
+    pub proxy_cache: Option<ProxyCacheConfig>,
 }
 
 impl Namespace {
@@ -80,6 +83,11 @@ impl Namespace {
         self.guard_registry(plan, vec![]);
     }
 
+    /// Refuses content changes by anyone but the cache itself in a proxy-cache organization.
+    pub fn check_proxy_cache(&self, actor: &annals_domain::Actor) -> Result<(), DomainError> {
+        proxy_cache::check_write(self.proxy_cache.as_ref(), actor)
+    }
+
     /// Refuses content changes while a collection holds the registry read-only, unless
     /// `collection` is that collection.
     pub fn check_writable(&self, collection: Option<Uuid>) -> Result<(), DomainError> {
@@ -103,7 +111,8 @@ impl CommandService {
         // id is one or the other for good: an organization's stream that was never written
         // means a user.
         let org: Loaded<Organization> = self.load(organization::stream(owner)).await?;
-        let (kind, stream, version, registry_id, prototypes) = if org.version.is_some() {
+        let (kind, stream, version, registry_id, prototypes, proxy_cache) = if org.version.is_some()
+        {
             if !org.state.is_live() {
                 return Err(not_found().into());
             }
@@ -113,6 +122,7 @@ impl CommandService {
                 org.version,
                 org.state.registry_id,
                 org.state.prototypes,
+                org.state.proxy_cache,
             )
         } else {
             let account: Loaded<User> = self.load(user::stream(owner)).await?;
@@ -125,6 +135,7 @@ impl CommandService {
                 account.version,
                 None,
                 Prototypes::default(),
+                None,
             )
         };
         let registry = match registry_id {
@@ -142,6 +153,7 @@ impl CommandService {
             owner_version: version,
             registry,
             prototypes,
+            proxy_cache,
         })
     }
 }

@@ -46,7 +46,7 @@ impl CommandService {
             .await
     }
 
-    async fn organization_command(
+    pub(crate) async fn organization_command(
         &self,
         envelope: &Envelope,
         orgname: &str,

@@ -21,6 +21,7 @@ use crate::manifest::Descriptor;
 use crate::mirror::{MirrorConfig, SyncOutcome};
 use crate::names::{Email, NamespaceName, RepositoryName};
 use crate::notification::{NotificationEvent, NotificationMethod};
+use crate::proxy_cache::ProxyCacheConfig;
 use crate::quota::LimitType;
 use crate::spaceone_plugin::{PluginChanges, PluginSpec};
 use crate::tag::TagName;
@@ -925,6 +926,37 @@ pub enum DomainEvent {
         retries_remaining: u32,
         next_sync: DateTime<Utc>,
     },
+    // --- Proxy cache (`proxy_cache.rs`) ---
+    /// The organization caches `config.upstream_registry` from now on: pulls of its
+    /// repositories are fetched from there, and only the cache writes into it.
+    #[serde(rename = "organization.proxy_cache_created.v1")]
+    OrganizationProxyCacheCreated {
+        organization_id: Uuid,
+        name: NamespaceName,
+        config: ProxyCacheConfig,
+    },
+    #[serde(rename = "organization.proxy_cache_deleted.v1")]
+    OrganizationProxyCacheDeleted {
+        organization_id: Uuid,
+        name: NamespaceName,
+    },
+    /// The proxy cache asked its upstream for `upstream`'s `reference` (a tag or a digest),
+    /// found `digest`, and copied it (`copied`: `blobs_fetched` blobs of `bytes_fetched`
+    /// bytes, the pushes recorded before this event) or found it cached already. On the
+    /// repository's stream; `triggered_by` names the pull that caused it.
+    #[serde(rename = "repository.proxy_cache_fetched.v1")]
+    RepositoryProxyCacheFetched {
+        repository_id: Uuid,
+        /// `host[:port]/path` of the upstream repository.
+        upstream: String,
+        reference: String,
+        tag: Option<TagName>,
+        digest: Digest,
+        copied: bool,
+        blobs_fetched: u32,
+        bytes_fetched: u64,
+        triggered_by: Option<String>,
+    },
 }
 
 impl DomainEvent {
@@ -1053,6 +1085,10 @@ impl DomainEvent {
             RepositoryMirrorTagSynced { .. } => "repository.mirror_tag_synced.v1",
             RepositoryMirrorTagSyncFailed { .. } => "repository.mirror_tag_sync_failed.v1",
             RepositoryMirrorSyncFinished { .. } => "repository.mirror_sync_finished.v1",
+            // Proxy cache.
+            OrganizationProxyCacheCreated { .. } => "organization.proxy_cache_created.v1",
+            OrganizationProxyCacheDeleted { .. } => "organization.proxy_cache_deleted.v1",
+            RepositoryProxyCacheFetched { .. } => "repository.proxy_cache_fetched.v1",
         }
     }
 }

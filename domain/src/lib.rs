@@ -32,6 +32,7 @@ pub mod names;
 pub mod notification;
 pub mod organization;
 pub mod prototype;
+pub mod proxy_cache;
 pub mod quota;
 pub mod registry;
 pub mod repository;

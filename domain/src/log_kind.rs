@@ -147,5 +147,9 @@ pub fn log_kind(event: &DomainEvent) -> Option<&'static str> {
             ..
         } => "repo_mirror_sync_success",
         RepositoryMirrorSyncFinished { .. } => "repo_mirror_sync_failed",
+        // Proxy cache: Quay's kinds for the configuration; a fetch gets one in the same style.
+        OrganizationProxyCacheCreated { .. } => "create_proxy_cache_config",
+        OrganizationProxyCacheDeleted { .. } => "delete_proxy_cache_config",
+        RepositoryProxyCacheFetched { .. } => "proxy_cache_fetch",
     })
 }

@@ -9,6 +9,7 @@ use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::names::{Email, NamespaceName};
 use crate::prototype::{PrototypeCommand, Prototypes};
+use crate::proxy_cache::{self, ProxyCacheCommand, ProxyCacheConfig};
 use crate::robot::{self, RobotCommand, Robots};
 use crate::team::{self, TeamCommand, TeamName, Teams};
 
@@ -34,6 +35,8 @@ pub struct Organization {
     pub robots: Robots,
     pub prototypes: Prototypes,
     pub applications: Applications,
+    /// The upstream registry the organization caches, if it is a proxy cache.
+    pub proxy_cache: Option<ProxyCacheConfig>,
 }
 
 impl Organization {
@@ -68,6 +71,7 @@ pub enum OrganizationCommand {
     Robot(RobotCommand),
     Prototype(PrototypeCommand),
     Application(ApplicationCommand),
+    ProxyCache(ProxyCacheCommand),
 }
 
 /// Who creates an organization, and the id of the `owners` team that will hold them.
@@ -114,6 +118,8 @@ impl Aggregate for Organization {
             OrganizationRegistryAttached { registry_id, .. } => {
                 self.registry_id = Some(*registry_id)
             }
+            OrganizationProxyCacheCreated { config, .. } => self.proxy_cache = Some(config.clone()),
+            OrganizationProxyCacheDeleted { .. } => self.proxy_cache = None,
             other => {
                 self.teams.evolve(other);
                 self.robots.evolve(other);
@@ -220,6 +226,10 @@ pub fn decide(
         OrganizationCommand::Robot(command) => {
             let (id, name) = live(state)?;
             state.robots.decide(id, name.as_str(), command)
+        }
+        OrganizationCommand::ProxyCache(command) => {
+            let (id, name) = live(state)?;
+            proxy_cache::decide(id, &name, state.proxy_cache.as_ref(), command)
         }
         OrganizationCommand::Update(changes) => {
             if !state.is_live() {

@@ -19,6 +19,7 @@ pub mod mirrors;
 pub mod past_generation;
 pub mod plugins;
 pub mod projector;
+pub mod proxy_cache;
 pub mod queries;
 pub mod quotas;
 pub mod registry;

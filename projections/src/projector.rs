@@ -48,6 +48,8 @@ pub fn all_projectors() -> Vec<Arc<dyn Projector>> {
         Arc::new(crate::autoprune::Autoprune),
         // Repository mirrors.
         Arc::new(crate::mirrors::Mirrors),
+        // Proxy-cache organizations and what they fetched.
+        Arc::new(crate::proxy_cache::ProxyCaches),
         Arc::new(crate::log_index::LogIndex),
     ]
 }

@@ -183,11 +183,27 @@ impl Server {
         repository: &str,
         reference: &str,
     ) -> (StatusCode, Option<String>, Vec<u8>) {
-        let response = self
-            .registry_request(
-                reqwest::Method::GET,
-                &format!("/v2/{repository}/manifests/{reference}"),
-            )
+        self.pull_manifest_as(
+            &crate::basic_auth(ADMIN, &self.token),
+            repository,
+            reference,
+        )
+        .await
+    }
+
+    /// [`Server::pull_manifest`] with another `Authorization` value.
+    pub async fn pull_manifest_as(
+        &self,
+        authorization: &str,
+        repository: &str,
+        reference: &str,
+    ) -> (StatusCode, Option<String>, Vec<u8>) {
+        let response = reqwest::Client::new()
+            .get(format!(
+                "{}/v2/{repository}/manifests/{reference}",
+                self.registry
+            ))
+            .header("Authorization", authorization)
             .header("accept", format!("{OCI_MANIFEST}, {OCI_INDEX}"))
             .send()
             .await

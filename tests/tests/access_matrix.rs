@@ -2079,6 +2079,40 @@ fn quota_routes() -> Vec<Route> {
     ]
 }
 
+/// The proxy cache routes of `acme`: members read, administrators create, validate (against a
+/// loopback upstream, which the default blocked hosts refuse: 400) and delete — in that order,
+/// so `acme` caches nothing once they ran.
+fn proxy_cache_routes() -> Vec<Route> {
+    use Class::*;
+    let config = "/api/v1/organization/{orgname}/proxycache";
+    let validate = "/api/v1/organization/{orgname}/validateproxycache";
+    let path = "/api/v1/organization/acme/proxycache";
+    let body = || Some(json!({"upstream_registry": "127.0.0.1:9/library", "insecure": true}));
+    let r = |method, template, path: &str, body, class, ok, scope| Route {
+        method,
+        template,
+        path: path.to_owned(),
+        body,
+        class,
+        ok,
+        scope,
+    };
+    vec![
+        r("GET", config, path, None, Member, &[200], Scope::User),
+        r("POST", config, path, body(), Admin, &[201], Scope::Other),
+        r(
+            "POST",
+            validate,
+            "/api/v1/organization/acme/validateproxycache",
+            body(),
+            Admin,
+            &[400],
+            Scope::Other,
+        ),
+        r("DELETE", config, path, None, Admin, &[201], Scope::Other),
+    ]
+}
+
 /// The SpaceONE plugin routes, on plugins of `acme` whose image is `acme/private`: members
 /// read, administrators change.
 /// The ledger's routes: public, read-only (an auditor needs no account).
@@ -2725,6 +2759,7 @@ async fn every_route_refuses_the_wrong_callers(backend: Backend) {
     management.extend(ledger_routes());
     management.extend(events_routes(&server).await);
     management.extend(quota_routes());
+    management.extend(proxy_cache_routes());
     let registry = registry_routes(&fixture);
     let gerrit = gerrit_routes(&server);
     let walked: BTreeSet<(String, String)> = management

@@ -1,5 +1,6 @@
 //! The tables of the workers that send the log outside (webhooks, the NATS relay): how far
-//! each got, the webhook signing secrets, and the upstream passwords of repository mirrors.
+//! each got, the webhook signing secrets, and the upstream passwords of repository mirrors and
+//! proxy-cache organizations.
 //! They live outside the read-model generations (a
 //! replay must not rebuild them: a checkpoint is what was delivered, a secret is not in the
 //! log) — `<data dir>/delivery.db`, or the schema `annals_delivery` on PostgreSQL.
@@ -22,8 +23,8 @@ const DDL: &[&str] = &[
         secret TEXT NOT NULL,
         created_at BIGINT NOT NULL
     )",
-    // Repository mirrors: an upstream registry's password, under the credential id the
-    // mirror's configuration event names (the log never holds the password).
+    // Repository mirrors and proxy caches: an upstream registry's password, under the
+    // credential id their configuration event names (the log never holds the password).
     "CREATE TABLE IF NOT EXISTS mirror_credentials (
         credential_id TEXT PRIMARY KEY,
         password TEXT NOT NULL,
@@ -89,8 +90,8 @@ impl DeliveryDb {
         rows.first().map(|r| r.string("secret")).transpose()
     }
 
-    /// Keeps the upstream password of a mirror under `credential_id` (derived from the command
-    /// id, so a retried request stores the same row).
+    /// Keeps the upstream password of a mirror or a proxy cache under `credential_id` (derived
+    /// from the command id, so a retried request stores the same row).
     pub async fn store_mirror_password(&self, credential_id: Uuid, password: &str) -> DbResult<()> {
         let now = chrono::Utc::now().timestamp_micros();
         self.db

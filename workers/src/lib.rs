@@ -27,6 +27,8 @@ pub mod nats_relay;
 // Repository notifications.
 pub mod notifications;
 pub mod past;
+// Pulls through proxy-cache organizations.
+pub mod proxy_cache;
 pub mod readmodels;
 pub mod replay;
 pub mod runner;

@@ -77,9 +77,15 @@ pub async fn repository(
                 owns: true,
                 team_role: None,
             },
+            pull_through: false,
         });
     }
     let held = holdings(state, repo.namespace_id, Some(repo.id), caller.user_id).await?;
+    // Only a member without a grant needs to know whether the namespace is a proxy cache.
+    let pull_through = !public
+        && held.repo_role.is_none()
+        && held.team_role.is_some()
+        && is_proxy_cache(state, repo.namespace_id).await?;
     Ok(RepositoryStanding {
         public,
         role: held.repo_role,
@@ -87,5 +93,29 @@ pub async fn repository(
             owns: false,
             team_role: held.team_role,
         },
+        pull_through,
+    })
+}
+
+async fn is_proxy_cache(state: &AppState, namespace_id: Uuid) -> Result<bool, DbError> {
+    Ok(
+        annals_projections::queries::proxy_cache::config(state.live_db().as_ref(), namespace_id)
+            .await?
+            .is_some(),
+    )
+}
+
+/// The standing of `caller` on a repository of the proxy-cache organization `namespace_id`
+/// that the cache has not fetched yet: what its members may pull through.
+pub async fn pull_through(
+    state: &AppState,
+    caller: &Caller,
+    namespace_id: Uuid,
+) -> Result<RepositoryStanding, DbError> {
+    Ok(RepositoryStanding {
+        public: false,
+        role: None,
+        namespace: namespace(state, caller, namespace_id).await?,
+        pull_through: true,
     })
 }

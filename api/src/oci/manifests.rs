@@ -1,7 +1,8 @@
 //! Manifests: `PUT`, `GET`, `HEAD` and `DELETE /v2/<name>/manifests/<reference>`, by tag or by
 //! digest, with `?tag=` on a push by digest. The digest is always computed over the exact bytes
 //! received; the bytes are stored in the blob store and served back unchanged. Every `GET` is a
-//! `pull_repo` event.
+//! `pull_repo` event. In a proxy-cache organization a pull first brings the reference in from
+//! the upstream (`proxy.rs`).
 
 use annals_commands::{ContentCommand, ManifestPush};
 use annals_domain::manifest::{self, ManifestError};
@@ -108,6 +109,8 @@ pub async fn get(
     name: &str,
     reference: &str,
 ) -> Result<Response, OciError> {
+    // A proxy-cache organization first brings the reference in from its upstream.
+    super::proxy::prepare(state, parts, name, reference).await?;
     let opened = repo::open(state, parts, name).await?;
     // A reference that cannot exist (a malformed tag or digest) is simply not there.
     let reference =

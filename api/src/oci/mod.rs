@@ -15,6 +15,7 @@ pub mod blobs;
 pub mod error;
 pub mod listing;
 pub mod manifests;
+pub mod proxy;
 pub mod repo;
 pub mod token;
 pub mod uploads;

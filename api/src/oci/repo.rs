@@ -204,7 +204,7 @@ async fn open_for_change(
     .await?;
     let push = state
         .commands
-        .check_push(&target)
+        .check_push(&target, &caller.caller.actor())
         .await
         .map_err(|e| match OciError::from(e) {
             e if e.code == "NAME_UNKNOWN" => OciError::name_unknown(name),
@@ -243,7 +243,7 @@ pub async fn mount_source(
         {
             state
                 .commands
-                .check_push(source)
+                .check_push(source, &caller.actor())
                 .await
                 .ok()
                 .map(|p| p.repository_id)
@@ -310,12 +310,19 @@ pub async fn granted_actions(
         return Ok(Vec::new());
     };
     let subject = caller.map_or_else(Subject::anonymous, |c| c.subject);
-    let read = match &found {
-        Some(repo) => allows(
+    let read = match (&found, caller) {
+        (Some(repo), _) => allows(
             &subject,
             &Need::ReadRepository(standing::repository(state, caller, repo).await?),
         ),
-        None => false,
+        // A proxy cache's members may pull what it has not fetched yet.
+        (None, Some(c)) if namespace.is_organization() => {
+            annals_projections::queries::proxy_cache::config(db.as_ref(), namespace.id)
+                .await?
+                .is_some()
+                && super::proxy::may_pull_through(state, c, &namespace).await?
+        }
+        (None, _) => false,
     };
     let write = match caller {
         Some(c) => allows(

@@ -21,6 +21,8 @@ use super::{
 };
 // Repository mirroring.
 use super::mirror;
+// Proxy cache.
+use super::proxy_cache;
 // Namespace quotas.
 use super::{quotas, superuser_quotas};
 // Repository notifications.
@@ -119,6 +121,7 @@ use crate::state::AppState;
         autoprune::repo_create, autoprune::repo_get, autoprune::repo_update,
         autoprune::repo_delete,
         mirror::get, mirror::create, mirror::change, mirror::sync_now, mirror::sync_cancel,
+        proxy_cache::get, proxy_cache::create, proxy_cache::delete, proxy_cache::validate,
     ),
     components(schemas(QuayErrorBody, DoErrorBody, SpaceErrorBody, GerritErrorBody, LedgerErrorBody)),
     modifiers(&BearerAuth, &AuthenticatedPaths, &TimeTravel, &ErrorResponses),

@@ -697,6 +697,29 @@ fn metadata(entry: &LogEntry) -> Value {
             "tags_synced": tags_synced, "tags_failed": tags_failed,
             "tags_deleted": tags_deleted, "next_sync": next_sync,
         }),
+        // Proxy cache: Quay's metadata for the configuration (never the password); a fetch
+        // says what the upstream had and what was copied.
+        OrganizationProxyCacheCreated { config, .. } => json!({
+            "namespace": namespace, "upstream_registry": config.upstream_registry,
+            "expiration_s": config.expiration_s, "insecure": config.insecure,
+        }),
+        OrganizationProxyCacheDeleted { .. } => json!({"namespace": namespace}),
+        RepositoryProxyCacheFetched {
+            upstream,
+            reference,
+            tag,
+            digest,
+            copied,
+            blobs_fetched,
+            bytes_fetched,
+            triggered_by,
+            ..
+        } => json!({
+            "namespace": namespace, "repo": repo, "upstream": upstream, "reference": reference,
+            "tag": tag, "manifest_digest": digest, "copied": copied,
+            "blobs_fetched": blobs_fetched, "bytes_fetched": bytes_fetched,
+            "triggered_by": triggered_by,
+        }),
         NameReserved { .. }
         | NameReleased { .. }
         | OrganizationRegistryAttached { .. }

@@ -190,8 +190,9 @@ async fn robot(state: &AppState, repo: &RepositoryView, name: &str) -> Result<De
     })
 }
 
-/// Keeps `password` for the mirror worker under an id derived from the command, and answers it.
-async fn keep_password(
+/// Keeps an upstream `password` (a mirror's or a proxy cache's) under an id derived from the
+/// command, and answers the id.
+pub(super) async fn keep_password(
     state: &AppState,
     ctx: &Ctx,
     password: &str,

@@ -24,6 +24,7 @@ pub mod oauth;
 pub mod organizations;
 pub mod permissions;
 pub mod prototypes;
+pub mod proxy_cache;
 pub mod quota_size;
 pub mod quotas;
 pub mod repo_tokens;
@@ -238,6 +239,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/message/{uuid}", delete(messages::delete))
         .route("/api/v1/user/logs", get(logs::user_logs))
         .route("/api/v1/user/aggregatelogs", get(logs::user_aggregate))
+        // Proxy cache.
+        .route(
+            "/api/v1/organization/{orgname}/proxycache",
+            get(proxy_cache::get)
+                .post(proxy_cache::create)
+                .delete(proxy_cache::delete),
+        )
+        .route(
+            "/api/v1/organization/{orgname}/validateproxycache",
+            post(proxy_cache::validate),
+        )
         // Namespace quotas and the registry size.
         .route(
             "/api/v1/organization/{orgname}/quota",

@@ -89,6 +89,9 @@ pub struct RepositoryStanding {
     /// The strongest role granted to the caller, directly or through its teams.
     pub role: Option<RepoRole>,
     pub namespace: NamespaceStanding,
+    /// The namespace is a proxy cache, which its members may pull from whole (Quay's
+    /// `can_pullthru`): what is in it is the upstream's.
+    pub pull_through: bool,
 }
 
 impl RepositoryStanding {
@@ -177,7 +180,11 @@ impl Need {
     fn held(&self, subject: &Subject) -> bool {
         let is_user = matches!(subject.principal, Principal::User { .. });
         match self {
-            Need::ReadRepository(r) => r.public || r.effective_role().is_some(),
+            Need::ReadRepository(r) => {
+                r.public
+                    || r.effective_role().is_some()
+                    || (r.pull_through && r.namespace.is_member())
+            }
             Need::WriteRepository(r) => r.effective_role() >= Some(RepoRole::Write),
             Need::AdminRepository(r) => r.effective_role() == Some(RepoRole::Admin),
             Need::CreateRepository(ns) => ns.can_create(),
@@ -274,7 +281,28 @@ mod tests {
                 owns: false,
                 team_role: team,
             },
+            pull_through: false,
         }
+    }
+
+    #[test]
+    fn members_pull_through_a_proxy_cache_and_no_one_else() {
+        let all = user(Scopes::all());
+        let member = RepositoryStanding {
+            pull_through: true,
+            ..repo(false, None, Some(TeamRole::Member))
+        };
+        assert!(allows(&all, &Need::ReadRepository(member)));
+        assert!(!allows(&all, &Need::WriteRepository(member)));
+        let outsider = RepositoryStanding {
+            pull_through: true,
+            ..repo(false, None, None)
+        };
+        assert!(!allows(&all, &Need::ReadRepository(outsider)));
+        assert!(!allows(
+            &Subject::anonymous(),
+            &Need::ReadRepository(member)
+        ));
     }
 
     #[test]

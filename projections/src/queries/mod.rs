@@ -16,6 +16,7 @@ pub mod messages;
 pub mod mirrors;
 pub mod namespaces;
 pub mod prototypes;
+pub mod proxy_cache;
 pub mod quotas;
 pub mod registries;
 pub mod repositories;
