@@ -34,19 +34,28 @@ impl UpstreamRegistry {
     }
 
     /// Starts one that asks for `user` and `password` (HTTP basic against an `htpasswd` file
-    /// with a bcrypt line, made by Python's `crypt`).
+    /// with a bcrypt line, made by Python's `crypt` or, where a Python lacks it, `htpasswd -B`).
     pub async fn start_with_auth(user: &str, password: &str) -> Option<UpstreamRegistry> {
-        let output = std::process::Command::new("python3")
+        let python = std::process::Command::new("python3")
             .args([
                 "-c",
                 "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
                 password,
             ])
-            .output()
-            .expect("python3");
-        assert!(output.status.success(), "bcrypt: {output:?}");
-        let hash = String::from_utf8(output.stdout).unwrap();
-        let line = format!("{user}:{}", hash.trim());
+            .output();
+        let line = match python {
+            Ok(out) if out.status.success() => {
+                format!("{user}:{}", String::from_utf8(out.stdout).unwrap().trim())
+            }
+            _ => {
+                let out = std::process::Command::new("htpasswd")
+                    .args(["-nbB", user, password])
+                    .output()
+                    .expect("neither Python's crypt nor htpasswd (apache2-utils) makes bcrypt");
+                assert!(out.status.success(), "htpasswd: {out:?}");
+                String::from_utf8(out.stdout).unwrap().trim().to_owned()
+            }
+        };
         Self::start_with(Some((user, password, &line))).await
     }
 
