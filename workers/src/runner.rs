@@ -81,8 +81,8 @@ impl ProjectionRunner {
     }
 
     /// Applies pages until `until` or a short page (the head at the time of reading), with the
-    /// checkpoints the caller holds. The next page is read while this one is applied, so
-    /// reading the log and writing the read models overlap.
+    /// checkpoints the caller holds. The next page is read, decoded and turned into statements
+    /// while this one is written, so the two halves of the work run on both cores.
     async fn advance(
         &self,
         db: &dyn ReadDb,
@@ -92,31 +92,43 @@ impl ProjectionRunner {
     ) -> anyhow::Result<u64> {
         let mut position = checkpoints.iter().copied().min().unwrap_or(0);
         let page_size = self.page;
-        let read = |after: u64| {
+        // The checkpoints a page is planned with only rise to the previous page's last
+        // position, below every event of the next page: the ones held now plan it right.
+        let prepare = |after: u64, checkpoints: Vec<u64>| {
             let store = self.store.clone();
+            let projectors = self.projectors.clone();
             tokio::spawn(async move {
-                store
+                let mut page = store
                     .read_all(after, page_size, &EventFilter::default())
-                    .await
+                    .await?;
+                let full = page.len() == page_size;
+                // A page may run past `until` (a past generation stops exactly there).
+                if let Some(cut) = page.iter().position(|e| e.position > until) {
+                    page.truncate(cut);
+                }
+                let planned = tokio::task::spawn_blocking(move || {
+                    let len = page.len() as u64;
+                    (len, full, plan_page(&projectors, page, &checkpoints))
+                })
+                .await?;
+                anyhow::Ok(planned)
             })
         };
-        let mut next = (position < until).then(|| read(position));
+        let mut next = (position < until).then(|| prepare(position, checkpoints.to_vec()));
         let mut projected = 0u64;
         while let Some(pending) = next.take() {
-            let mut page = pending.await??;
-            // A page may run past `until` (a past generation stops exactly there).
-            if let Some(cut) = page.iter().position(|e| e.position > until) {
-                page.truncate(cut);
-            }
-            let (Some(last), full) = (page.last().map(|e| e.position), page.len() == page_size)
-            else {
+            let (len, full, planned) = pending.await??;
+            let Some(last) = planned.last else {
                 break;
             };
             if full && last < until {
-                next = Some(read(last));
+                next = Some(prepare(last, checkpoints.to_vec()));
             }
-            projected += page.len() as u64;
-            self.apply_page(db, page, checkpoints).await?;
+            projected += len;
+            db.apply_many(planned.batches).await?;
+            for checkpoint in checkpoints.iter_mut() {
+                *checkpoint = (*checkpoint).max(last);
+            }
             position = last;
             progress(position);
         }
@@ -129,56 +141,9 @@ impl ProjectionRunner {
     /// Applies `page` (events in position order, not necessarily dense) to a fresh `db`: the
     /// scratch read models of a time-travel read.
     pub async fn apply_fresh(&self, db: &dyn ReadDb, page: Vec<RecordedEvent>) -> DbResult<()> {
-        let mut checkpoints = vec![0; self.projectors.len()];
-        self.apply_page(db, page, &mut checkpoints).await
-    }
-
-    async fn apply_page(
-        &self,
-        db: &dyn ReadDb,
-        mut page: Vec<RecordedEvent>,
-        checkpoints: &mut [u64],
-    ) -> DbResult<()> {
-        // Projectors read the decoded event and the recorded envelope, never the raw body, so
-        // the body is moved into the decoder rather than copied.
-        let decoded: Vec<_> = page
-            .iter_mut()
-            .map(|recorded| {
-                let data = std::mem::take(&mut recorded.data);
-                match codec::decode_owned(&recorded.event_type, data) {
-                    Ok(event) => Some(event),
-                    Err(e) => {
-                        // An event this build does not know (written by a newer one): no read
-                        // model of this build has a place for it.
-                        tracing::warn!(
-                            position = recorded.position,
-                            "skipping undecodable event: {e}"
-                        );
-                        None
-                    }
-                }
-            })
-            .collect();
-        let last = page.last().map_or(0, |e| e.position);
-        // Every projector's rows and checkpoint of the page commit in one transaction.
-        let mut batches = Vec::with_capacity(self.projectors.len());
-        for (projector, checkpoint) in self.projectors.iter().zip(checkpoints.iter()) {
-            if *checkpoint >= last {
-                continue;
-            }
-            let mut stmts: Vec<Stmt> = Vec::new();
-            for (recorded, event) in page.iter().zip(&decoded) {
-                if let (true, Some(event)) = (recorded.position > *checkpoint, event) {
-                    projector.project(recorded, event, &mut stmts);
-                }
-            }
-            batches.push((stmts, (projector.name(), last)));
-        }
-        db.apply_many(batches).await?;
-        for checkpoint in checkpoints.iter_mut() {
-            *checkpoint = (*checkpoint).max(last);
-        }
-        Ok(())
+        let checkpoints = vec![0; self.projectors.len()];
+        let planned = plan_page(&self.projectors, page, &checkpoints);
+        db.apply_many(planned.batches).await
     }
 
     /// Keeps `db` at the head of the log until `stop` turns true, publishing progress on the
@@ -226,5 +191,65 @@ impl ProjectionRunner {
                 }
             }
         }
+    }
+}
+
+/// A page turned into every projector's statements and checkpoint.
+struct PlannedPage {
+    /// The position of the page's last event (`None` for an empty page).
+    last: Option<u64>,
+    batches: Vec<(Vec<Stmt>, (&'static str, u64))>,
+}
+
+/// Decodes `page` and has every projector whose checkpoint is below its end turn the events
+/// past that checkpoint into statements.
+fn plan_page(
+    projectors: &[Arc<dyn Projector>],
+    mut page: Vec<RecordedEvent>,
+    checkpoints: &[u64],
+) -> PlannedPage {
+    // Projectors read the decoded event and the recorded envelope, never the raw body, so
+    // the body is moved into the decoder rather than copied.
+    let decoded: Vec<_> = page
+        .iter_mut()
+        .map(|recorded| {
+            let data = std::mem::take(&mut recorded.data);
+            match codec::decode_owned(&recorded.event_type, data) {
+                Ok(event) => Some(event),
+                Err(e) => {
+                    // An event this build does not know (written by a newer one): no read
+                    // model of this build has a place for it.
+                    tracing::warn!(
+                        position = recorded.position,
+                        "skipping undecodable event: {e}"
+                    );
+                    None
+                }
+            }
+        })
+        .collect();
+    let Some(last) = page.last().map(|e| e.position) else {
+        return PlannedPage {
+            last: None,
+            batches: vec![],
+        };
+    };
+    // Every projector's rows and checkpoint of the page commit in one transaction.
+    let mut batches = Vec::with_capacity(projectors.len());
+    for (projector, checkpoint) in projectors.iter().zip(checkpoints.iter()) {
+        if *checkpoint >= last {
+            continue;
+        }
+        let mut stmts: Vec<Stmt> = Vec::new();
+        for (recorded, event) in page.iter().zip(&decoded) {
+            if let (true, Some(event)) = (recorded.position > *checkpoint, event) {
+                projector.project(recorded, event, &mut stmts);
+            }
+        }
+        batches.push((stmts, (projector.name(), last)));
+    }
+    PlannedPage {
+        last: Some(last),
+        batches,
     }
 }
