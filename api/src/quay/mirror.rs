@@ -402,6 +402,22 @@ pub async fn change(
     Ok((StatusCode::CREATED, Json("")))
 }
 
+/// `sync-now` and `sync-cancel`: the command on the repository's mirror, answered `204`.
+async fn sync_request(
+    state: &AppState,
+    ctx: &Ctx,
+    path: &RepoPath,
+    command: MirrorCommand,
+) -> Result<StatusCode, QuayError> {
+    repositories::find(state, path).await?;
+    let done = state
+        .commands
+        .mirror_command(&ctx.envelope, &path.parse()?, command)
+        .await?;
+    state.settle(&done).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Ask for a sync now (not while one runs).
 #[utoipa::path(post, path = "/api/v1/repository/{repository}/mirror/sync-now", operation_id = "syncNow", tag = "mirror",
     params(("repository" = String, Path, description = "The full path of the repository. e.g. namespace/name")),
@@ -411,13 +427,7 @@ pub async fn sync_now(
     ctx: Ctx,
     Extension(path): Extension<RepoPath>,
 ) -> Result<StatusCode, QuayError> {
-    repositories::find(&state, &path).await?;
-    let done = state
-        .commands
-        .mirror_command(&ctx.envelope, &path.parse()?, MirrorCommand::SyncNow)
-        .await?;
-    state.settle(&done).await;
-    Ok(StatusCode::NO_CONTENT)
+    sync_request(&state, &ctx, &path, MirrorCommand::SyncNow).await
 }
 
 /// Cancel the sync asked for or running.
@@ -429,11 +439,5 @@ pub async fn sync_cancel(
     ctx: Ctx,
     Extension(path): Extension<RepoPath>,
 ) -> Result<StatusCode, QuayError> {
-    repositories::find(&state, &path).await?;
-    let done = state
-        .commands
-        .mirror_command(&ctx.envelope, &path.parse()?, MirrorCommand::Cancel)
-        .await?;
-    state.settle(&done).await;
-    Ok(StatusCode::NO_CONTENT)
+    sync_request(&state, &ctx, &path, MirrorCommand::Cancel).await
 }

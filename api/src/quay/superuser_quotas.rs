@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 
 use super::error::QuayError;
-use super::extract::QuayJson;
+use super::extract::{Ctx, QuayJson};
 use super::guard::Super;
 use super::quotas::{Quota, QuotaInput, created, quota_view, requested_bytes, run};
 use crate::state::AppState;
@@ -34,7 +34,7 @@ async fn list(state: &AppState, name: &str) -> Result<Json<Vec<Quota>>, QuayErro
 
 async fn create(
     state: &AppState,
-    ctx: &super::extract::Ctx,
+    ctx: &Ctx,
     name: &str,
     body: &QuotaInput,
 ) -> Result<StatusCode, QuayError> {
@@ -54,6 +54,30 @@ async fn create(
     )
     .await?;
     Ok(StatusCode::CREATED)
+}
+
+/// Changes the quota `quota_id` of the namespace `name` (an organization or a user).
+async fn change(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    quota_id: &str,
+    body: &QuotaInput,
+) -> Result<Json<Quota>, QuayError> {
+    let bytes = requested_bytes(body, MALFORMED)?;
+    let ns = namespace(state, name).await?;
+    super::quotas::change(state, &ctx.envelope, &ns, quota_id, bytes).await
+}
+
+/// Deletes the quota `quota_id` of the namespace `name`.
+async fn delete(
+    state: &AppState,
+    ctx: &Ctx,
+    name: &str,
+    quota_id: &str,
+) -> Result<StatusCode, QuayError> {
+    let ns = namespace(state, name).await?;
+    super::quotas::delete(state, &ctx.envelope, &ns, quota_id).await
 }
 
 /// List an organization's quotas.
@@ -93,9 +117,7 @@ pub async fn org_change(
     Path((name, quota_id)): Path<(String, String)>,
     QuayJson(body): QuayJson<QuotaInput>,
 ) -> Result<Json<Quota>, QuayError> {
-    let bytes = requested_bytes(&body, MALFORMED)?;
-    let ns = namespace(&state, &name).await?;
-    super::quotas::change(&state, &ctx.envelope, &ns, &quota_id, bytes).await
+    change(&state, &ctx, &name, &quota_id, &body).await
 }
 
 /// Delete an organization's quota.
@@ -107,8 +129,7 @@ pub async fn org_delete(
     Super(ctx): Super,
     Path((name, quota_id)): Path<(String, String)>,
 ) -> Result<StatusCode, QuayError> {
-    let ns = namespace(&state, &name).await?;
-    super::quotas::delete(&state, &ctx.envelope, &ns, &quota_id).await
+    delete(&state, &ctx, &name, &quota_id).await
 }
 
 /// List a user's quotas.
@@ -148,9 +169,7 @@ pub async fn user_change(
     Path((name, quota_id)): Path<(String, String)>,
     QuayJson(body): QuayJson<QuotaInput>,
 ) -> Result<Json<Quota>, QuayError> {
-    let bytes = requested_bytes(&body, MALFORMED)?;
-    let ns = namespace(&state, &name).await?;
-    super::quotas::change(&state, &ctx.envelope, &ns, &quota_id, bytes).await
+    change(&state, &ctx, &name, &quota_id, &body).await
 }
 
 /// Delete a user's quota.
@@ -162,8 +181,7 @@ pub async fn user_delete(
     Super(ctx): Super,
     Path((name, quota_id)): Path<(String, String)>,
 ) -> Result<StatusCode, QuayError> {
-    let ns = namespace(&state, &name).await?;
-    super::quotas::delete(&state, &ctx.envelope, &ns, &quota_id).await
+    delete(&state, &ctx, &name, &quota_id).await
 }
 
 /// The registry's size as last computed.
