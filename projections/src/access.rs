@@ -3,9 +3,9 @@
 //! permissions, OAuth applications and global messages. Authorizing a request reads these
 //! tables, so a revocation is in force everywhere as soon as it is projected.
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
 use annals_domain::access::Scopes;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -157,7 +157,7 @@ impl Projector for Access {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let at = recorded.recorded_at.timestamp_micros();
         let mut stmt = |sql: &'static str, params| out.push(Stmt::new(sql, params));

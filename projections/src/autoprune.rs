@@ -2,8 +2,8 @@
 //! policy routes list and the auto-prune worker applies. A deleted policy leaves the table (its
 //! history stays in its stream); so do the policies of a deleted repository or organization.
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -42,7 +42,7 @@ impl Projector for Autoprune {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let at = recorded.recorded_at.timestamp_micros();
         let mut stmt = |sql, params| out.push(Stmt::new(sql, params));

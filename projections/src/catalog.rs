@@ -1,8 +1,8 @@
 //! The catalog projector: namespaces (users and organizations), API tokens and repositories.
 
+use crate::recorded::Recorded;
 use annals_domain::organization::DEFAULT_TAG_EXPIRATION_S;
 use annals_domain::{DomainEvent, NamespaceKind};
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -68,7 +68,7 @@ impl Projector for Catalog {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let at = recorded.recorded_at.timestamp_micros();
         let mut stmt = |sql, params| out.push(Stmt::new(sql, params));

@@ -2,8 +2,8 @@
 //! write or to announce), the download route (which blob an export's URL serves, until when)
 //! and garbage collection (which blobs a live export still needs).
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -47,10 +47,9 @@ impl Projector for LogExports {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
-        let meta = &recorded.metadata;
-        let text = |key: &str| meta.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let meta = &recorded.meta;
         match event {
             LogExportRequested { export_id, request } => out.push(Stmt::new(
                 "INSERT INTO log_exports (export_id, status, notified, request, actor, command_id,
@@ -60,9 +59,9 @@ impl Projector for LogExports {
                 params![
                     *export_id,
                     serde_json::to_string(request).unwrap_or_default(),
-                    meta.get("actor").map(|a| a.to_string()).unwrap_or_default(),
-                    text("command_id"),
-                    text("correlation_id"),
+                    meta.actor_json(),
+                    meta.command_id.clone(),
+                    meta.correlation_id.clone(),
                     recorded.recorded_at.timestamp_micros()
                 ],
             )),

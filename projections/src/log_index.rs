@@ -2,9 +2,9 @@
 //! Usage-log queries find positions here and read the entries themselves from the event store,
 //! so the log has exactly one copy of its content.
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
 use annals_domain::log_kind::log_kind;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -52,17 +52,10 @@ impl Projector for LogIndex {
         QUERY_INDEXES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         let Some(kind) = log_kind(event) else { return };
-        let meta = &recorded.metadata;
-        let text = |key: &str| meta.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-        let actor = meta.get("actor");
-        let actor_text = |key: &str| {
-            actor
-                .and_then(|a| a.get(key))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        };
+        let meta = &recorded.meta;
+        let actor = meta.actor.as_ref();
         let at = recorded.recorded_at.timestamp_micros();
         out.push(Stmt::new(
             "INSERT INTO log_index
@@ -73,10 +66,10 @@ impl Projector for LogIndex {
                 kind,
                 at,
                 at.div_euclid(DAY_MICROS),
-                text("namespace_id"),
-                text("repository_id"),
-                actor_text("id"),
-                actor_text("name")
+                meta.namespace_id.clone(),
+                meta.repository_id.clone(),
+                actor.and_then(|a| a.id.clone()),
+                actor.map(|a| a.name.clone())
             ],
         ));
     }

@@ -3,9 +3,9 @@
 //! where its synchronisation stands, for `GET .../mirror`; and its schedule (the next sync, the
 //! sync a worker holds), for the mirror worker (`queries::mirrors::due`).
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
 use annals_domain::mirror::{MAX_SYNC_RETRIES, SyncOutcome, SyncStatus};
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -49,7 +49,7 @@ impl Projector for Mirrors {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let at = recorded.recorded_at.timestamp_micros();
         let mut stmt = |sql, params| out.push(Stmt::new(sql, params));

@@ -3,8 +3,8 @@
 //! notification, or every notification of a deleted repository, leaves the table; the history
 //! stays in its stream.
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -46,7 +46,7 @@ impl Projector for RepositoryNotifications {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let mut stmt = |sql, params| out.push(Stmt::new(sql, params));
         let failures = |id, n: u64| {

@@ -2,8 +2,8 @@
 //! and Gerrit plugins (with the jar each runs). Deregistered SpaceONE plugins leave the table;
 //! their history stays in their streams.
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -62,7 +62,7 @@ impl Projector for Plugins {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let at = recorded.recorded_at.timestamp_micros();
         let mut stmt = |sql, params| out.push(Stmt::new(sql, params));

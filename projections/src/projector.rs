@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
-use annals_store::RecordedEvent;
 
 use crate::sql::{DbResult, ReadDb, Stmt};
 
@@ -28,7 +28,7 @@ pub trait Projector: Send + Sync + 'static {
 
     /// Appends the statements that apply `event` (recorded as `recorded`). Must be idempotent
     /// per event and depend only on earlier events, so replay gives the same rows.
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>);
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>);
 }
 
 /// Every projector Annals runs, in the order they are applied.

@@ -3,8 +3,8 @@
 //! row per repository and reference the cache fetched, with when it last asked the upstream —
 //! what decides whether a pull is served locally or asks again.
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -45,7 +45,7 @@ impl Projector for ProxyCaches {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let at = recorded.recorded_at.timestamp_micros();
         let mut stmt = |sql, params| out.push(Stmt::new(sql, params));

@@ -1,8 +1,8 @@
 //! The quotas projector: each namespace's live quota and its limits (the quota routes read
 //! them). A deleted quota leaves the tables with its limits; its history stays in its stream.
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -45,7 +45,7 @@ impl Projector for Quotas {
         TABLES
     }
 
-    fn project(&self, _: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, _: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let mut stmt = |sql, params| out.push(Stmt::new(sql, params));
         match event {

@@ -6,9 +6,9 @@
 //! event that began it; a change ends the open row (`end_ts`) and opens a new one. Times are
 //! microseconds since the epoch.
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
 use annals_domain::manifest::Descriptor;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -142,7 +142,7 @@ impl Projector for RegistryContent {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let at = recorded.recorded_at.timestamp_micros();
         let position = recorded.position;

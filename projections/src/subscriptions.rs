@@ -2,8 +2,8 @@
 //! (the delivery worker and the subscription routes read it). A deleted subscription leaves
 //! the table; its history stays in its stream. Never the secret: that is not in the log.
 
+use crate::recorded::Recorded;
 use annals_domain::DomainEvent;
-use annals_store::RecordedEvent;
 
 use crate::params;
 use crate::projector::Projector;
@@ -46,7 +46,7 @@ impl Projector for Subscriptions {
         TABLES
     }
 
-    fn project(&self, recorded: &RecordedEvent, event: &DomainEvent, out: &mut Vec<Stmt>) {
+    fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let at = recorded.recorded_at.timestamp_micros();
         let mut stmt = |sql, params| out.push(Stmt::new(sql, params));
@@ -57,11 +57,7 @@ impl Projector for Subscriptions {
                 selector,
                 from_position,
             } => {
-                let actor = recorded
-                    .metadata
-                    .pointer("/actor/name")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned);
+                let actor = recorded.meta.actor.as_ref().map(|a| a.name.clone());
                 stmt(
                     "INSERT INTO event_subscriptions (id, url, types, namespace, namespace_id,
                         repository, from_position, status, created_by, created_at, updated_at)

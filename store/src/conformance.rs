@@ -457,6 +457,22 @@ pub async fn reads(store: Store) {
             .collect::<Vec<_>>(),
         [0, 6]
     );
+    // The raw read is the same events, its text the same JSON values, for every filter.
+    for filter in [
+        EventFilter::default(),
+        odd.clone(),
+        thirds.clone(),
+        both.clone(),
+    ] {
+        let parsed: Vec<_> = store
+            .read_all_raw(1, 100, &filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.parse().unwrap())
+            .collect();
+        assert_eq!(parsed, store.read_all(1, 100, &filter).await.unwrap());
+    }
     // A prefix with LIKE wildcards is matched literally.
     let literal = EventFilter {
         stream_prefixes: vec!["%".into()],

@@ -33,6 +33,54 @@ pub struct RecordedEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// A stored event whose data and metadata are the stored JSON text, unparsed: for readers that
+/// decode it straight into their own types (replay) or canonicalize it (the ledger), so no
+/// `serde_json::Value` tree is built and freed per event. On PostgreSQL the text is JSONB's
+/// output form (keys reordered, a space after `:` and `,`); it is the same JSON value as
+/// SQLite's, not the same bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecordedEvent {
+    pub id: Uuid,
+    pub stream: String,
+    pub version: u64,
+    pub position: u64,
+    pub event_type: String,
+    pub data: String,
+    pub metadata: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl RawRecordedEvent {
+    /// The event with its JSON parsed.
+    pub fn parse(self) -> serde_json::Result<RecordedEvent> {
+        Ok(RecordedEvent {
+            data: serde_json::from_str(&self.data)?,
+            metadata: serde_json::from_str(&self.metadata)?,
+            id: self.id,
+            stream: self.stream,
+            version: self.version,
+            position: self.position,
+            event_type: self.event_type,
+            recorded_at: self.recorded_at,
+        })
+    }
+}
+
+impl From<RecordedEvent> for RawRecordedEvent {
+    fn from(e: RecordedEvent) -> Self {
+        RawRecordedEvent {
+            data: e.data.to_string(),
+            metadata: e.metadata.to_string(),
+            id: e.id,
+            stream: e.stream,
+            version: e.version,
+            position: e.position,
+            event_type: e.event_type,
+            recorded_at: e.recorded_at,
+        }
+    }
+}
+
 /// What a stream must look like for an append to go through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedVersion {

@@ -18,8 +18,8 @@ pub mod traits;
 
 pub use error::{StoreError, StoreResult};
 pub use event::{
-    AppendBatch, AppendStats, Appended, EventFilter, ExpectedVersion, NewEvent, RecordedEvent,
-    StreamAppend,
+    AppendBatch, AppendStats, Appended, EventFilter, ExpectedVersion, NewEvent, RawRecordedEvent,
+    RecordedEvent, StreamAppend,
 };
 pub use subscription::subscribe_all;
 pub use traits::EventStore;

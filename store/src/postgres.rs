@@ -32,7 +32,9 @@ use uuid::Uuid;
 use crate::error::{StoreError, StoreResult};
 use std::sync::Arc;
 
-use crate::event::{AppendBatch, AppendStats, Appended, EventFilter, RecordedEvent};
+use crate::event::{
+    AppendBatch, AppendStats, Appended, EventFilter, RawRecordedEvent, RecordedEvent,
+};
 use crate::traits::EventStore;
 use crate::{sql_int, sql_limit};
 
@@ -103,6 +105,70 @@ fn from_row(row: &tokio_postgres::Row) -> StoreResult<RecordedEvent> {
         metadata: row.try_get(6).map_err(get)?,
         recorded_at: row.try_get(7).map_err(get)?,
     })
+}
+
+/// JSON or JSONB as its text, unparsed. JSONB's binary wire form is a version byte (1) and
+/// then the value in JSONB's text output form.
+struct JsonText(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for JsonText {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let text = if *ty == tokio_postgres::types::Type::JSONB {
+            match raw.split_first() {
+                Some((1, text)) => text,
+                _ => return Err("unsupported JSONB wire version".into()),
+            }
+        } else {
+            raw
+        };
+        Ok(JsonText(std::str::from_utf8(text)?.to_owned()))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        matches!(
+            *ty,
+            tokio_postgres::types::Type::JSON | tokio_postgres::types::Type::JSONB
+        )
+    }
+}
+
+/// [`from_row`] with the JSON kept as text.
+fn raw_from_row(row: &tokio_postgres::Row) -> StoreResult<RawRecordedEvent> {
+    let get = |e: tokio_postgres::Error| StoreError::backend(e);
+    Ok(RawRecordedEvent {
+        position: row.try_get::<_, i64>(0).map_err(get)? as u64,
+        id: row.try_get(1).map_err(get)?,
+        stream: row.try_get(2).map_err(get)?,
+        version: row.try_get::<_, i64>(3).map_err(get)? as u64,
+        event_type: row.try_get(4).map_err(get)?,
+        data: row.try_get::<_, JsonText>(5).map_err(get)?.0,
+        metadata: row.try_get::<_, JsonText>(6).map_err(get)?.0,
+        recorded_at: row.try_get(7).map_err(get)?,
+    })
+}
+
+/// The rows of `read_all`: one statement for every filter shape, so it is prepared once per
+/// connection.
+async fn read_all_rows(
+    client: &deadpool_postgres::Object,
+    after: u64,
+    limit: usize,
+    filter: &EventFilter,
+) -> StoreResult<Vec<tokio_postgres::Row>> {
+    query(
+        client,
+        &format!(
+            "SELECT {COLUMNS} FROM annals_events WHERE position > $1
+               AND (cardinality($2::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($2::text[]) p WHERE starts_with(stream, p)))
+               AND (cardinality($3::text[]) = 0 OR event_type = ANY($3::text[]))
+             ORDER BY position LIMIT $4"
+        ),
+        &[&sql_int(after), &filter.stream_prefixes, &filter.event_types, &sql_limit(limit)],
+    )
+    .await
 }
 
 impl PostgresEventStore {
@@ -609,19 +675,19 @@ impl EventStore for PostgresEventStore {
         filter: &EventFilter,
     ) -> StoreResult<Vec<RecordedEvent>> {
         let client = self.client().await?;
-        // One statement for every filter shape, so it is prepared once per connection.
-        let rows = query(
-            &client,
-            &format!(
-                "SELECT {COLUMNS} FROM annals_events WHERE position > $1
-                   AND (cardinality($2::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($2::text[]) p WHERE starts_with(stream, p)))
-                   AND (cardinality($3::text[]) = 0 OR event_type = ANY($3::text[]))
-                 ORDER BY position LIMIT $4"
-            ),
-            &[&sql_int(after), &filter.stream_prefixes, &filter.event_types, &sql_limit(limit)],
-        )
-        .await?;
+        let rows = read_all_rows(&client, after, limit, filter).await?;
         rows.iter().map(from_row).collect()
+    }
+
+    async fn read_all_raw(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> StoreResult<Vec<RawRecordedEvent>> {
+        let client = self.client().await?;
+        let rows = read_all_rows(&client, after, limit, filter).await?;
+        rows.iter().map(raw_from_row).collect()
     }
 
     async fn read_positions(&self, positions: &[u64]) -> StoreResult<Vec<RecordedEvent>> {

@@ -19,7 +19,9 @@ use tokio::sync::{Semaphore, oneshot, watch};
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
-use crate::event::{AppendBatch, AppendStats, Appended, EventFilter, NewEvent, RecordedEvent};
+use crate::event::{
+    AppendBatch, AppendStats, Appended, EventFilter, NewEvent, RawRecordedEvent, RecordedEvent,
+};
 use crate::traits::EventStore;
 use crate::{sql_int, sql_limit};
 
@@ -117,6 +119,57 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordedEvent> {
         metadata: serde_json::from_str(text(6)?).map_err(|e| bad(6, e.to_string()))?,
         recorded_at: DateTime::from_timestamp_micros(row.get(7)?).unwrap_or_default(),
     })
+}
+
+/// [`from_row`] with the JSON kept as the stored text.
+fn raw_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRecordedEvent> {
+    let bad = |column: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+    };
+    let id = row
+        .get_ref(1)?
+        .as_str()
+        .map_err(|e| bad(1, e.to_string()))?;
+    Ok(RawRecordedEvent {
+        position: row.get::<_, i64>(0)? as u64,
+        id: Uuid::parse_str(id).map_err(|e| bad(1, e.to_string()))?,
+        stream: row.get(2)?,
+        version: row.get::<_, i64>(3)? as u64,
+        event_type: row.get(4)?,
+        data: row.get(5)?,
+        metadata: row.get(6)?,
+        recorded_at: DateTime::from_timestamp_micros(row.get(7)?).unwrap_or_default(),
+    })
+}
+
+/// The SQL and arguments of `read_all`.
+fn read_all_query(
+    after: u64,
+    limit: usize,
+    filter: &EventFilter,
+) -> (String, Vec<rusqlite::types::Value>) {
+    let mut sql = format!("SELECT {COLUMNS} FROM events WHERE position > ?");
+    let mut args: Vec<rusqlite::types::Value> = vec![sql_int(after).into()];
+    if !filter.stream_prefixes.is_empty() {
+        let clauses: Vec<&str> = filter
+            .stream_prefixes
+            .iter()
+            .map(|_| "substr(stream, 1, length(?)) = ?")
+            .collect();
+        sql.push_str(&format!(" AND ({})", clauses.join(" OR ")));
+        for p in &filter.stream_prefixes {
+            args.push(p.clone().into());
+            args.push(p.clone().into());
+        }
+    }
+    if !filter.event_types.is_empty() {
+        let marks = vec!["?"; filter.event_types.len()].join(", ");
+        sql.push_str(&format!(" AND event_type IN ({marks})"));
+        args.extend(filter.event_types.iter().map(|t| t.clone().into()));
+    }
+    sql.push_str(" ORDER BY position LIMIT ?");
+    args.push(sql_limit(limit).into());
+    (sql, args)
 }
 
 const COLUMNS: &str = "position, id, stream, version, event_type, data, metadata, recorded_at";
@@ -480,31 +533,25 @@ impl EventStore for SqliteEventStore {
         limit: usize,
         filter: &EventFilter,
     ) -> StoreResult<Vec<RecordedEvent>> {
-        let filter = filter.clone();
+        let (sql, args) = read_all_query(after, limit, filter);
         self.read(move |conn| {
-            let mut sql = format!("SELECT {COLUMNS} FROM events WHERE position > ?");
-            let mut args: Vec<rusqlite::types::Value> = vec![sql_int(after).into()];
-            if !filter.stream_prefixes.is_empty() {
-                let clauses: Vec<&str> = filter
-                    .stream_prefixes
-                    .iter()
-                    .map(|_| "substr(stream, 1, length(?)) = ?")
-                    .collect();
-                sql.push_str(&format!(" AND ({})", clauses.join(" OR ")));
-                for p in &filter.stream_prefixes {
-                    args.push(p.clone().into());
-                    args.push(p.clone().into());
-                }
-            }
-            if !filter.event_types.is_empty() {
-                let marks = vec!["?"; filter.event_types.len()].join(", ");
-                sql.push_str(&format!(" AND event_type IN ({marks})"));
-                args.extend(filter.event_types.iter().map(|t| t.clone().into()));
-            }
-            sql.push_str(" ORDER BY position LIMIT ?");
-            args.push(sql_limit(limit).into());
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn read_all_raw(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> StoreResult<Vec<RawRecordedEvent>> {
+        let (sql, args) = read_all_query(after, limit, filter);
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), raw_from_row)?;
             rows.collect()
         })
         .await

@@ -2,7 +2,9 @@
 //! conformance suite (`conformance.rs`) checks.
 
 use crate::error::StoreResult;
-use crate::event::{AppendBatch, Appended, EventFilter, ExpectedVersion, NewEvent, RecordedEvent};
+use crate::event::{
+    AppendBatch, Appended, EventFilter, ExpectedVersion, NewEvent, RawRecordedEvent, RecordedEvent,
+};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -46,6 +48,18 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
         filter: &EventFilter,
     ) -> StoreResult<Vec<RecordedEvent>>;
+
+    /// [`read_all`](Self::read_all) with the data and metadata left as the stored JSON text.
+    /// Backends that keep text answer it without parsing; the default parses and re-serializes.
+    async fn read_all_raw(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> StoreResult<Vec<RawRecordedEvent>> {
+        let events = self.read_all(after, limit, filter).await?;
+        Ok(events.into_iter().map(RawRecordedEvent::from).collect())
+    }
 
     /// The events at these positions (missing ones are left out), in position order.
     async fn read_positions(&self, positions: &[u64]) -> StoreResult<Vec<RecordedEvent>>;

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use annals_domain::ledger::merkle::{self, Frontier, Hash, Key};
 use annals_domain::ledger::note::{Checkpoint, NoteSigner};
-use annals_domain::ledger::{LeafEvent, encode_leaf_into, leaf_hash};
+use annals_domain::ledger::{Json, LeafEvent, encode_leaf_into, leaf_hash};
 use annals_projections::sql::{DbError, DbResult, Dialect, ReadDb, Row, SqlValue, Stmt};
-use annals_store::{EventFilter, EventStore, RecordedEvent};
+use annals_store::{EventFilter, EventStore, RawRecordedEvent, RecordedEvent};
 use tokio::sync::watch;
 
 /// Events folded per transaction.
@@ -39,32 +39,55 @@ const DDL_POSTGRES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS ledger_checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL, signed_at BIGINT NOT NULL)",
 ];
 
+/// A stored event as a ledger leaf sees it, read parsed or as text.
+pub trait Leaf {
+    fn leaf(&self) -> LeafEvent<'_>;
+}
+
+impl Leaf for RecordedEvent {
+    fn leaf(&self) -> LeafEvent<'_> {
+        LeafEvent {
+            id: self.id,
+            stream: &self.stream,
+            version: self.version,
+            position: self.position,
+            event_type: &self.event_type,
+            data: Json::Parsed(&self.data),
+            metadata: Json::Parsed(&self.metadata),
+            recorded_at_micros: self.recorded_at.timestamp_micros(),
+        }
+    }
+}
+
+impl Leaf for RawRecordedEvent {
+    fn leaf(&self) -> LeafEvent<'_> {
+        LeafEvent {
+            id: self.id,
+            stream: &self.stream,
+            version: self.version,
+            position: self.position,
+            event_type: &self.event_type,
+            data: Json::Text(&self.data),
+            metadata: Json::Text(&self.metadata),
+            recorded_at_micros: self.recorded_at.timestamp_micros(),
+        }
+    }
+}
+
 /// The canonical bytes of a stored event (what its leaf commits to), appended to `out`.
-pub fn leaf_bytes_into(event: &RecordedEvent, out: &mut Vec<u8>) {
-    encode_leaf_into(
-        &LeafEvent {
-            id: event.id,
-            stream: &event.stream,
-            version: event.version,
-            position: event.position,
-            event_type: &event.event_type,
-            data: &event.data,
-            metadata: &event.metadata,
-            recorded_at_micros: event.recorded_at.timestamp_micros(),
-        },
-        out,
-    );
+pub fn leaf_bytes_into(event: &impl Leaf, out: &mut Vec<u8>) {
+    encode_leaf_into(&event.leaf(), out);
 }
 
 /// The canonical bytes of a stored event.
-pub fn leaf_bytes(event: &RecordedEvent) -> Vec<u8> {
+pub fn leaf_bytes(event: &impl Leaf) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     leaf_bytes_into(event, &mut out);
     out
 }
 
 /// The leaf hash of a stored event.
-pub fn event_leaf_hash(event: &RecordedEvent, scratch: &mut Vec<u8>) -> Hash {
+pub fn event_leaf_hash(event: &impl Leaf, scratch: &mut Vec<u8>) -> Hash {
     scratch.clear();
     leaf_bytes_into(event, scratch);
     leaf_hash(scratch)
@@ -345,7 +368,7 @@ impl LedgerWorker {
         loop {
             let page = self
                 .store
-                .read_all(tree.size(), PAGE, &EventFilter::default())
+                .read_all_raw(tree.size(), PAGE, &EventFilter::default())
                 .await?;
             let full = page.len() == PAGE;
             if page.is_empty() {

@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use annals_domain::codec;
 use annals_projections::sql::{DbResult, ReadDb, Stmt};
-use annals_projections::{ProjectionWatch, Projector};
+use annals_projections::{Decoded, ProjectionWatch, Projector, decode_raw, decode_recorded};
 use annals_store::{EventFilter, EventStore, RecordedEvent};
 use tokio::sync::watch;
 
@@ -98,8 +97,9 @@ impl ProjectionRunner {
             let store = self.store.clone();
             let projectors = self.projectors.clone();
             tokio::spawn(async move {
+                // Read as text and decoded straight into typed events and envelopes.
                 let mut page = store
-                    .read_all(after, page_size, &EventFilter::default())
+                    .read_all_raw(after, page_size, &EventFilter::default())
                     .await?;
                 let full = page.len() == page_size;
                 // A page may run past `until` (a past generation stops exactly there).
@@ -108,7 +108,8 @@ impl ProjectionRunner {
                 }
                 let planned = tokio::task::spawn_blocking(move || {
                     let len = page.len() as u64;
-                    (len, full, plan_page(&projectors, page, &checkpoints))
+                    let decoded = page.iter().map(decode_raw).collect();
+                    (len, full, plan_page(&projectors, decoded, &checkpoints))
                 })
                 .await?;
                 anyhow::Ok(planned)
@@ -142,7 +143,8 @@ impl ProjectionRunner {
     /// scratch read models of a time-travel read.
     pub async fn apply_fresh(&self, db: &dyn ReadDb, page: Vec<RecordedEvent>) -> DbResult<()> {
         let checkpoints = vec![0; self.projectors.len()];
-        let planned = plan_page(&self.projectors, page, &checkpoints);
+        let decoded = page.into_iter().map(decode_recorded).collect();
+        let planned = plan_page(&self.projectors, decoded, &checkpoints);
         db.apply_many(planned.batches).await
     }
 
@@ -201,34 +203,14 @@ struct PlannedPage {
     batches: Vec<(Vec<Stmt>, (&'static str, u64))>,
 }
 
-/// Decodes `page` and has every projector whose checkpoint is below its end turn the events
-/// past that checkpoint into statements.
+/// Has every projector whose checkpoint is below the end of `page` turn the events past that
+/// checkpoint into statements.
 fn plan_page(
     projectors: &[Arc<dyn Projector>],
-    mut page: Vec<RecordedEvent>,
+    page: Vec<Decoded>,
     checkpoints: &[u64],
 ) -> PlannedPage {
-    // Projectors read the decoded event and the recorded envelope, never the raw body, so
-    // the body is moved into the decoder rather than copied.
-    let decoded: Vec<_> = page
-        .iter_mut()
-        .map(|recorded| {
-            let data = std::mem::take(&mut recorded.data);
-            match codec::decode_owned(&recorded.event_type, data) {
-                Ok(event) => Some(event),
-                Err(e) => {
-                    // An event this build does not know (written by a newer one): no read
-                    // model of this build has a place for it.
-                    tracing::warn!(
-                        position = recorded.position,
-                        "skipping undecodable event: {e}"
-                    );
-                    None
-                }
-            }
-        })
-        .collect();
-    let Some(last) = page.last().map(|e| e.position) else {
+    let Some(last) = page.last().map(|(recorded, _)| recorded.position) else {
         return PlannedPage {
             last: None,
             batches: vec![],
@@ -241,7 +223,7 @@ fn plan_page(
             continue;
         }
         let mut stmts: Vec<Stmt> = Vec::new();
-        for (recorded, event) in page.iter().zip(&decoded) {
+        for (recorded, event) in &page {
             if let (true, Some(event)) = (recorded.position > *checkpoint, event) {
                 projector.project(recorded, event, &mut stmts);
             }

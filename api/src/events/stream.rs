@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use annals_domain::access::Need;
 use annals_domain::event_subscription::Selector;
-use annals_store::{EventFilter, RecordedEvent, StoreResult};
-use annals_workers::cloudevent::{self, CloudEvent};
+use annals_store::{EventFilter, RawRecordedEvent, StoreResult};
+use annals_workers::cloudevent::{self, CloudEvent, EventMeta};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -139,7 +139,8 @@ impl Format {
     }
 }
 
-type Page = StoreResult<Vec<RecordedEvent>>;
+// Read as text: an event's data goes out as stored, never parsed into a tree.
+type Page = StoreResult<Vec<RawRecordedEvent>>;
 
 /// Where a stream is, between two chunks.
 struct Cursor {
@@ -168,17 +169,17 @@ impl Cursor {
     fn read_ahead(&mut self, after: u64) {
         let (store, filter, limit) = (self.state.store.clone(), self.filter.clone(), self.limit);
         let (read, handle) =
-            async move { store.read_all(after, limit, &filter).await }.remote_handle();
+            async move { store.read_all_raw(after, limit, &filter).await }.remote_handle();
         tokio::spawn(read);
         self.next = Some(handle);
     }
 
     /// Whether the caller sees `event`, or None when its standing could not be read.
-    async fn wanted(&mut self, event: &RecordedEvent) -> Option<bool> {
+    async fn wanted(&mut self, event: &RawRecordedEvent, meta: &EventMeta<'_>) -> Option<bool> {
         if self.sees_all {
             return Some(true);
         }
-        let scope = cloudevent::scope(event);
+        let scope = meta.scope();
         if !self.selector.matches(&event.event_type, scope) {
             return Some(false);
         }
@@ -192,17 +193,17 @@ impl Cursor {
     }
 
     /// Appends `event`, framed, to `out`.
-    fn write(&self, event: &RecordedEvent, out: &mut Vec<u8>) {
+    fn write(&self, event: &RawRecordedEvent, meta: &EventMeta<'_>, out: &mut Vec<u8>) {
         let prefix = &self.state.events.source_prefix;
         match self.format {
             Format::NdJson => {
-                cloudevent::write_json(event, prefix, out);
+                cloudevent::write_json(event, meta, prefix, out);
                 out.push(b'\n');
             }
             Format::Sse => {
                 // Writing to a Vec cannot fail.
                 let _ = write!(out, "id: {}\ndata: ", event.position);
-                cloudevent::write_json(event, prefix, out);
+                cloudevent::write_json(event, meta, prefix, out);
                 out.extend_from_slice(b"\n\n");
             }
         }
@@ -225,7 +226,7 @@ impl Cursor {
                 None => {
                     self.state
                         .store
-                        .read_all(self.after, self.limit, &self.filter)
+                        .read_all_raw(self.after, self.limit, &self.filter)
                         .await
                 }
             };
@@ -257,8 +258,9 @@ impl Cursor {
             }
             let mut out = Vec::new();
             for event in &page {
-                match self.wanted(event).await {
-                    Some(true) => self.write(event, &mut out),
+                let meta = EventMeta::parse(&event.metadata);
+                match self.wanted(event, &meta).await {
+                    Some(true) => self.write(event, &meta, &mut out),
                     Some(false) => {}
                     None => {
                         self.failed = true;

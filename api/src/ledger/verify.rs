@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use annals_domain::ledger::merkle::{Frontier, Hash};
 use annals_domain::ledger::note::{Checkpoint, NoteVerifier, key_hash};
-use annals_store::{EventFilter, EventStore, RecordedEvent};
+use annals_store::{EventFilter, EventStore, RawRecordedEvent};
 use annals_workers::ledger::{LedgerDb, StoredCheckpoint, StoredLeaf, event_leaf_hash};
 use base64::Engine;
 use ed25519_dalek::VerifyingKey;
@@ -138,7 +138,7 @@ fn check_checkpoint(
 /// A page of the log and the leaves the ledger recorded from the same index.
 #[derive(Default)]
 struct Page {
-    events: Vec<RecordedEvent>,
+    events: Vec<RawRecordedEvent>,
     leaves: Vec<StoredLeaf>,
 }
 
@@ -191,17 +191,18 @@ async fn read_events(
     after: u64,
     want: usize,
     parts: usize,
-) -> anyhow::Result<Vec<RecordedEvent>> {
+) -> anyhow::Result<Vec<RawRecordedEvent>> {
     let per = want.div_ceil(parts.max(1)).max(1);
     let reads: Vec<_> = (0..want)
         .step_by(per)
         .map(|start| {
             let store = store.clone();
             let (from, limit) = (after + start as u64, per.min(want - start));
-            let read =
-                tokio::spawn(
-                    async move { store.read_all(from, limit, &EventFilter::default()).await },
-                );
+            let read = tokio::spawn(async move {
+                store
+                    .read_all_raw(from, limit, &EventFilter::default())
+                    .await
+            });
             (from, limit, AbortOnDrop(read))
         })
         .collect();
@@ -230,7 +231,10 @@ impl<T> Drop for AbortOnDrop<T> {
 /// The leaf hash of every event. Canonical encoding and SHA-256 are most of verification's
 /// work and independent per event, so the page is split over the blocking pool, one chunk per
 /// core; only the tree (which needs the leaves in order) is built sequentially.
-async fn leaf_hashes(events: Arc<Vec<RecordedEvent>>, chunks: usize) -> anyhow::Result<Vec<Hash>> {
+async fn leaf_hashes(
+    events: Arc<Vec<RawRecordedEvent>>,
+    chunks: usize,
+) -> anyhow::Result<Vec<Hash>> {
     let per = events.len().div_ceil(chunks.max(1)).max(1);
     let tasks: Vec<_> = (0..events.len())
         .step_by(per)
@@ -399,7 +403,7 @@ impl Verifier<'_> {
     /// folding each into the tree and checking the checkpoints it reaches.
     async fn check_page(
         &mut self,
-        events: &[RecordedEvent],
+        events: &[RawRecordedEvent],
         leaves: &[StoredLeaf],
         hashes: &[Hash],
     ) -> anyhow::Result<Option<Divergence>> {
@@ -432,7 +436,7 @@ impl Verifier<'_> {
     /// Compares the event at leaf `recorded.index` with what the ledger recorded there.
     async fn check_event(
         &self,
-        event: &RecordedEvent,
+        event: &RawRecordedEvent,
         recorded: &StoredLeaf,
         hash: &Hash,
     ) -> anyhow::Result<Option<Divergence>> {

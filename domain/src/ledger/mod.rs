@@ -8,5 +8,5 @@ pub mod merkle;
 pub mod note;
 pub mod tiles;
 
-pub use canonical::{LeafEvent, canonical_json, encode_leaf, encode_leaf_into};
+pub use canonical::{Json, LeafEvent, canonical_json, encode_leaf, encode_leaf_into};
 pub use merkle::{Hash, leaf_hash, node_hash};

@@ -24,6 +24,10 @@ const CHECKPOINT_UPSERT: &str =
 /// A read-model database in one PostgreSQL schema.
 pub struct PostgresReadDb {
     pool: Pool,
+    /// In a bulk load, projectors' batches are written in two concurrent transactions: each
+    /// projector's rows still commit with its checkpoint, and nobody reads the database
+    /// until it is complete (a crashed build is discarded whole).
+    bulk: std::sync::atomic::AtomicBool,
 }
 
 /// Schema names are spliced into DDL and `search_path`, so only plain unquoted identifiers are
@@ -101,8 +105,84 @@ impl PostgresReadDb {
             .map_err(DbError::backend)?;
         // Fail now, not on the first query, when the server is unreachable.
         drop(pool.get().await.map_err(DbError::backend)?);
-        Ok(PostgresReadDb { pool })
+        Ok(PostgresReadDb {
+            pool,
+            bulk: Default::default(),
+        })
     }
+}
+
+impl PostgresReadDb {
+    /// Every batch's statements and checkpoint in one transaction.
+    async fn apply_together(&self, batches: Vec<(Vec<Stmt>, (&str, u64))>) -> DbResult<()> {
+        let mut checkpoints: Vec<(&str, i64)> = Vec::with_capacity(batches.len());
+        let mut all = Vec::new();
+        for (stmts, (name, position)) in batches {
+            let position = i64::try_from(position).map_err(|_| {
+                DbError::Backend(format!(
+                    "checkpoint {name} position {position} does not fit a BIGINT"
+                ))
+            })?;
+            checkpoints.push((name, position));
+            all.extend(stmts);
+        }
+        let stmts = coalesce(all);
+        // Each distinct text is prepared once (cached per connection after the first time).
+        let mut texts: Vec<&str> = vec![CHECKPOINT_UPSERT];
+        let mut text_of = Vec::with_capacity(stmts.len());
+        for stmt in &stmts {
+            let index = match texts.iter().position(|t| *t == stmt.sql) {
+                Some(index) => index,
+                None => {
+                    texts.push(&stmt.sql);
+                    texts.len() - 1
+                }
+            };
+            text_of.push(index);
+        }
+        let mut client = self.pool.get().await.map_err(DbError::backend)?;
+        let tx = client.transaction().await.map_err(DbError::backend)?;
+        let prepared = try_join_all(texts.iter().map(|t| tx.prepare_cached(t)))
+            .await
+            .map_err(DbError::backend)?;
+        let checkpoint_params: Vec<[&(dyn ToSql + Sync); 2]> = checkpoints
+            .iter()
+            .map(|(name, position)| [name as &(dyn ToSql + Sync), position as _])
+            .collect();
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> =
+            stmts.iter().map(|s| as_params(&s.params)).collect();
+        // Issued together, the executes are pipelined on the connection and run in order; the
+        // first failure fails the batch and dropping `tx` rolls everything back.
+        let executes = text_of
+            .iter()
+            .zip(&params)
+            .map(|(&text, params)| tx.execute(&prepared[text], params))
+            .chain(
+                checkpoint_params
+                    .iter()
+                    .map(|params| tx.execute(&prepared[0], params)),
+            );
+        try_join_all(executes).await.map_err(DbError::backend)?;
+        tx.commit().await.map_err(DbError::backend)
+    }
+}
+
+/// `batches` in two groups of about the same number of statements, each in projector order.
+type Batches<'a> = Vec<(Vec<Stmt>, (&'a str, u64))>;
+
+fn halves(batches: Batches<'_>) -> (Batches<'_>, Batches<'_>) {
+    let total: usize = batches.iter().map(|(stmts, _)| stmts.len()).sum();
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    let mut in_first = 0;
+    for batch in batches {
+        if in_first * 2 < total || first.is_empty() {
+            in_first += batch.0.len();
+            first.push(batch);
+        } else {
+            second.push(batch);
+        }
+    }
+    (first, second)
 }
 
 /// What a [`SqlValue`] is, for error messages.
@@ -349,55 +429,17 @@ impl ReadDb for PostgresReadDb {
     }
 
     async fn apply_many(&self, batches: Vec<(Vec<Stmt>, (&str, u64))>) -> DbResult<()> {
-        let mut checkpoints: Vec<(&str, i64)> = Vec::with_capacity(batches.len());
-        let mut all = Vec::new();
-        for (stmts, (name, position)) in batches {
-            let position = i64::try_from(position).map_err(|_| {
-                DbError::Backend(format!(
-                    "checkpoint {name} position {position} does not fit a BIGINT"
-                ))
-            })?;
-            checkpoints.push((name, position));
-            all.extend(stmts);
+        if !self.bulk.load(std::sync::atomic::Ordering::Relaxed) || batches.len() < 2 {
+            return self.apply_together(batches).await;
         }
-        let stmts = coalesce(all);
-        // Each distinct text is prepared once (cached per connection after the first time).
-        let mut texts: Vec<&str> = vec![CHECKPOINT_UPSERT];
-        let mut text_of = Vec::with_capacity(stmts.len());
-        for stmt in &stmts {
-            let index = match texts.iter().position(|t| *t == stmt.sql) {
-                Some(index) => index,
-                None => {
-                    texts.push(&stmt.sql);
-                    texts.len() - 1
-                }
-            };
-            text_of.push(index);
-        }
-        let mut client = self.pool.get().await.map_err(DbError::backend)?;
-        let tx = client.transaction().await.map_err(DbError::backend)?;
-        let prepared = try_join_all(texts.iter().map(|t| tx.prepare_cached(t)))
-            .await
-            .map_err(DbError::backend)?;
-        let checkpoint_params: Vec<[&(dyn ToSql + Sync); 2]> = checkpoints
-            .iter()
-            .map(|(name, position)| [name as &(dyn ToSql + Sync), position as _])
-            .collect();
-        let params: Vec<Vec<&(dyn ToSql + Sync)>> =
-            stmts.iter().map(|s| as_params(&s.params)).collect();
-        // Issued together, the executes are pipelined on the connection and run in order; the
-        // first failure fails the batch and dropping `tx` rolls everything back.
-        let executes = text_of
-            .iter()
-            .zip(&params)
-            .map(|(&text, params)| tx.execute(&prepared[text], params))
-            .chain(
-                checkpoint_params
-                    .iter()
-                    .map(|params| tx.execute(&prepared[0], params)),
-            );
-        try_join_all(executes).await.map_err(DbError::backend)?;
-        tx.commit().await.map_err(DbError::backend)
+        let (first, second) = halves(batches);
+        futures::try_join!(self.apply_together(first), self.apply_together(second))?;
+        Ok(())
+    }
+
+    async fn bulk_load(&self, on: bool) -> DbResult<()> {
+        self.bulk.store(on, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
     }
 
     async fn analyze(&self) -> DbResult<()> {
