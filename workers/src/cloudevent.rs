@@ -99,7 +99,7 @@ impl CloudEvent {
 /// A CloudEvent borrowed from its recorded event: what [`write_json`] serializes. Its fields
 /// are [`CloudEvent`]'s, in the same order, so both write the same JSON.
 #[derive(Serialize)]
-struct Borrowed<'a, D: Serialize> {
+struct Borrowed<'a> {
     specversion: &'static str,
     id: &'a uuid::Uuid,
     source: Joined<'a>,
@@ -109,7 +109,7 @@ struct Borrowed<'a, D: Serialize> {
     subject: Option<Joined<'a>>,
     time: String,
     datacontenttype: &'static str,
-    data: D,
+    data: Option<&'a RawValue>,
     #[serde(serialize_with = "decimal")]
     position: u64,
     stream: &'a str,
