@@ -110,11 +110,12 @@ impl PostgresReadDb {
             bulk: Default::default(),
         })
     }
-}
 
-impl PostgresReadDb {
     /// Every batch's statements and checkpoint in one transaction.
-    async fn apply_together(&self, batches: Vec<(Vec<Stmt>, (&str, u64))>) -> DbResult<()> {
+    async fn apply_together(&self, batches: Batches<'_>) -> DbResult<()> {
+        if batches.is_empty() {
+            return Ok(());
+        }
         let mut checkpoints: Vec<(&str, i64)> = Vec::with_capacity(batches.len());
         let mut all = Vec::new();
         for (stmts, (name, position)) in batches {
@@ -167,9 +168,10 @@ impl PostgresReadDb {
     }
 }
 
-/// `batches` in two groups of about the same number of statements, each in projector order.
+/// Projectors' statements, each with its checkpoint.
 type Batches<'a> = Vec<(Vec<Stmt>, (&'a str, u64))>;
 
+/// `batches` in two groups of about the same number of statements, each in projector order.
 fn halves(batches: Batches<'_>) -> (Batches<'_>, Batches<'_>) {
     let total: usize = batches.iter().map(|(stmts, _)| stmts.len()).sum();
     let (mut first, mut second) = (Vec::new(), Vec::new());
