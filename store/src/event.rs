@@ -35,9 +35,10 @@ pub struct RecordedEvent {
 
 /// A stored event whose data and metadata are the stored JSON text, unparsed: for readers that
 /// decode it straight into their own types (replay) or canonicalize it (the ledger), so no
-/// `serde_json::Value` tree is built and freed per event. On PostgreSQL the text is JSONB's
-/// output form (keys reordered, a space after `:` and `,`); it is the same JSON value as
-/// SQLite's, not the same bytes.
+/// `serde_json::Value` tree is built and freed per event. Both backends store the appended text
+/// (compact, keys sorted); a PostgreSQL store created before its columns were JSON answers
+/// JSONB's output form (keys reordered, a space after `:` and `,`): the same JSON value, not
+/// the same bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawRecordedEvent {
     pub id: Uuid,

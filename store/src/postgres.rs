@@ -59,6 +59,11 @@ pub fn with_database(url: &str, database: &str) -> String {
 const APPEND_LOCK: i64 = 0x616e_6e61_6c73;
 const MAX_GROUP: usize = 512;
 
+/// `data` and `metadata` are JSON, not JSONB: the log is read whole far more often than it is
+/// queried inside (replay, the ledger, verification, the event stream), and JSON is stored and
+/// sent back as the text appended (serde_json's compact form, keys sorted), where JSONB is
+/// re-serialized on every read, about five times the server's work. Nothing queries inside the
+/// JSON. Stores created as JSONB keep working (see [`JSONB_NOTICE`]).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS annals_events (
     position BIGINT PRIMARY KEY,
@@ -66,8 +71,8 @@ CREATE TABLE IF NOT EXISTS annals_events (
     stream TEXT NOT NULL,
     version BIGINT NOT NULL,
     event_type TEXT NOT NULL,
-    data JSONB NOT NULL,
-    metadata JSONB NOT NULL,
+    data JSON NOT NULL,
+    metadata JSON NOT NULL,
     recorded_at TIMESTAMPTZ NOT NULL,
     UNIQUE (stream, version)
 );
@@ -78,6 +83,12 @@ CREATE TABLE IF NOT EXISTS annals_commands (
     head BIGINT NOT NULL
 );
 ";
+
+/// Logged at start by a store whose event columns are still JSONB.
+const JSONB_NOTICE: &str = "annals_events stores data and metadata as JSONB, which every read \
+re-serializes; converting them to JSON (in a maintenance window, it rewrites the table) makes \
+replay, verification and the event stream cheaper: ALTER TABLE annals_events ALTER COLUMN data \
+TYPE json USING data::json, ALTER COLUMN metadata TYPE json USING metadata::json";
 
 const COLUMNS: &str = "position, id, stream, version, event_type, data, metadata, recorded_at";
 
@@ -107,8 +118,8 @@ fn from_row(row: &tokio_postgres::Row) -> StoreResult<RecordedEvent> {
     })
 }
 
-/// JSON or JSONB as its text, unparsed. JSONB's binary wire form is a version byte (1) and
-/// then the value in JSONB's text output form.
+/// JSON or JSONB as its text, unparsed. JSON's binary wire form is the stored text; JSONB's is
+/// a version byte (1) and then the value in JSONB's text output form.
 struct JsonText(String);
 
 impl<'a> tokio_postgres::types::FromSql<'a> for JsonText {
@@ -192,6 +203,19 @@ impl PostgresEventStore {
             .await
             .map_err(StoreError::backend)?;
         tx.commit().await.map_err(StoreError::backend)?;
+        let jsonb = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = current_schema() AND table_name = 'annals_events'
+                     AND column_name IN ('data', 'metadata') AND data_type = 'jsonb')",
+                &[],
+            )
+            .await
+            .map_err(StoreError::backend)?
+            .get::<_, bool>(0);
+        if jsonb {
+            tracing::info!("{JSONB_NOTICE}");
+        }
         let head = client
             .query_one("SELECT COALESCE(MAX(position), 0) FROM annals_events", &[])
             .await
@@ -322,7 +346,7 @@ impl Appender {
             ),
             client.prepare_cached(
                 "INSERT INTO annals_events (position, id, stream, version, event_type, data, metadata, recorded_at)
-                 SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])"
+                 SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::json[], $7::json[], $8::timestamptz[])"
             ),
             client.prepare_cached(
                 "INSERT INTO annals_commands (command_id, first_position, last_position, head)

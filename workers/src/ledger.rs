@@ -365,12 +365,20 @@ impl LedgerWorker {
             }
         };
         let mut scratch = Vec::with_capacity(1024);
-        loop {
-            let page = self
-                .store
-                .read_all_raw(tree.size(), PAGE, &EventFilter::default())
-                .await?;
+        let read = |after: u64| {
+            let store = self.store.clone();
+            tokio::spawn(
+                async move { store.read_all_raw(after, PAGE, &EventFilter::default()).await },
+            )
+        };
+        // The next page is read while this one is written.
+        let mut next = Some(read(tree.size()));
+        while let Some(reading) = next.take() {
+            let page = reading.await??;
             let full = page.len() == PAGE;
+            if full {
+                next = Some(read(tree.size() + PAGE as u64));
+            }
             if page.is_empty() {
                 if tree.size() == 0 && self.ledger.latest().await?.is_none() {
                     // The empty tree has a checkpoint too, so one exists from the start.
@@ -393,7 +401,10 @@ impl LedgerWorker {
                 }
                 break;
             }
-            let mut stmts: Vec<Stmt> = Vec::with_capacity(page.len() * 2 + 1);
+            // Leaves and inner nodes apart, each in index order: two long runs of one insert
+            // each, which `coalesce` sends as a few multi-row statements.
+            let mut stmts: Vec<Stmt> = Vec::with_capacity(page.len() + 1);
+            let mut nodes: Vec<Stmt> = Vec::with_capacity(page.len());
             let before = tree.clone();
             for event in &page {
                 if event.position != tree.size() + 1 {
@@ -406,19 +417,20 @@ impl LedgerWorker {
                 }
                 let hash = event_leaf_hash(event, &mut scratch);
                 tree.push(hash, |level, index, h| {
-                    stmts.push(if level == 0 {
-                        Stmt::new(
+                    if level == 0 {
+                        stmts.push(Stmt::new(
                             "INSERT INTO ledger_leaves (idx, event_id, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                             vec![int(index), SqlValue::from(event.id), SqlValue::Bytes(h.to_vec())],
-                        )
+                        ))
                     } else {
-                        Stmt::new(
+                        nodes.push(Stmt::new(
                             "INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                             vec![int(level.into()), int(index), SqlValue::Bytes(h.to_vec())],
-                        )
-                    });
+                        ))
+                    }
                 });
             }
+            stmts.append(&mut nodes);
             let checkpoint = Checkpoint {
                 origin: self.signer.name().to_owned(),
                 size: tree.size(),
@@ -438,9 +450,6 @@ impl LedgerWorker {
                 return Err(e.into());
             }
             self.size.send_replace(tree.size());
-            if !full {
-                break;
-            }
         }
         let size = tree.size();
         *frontier = Some(tree);

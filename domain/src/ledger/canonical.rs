@@ -189,6 +189,32 @@ fn rewrite(text: &[u8], out: &mut Vec<u8>) -> bool {
 /// serde_json's own nesting limit: deeper text is not JSON it parses.
 const MAX_DEPTH: usize = 128;
 
+/// How many leading bytes of `bytes` a string holds as they are (not `"`, `\` or a control
+/// character), eight at a time: strings are most of the text and most of their bytes.
+fn ordinary_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `v` below `n` (n <= 0x80). Above the first such byte a
+    // borrow may flag others, so only the lowest flag is exact, and only it is used.
+    let below = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH;
+    let mut run = 0;
+    while let Some(word) = bytes.get(run..run + 8) {
+        let v = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let flags = below(v ^ (ONES * u64::from(b'"')), 1)
+            | below(v ^ (ONES * u64::from(b'\\')), 1)
+            | below(v, 0x20);
+        if flags != 0 {
+            return run + (flags.trailing_zeros() / 8) as usize;
+        }
+        run += 8;
+    }
+    let tail = &bytes[run..];
+    run + tail
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(tail.len())
+}
+
 struct Scan<'a> {
     text: &'a [u8],
     at: usize,
@@ -385,6 +411,7 @@ impl<'a> Scan<'a> {
         let start = self.at;
         let mut plain = true;
         loop {
+            self.at += ordinary_run(&self.text[self.at..]);
             let b = self.peek()?;
             self.at += 1;
             match b {
@@ -518,6 +545,35 @@ fn es_number(f: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ordinary_runs_stop_at_the_first_quote_backslash_or_control_byte() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .unwrap_or(b.len())
+        };
+        // Every special byte at every offset, behind ordinary bytes of every kind (ASCII, UTF-8
+        // continuation and lead bytes, the bytes just above each special one).
+        let fillers = [b'a', 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff];
+        for len in 0..24 {
+            for &filler in &fillers {
+                let plain = vec![filler; len];
+                assert_eq!(super::ordinary_run(&plain), len);
+                for at in 0..len {
+                    for special in [b'"', b'\\', 0x00, 0x01, 0x1f] {
+                        let mut bytes = plain.clone();
+                        bytes[at] = special;
+                        // A second special byte later never moves the answer.
+                        if at + 3 < len {
+                            bytes[at + 3] = 0x00;
+                        }
+                        assert_eq!(super::ordinary_run(&bytes), naive(&bytes), "{bytes:?}");
+                    }
+                }
+            }
+        }
+    }
+
     use super::*;
     use serde_json::json;
 
