@@ -71,7 +71,9 @@ impl Projector for Catalog {
     fn project(&self, recorded: &Recorded, event: &DomainEvent, out: &mut Vec<Stmt>) {
         use DomainEvent::*;
         let at = recorded.recorded_at.timestamp_micros();
-        let mut stmt = |sql, params| out.push(Stmt::new(sql, params));
+        // Every statement but one is on the row its `$1` names by primary key, and no table
+        // here has another unique index: such statements of different rows commute.
+        let mut stmt = |sql, params| out.push(Stmt::on_row(sql, params, 1));
         match event {
             UserCreated { user_id, username, email, super_user } => stmt(
                 "INSERT INTO namespaces (id, name, kind, email, tag_expiration_s, super_user, created_at)
@@ -117,11 +119,11 @@ impl Projector for Catalog {
             ),
             OrganizationDeleted { organization_id, .. } => {
                 stmt("UPDATE namespaces SET deleted = 1 WHERE id = $1", params![*organization_id]);
-                // The organization's repositories go with it.
-                stmt(
+                // The organization's repositories go with it (many rows: ordered with all).
+                out.push(Stmt::new(
                     "UPDATE repositories SET deleted = 1, last_modified = $2 WHERE namespace_id = $1 AND deleted = 0",
                     params![*organization_id, at],
-                );
+                ));
             }
             RepositoryCreated { repository_id, namespace_id, namespace, name, visibility, description, kind, .. } => {
                 stmt(

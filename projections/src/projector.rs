@@ -85,5 +85,5 @@ pub async fn finish_bulk_load(db: &dyn ReadDb, projectors: &[Arc<dyn Projector>]
         .iter()
         .flat_map(|p| p.query_indexes().iter().copied())
         .collect();
-    db.migrate(&ddl).await
+    db.build_indexes(&ddl).await
 }

@@ -292,6 +292,72 @@ async fn upserts_keep_statement_order() {
     .await;
 }
 
+/// Row-local statements are regrouped in layers by `coalesce` (all the first statements of each
+/// row, then all the second ones...). A long pseudo-random mix of them over a few rows, with
+/// statements that read other rows in between, leaves the same rows as applying each alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_local_statements_regrouped_in_layers_have_the_same_effect() {
+    on_both(|db| async move {
+        db.migrate(DDL).await.unwrap();
+        const IGNORE: &str =
+            "INSERT INTO items (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
+        const UPSERT: &str = "INSERT INTO items (id, name, flag) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET flag = items.flag * 3 + excluded.flag";
+        const RENAME: &str = "UPDATE items SET name = $2 WHERE id = $1";
+        const DOUBLE: &str = "UPDATE items SET flag = flag * 2 + $2 WHERE id = $1";
+        const DELETE: &str = "DELETE FROM items WHERE id = $1";
+        // Reads and writes many rows: a barrier.
+        const SHIFT: &str = "UPDATE items SET flag = flag + 1 WHERE id > $1";
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n) as i64
+        };
+        let stmts: Vec<Stmt> = (0..600)
+            .map(|i| {
+                let id = next(12) + 1;
+                let name = format!("n{i}");
+                match next(20) {
+                    0..=4 => Stmt::on_row(IGNORE, params![id, name], 1),
+                    5..=8 => Stmt::on_row(UPSERT, params![id, name, next(5)], 1),
+                    9..=13 => Stmt::overwrite(RENAME, params![id, name], 1),
+                    14..=17 => Stmt::on_row(DOUBLE, params![id, next(3)], 1),
+                    18 => Stmt::on_row(DELETE, params![id], 1),
+                    _ => Stmt::new(SHIFT, params![next(12)]),
+                }
+            })
+            .collect();
+        let rows = |db: Arc<dyn ReadDb>| async move {
+            db.query("SELECT id, name, flag FROM items ORDER BY id", vec![])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r.i64("id").unwrap(),
+                        r.string("name").unwrap(),
+                        r.i64("flag").unwrap(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        db.apply(stmts.clone(), ("p", 1)).await.unwrap();
+        let together = rows(db.clone()).await;
+        db.apply(vec![Stmt::new("DELETE FROM items", vec![])], ("p", 2))
+            .await
+            .unwrap();
+        for stmt in stmts {
+            db.apply(vec![stmt], ("p", 3)).await.unwrap();
+        }
+        let alone = rows(db.clone()).await;
+        assert!(together.len() > 3, "{together:?}");
+        assert_eq!(together, alone);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ordered_keyset_pages_with_several_params() {
     on_both(|db| async move {

@@ -41,6 +41,77 @@ cases!(
     concurrent_writers_and_subscriber
 );
 
+/// The event table as stores created before its JSON columns were `JSON` have it.
+const JSONB_EVENTS: &str = "CREATE TABLE annals_events (
+    position BIGINT PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    stream TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    event_type TEXT NOT NULL,
+    data JSONB NOT NULL,
+    metadata JSONB NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    UNIQUE (stream, version)
+)";
+
+/// A store whose table was created with JSONB columns keeps them, and passes the whole suite:
+/// its raw reads answer JSONB's output form, which parses to the same values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_created_with_jsonb_columns_passes_the_suite() {
+    for case in CASES {
+        let (name, url) = common::create_database().await;
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client.batch_execute(JSONB_EVENTS).await.unwrap();
+        let store: Arc<dyn EventStore> = Arc::new(PostgresEventStore::connect(&url).await.unwrap());
+        conformance::run(case, store).await;
+        let types: Vec<String> = client
+            .query(
+                "SELECT data_type::text FROM information_schema.columns
+                 WHERE table_name = 'annals_events' AND column_name IN ('data', 'metadata')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(types, ["jsonb", "jsonb"], "{case}");
+        drop(client);
+        common::drop_database(&name).await;
+    }
+}
+
+/// A new store keeps its events' JSON as the text appended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_store_keeps_the_appended_json_text() {
+    let (name, url) = common::create_database().await;
+    let store = PostgresEventStore::connect(&url).await.unwrap();
+    let mut event = conformance::event(1);
+    event.data = serde_json::json!({"b": [1, 2.5, "x"], "a": {"z": null, "y": true}});
+    store
+        .append(
+            "text",
+            annals_store::ExpectedVersion::Any,
+            vec![event.clone()],
+        )
+        .await
+        .unwrap();
+    let raw = store
+        .read_all_raw(0, 10, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(raw[0].data, serde_json::to_string(&event.data).unwrap());
+    assert_eq!(
+        raw[0].metadata,
+        serde_json::to_string(&event.metadata).unwrap()
+    );
+    drop(store);
+    common::drop_database(&name).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_events_survive_kill_9() {
     let (name, url) = common::create_database().await;

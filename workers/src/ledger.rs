@@ -367,9 +367,11 @@ impl LedgerWorker {
         let mut scratch = Vec::with_capacity(1024);
         let read = |after: u64| {
             let store = self.store.clone();
-            tokio::spawn(
-                async move { store.read_all_raw(after, PAGE, &EventFilter::default()).await },
-            )
+            tokio::spawn(async move {
+                store
+                    .read_all_raw(after, PAGE, &EventFilter::default())
+                    .await
+            })
         };
         // The next page is read while this one is written.
         let mut next = Some(read(tree.size()));

@@ -9,6 +9,8 @@
 //! once).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use super::value::{SqlValue, Stmt};
 
@@ -123,10 +125,97 @@ fn last_overwrites(stmts: Vec<Stmt>) -> Vec<Stmt> {
     out
 }
 
+/// The table a statement writes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`), if it says
+/// plainly.
+fn table_of(sql: &str) -> Option<&str> {
+    let mut words = sql.split_ascii_whitespace();
+    let verb = words.next()?;
+    let table = if verb.eq_ignore_ascii_case("INSERT") {
+        words.next().filter(|w| w.eq_ignore_ascii_case("INTO"))?;
+        words.next()?
+    } else if verb.eq_ignore_ascii_case("UPDATE") {
+        words.next()?
+    } else if verb.eq_ignore_ascii_case("DELETE") {
+        words.next().filter(|w| w.eq_ignore_ascii_case("FROM"))?;
+        words.next()?
+    } else {
+        return None;
+    };
+    // `t (a, b)` or `t(a, b)`.
+    let table = table.split('(').next()?;
+    (!table.is_empty()).then_some(table)
+}
+
+/// Which row a row-local statement ([`Stmt::row`]) is on, as a hash of its table and key.
+/// Two rows that hash alike are only kept in order when they need not be: safe.
+fn row_of(stmt: &Stmt) -> Option<u64> {
+    if stmt.row == 0 {
+        return None;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    table_of(stmt.sql)?.hash(&mut hasher);
+    for value in stmt.params.get(..stmt.row)? {
+        match value {
+            SqlValue::Null => 0u8.hash(&mut hasher),
+            SqlValue::Int(v) => (1u8, v).hash(&mut hasher),
+            SqlValue::Real(v) => (2u8, v.to_bits()).hash(&mut hasher),
+            SqlValue::Text(v) => (3u8, v).hash(&mut hasher),
+            SqlValue::Bytes(v) => (4u8, v).hash(&mut hasher),
+        }
+    }
+    Some(hasher.finish())
+}
+
+/// Reorders each run of row-local statements in layers: a row's first statement in the run is
+/// in layer 0, its second in layer 1, and so on; layers run in order, and within a layer the
+/// statements of one text run together. Each row keeps its own order, and statements on
+/// different rows commute, so the effect is the same; what changes is that a page of
+/// "create a row, then update it" becomes all the creates (one multi-row insert) and then all
+/// the updates. A statement that is not row-local ends the run and keeps its place.
+fn in_layers(stmts: Vec<Stmt>) -> Vec<Stmt> {
+    if stmts.iter().all(|s| s.row == 0) {
+        return stmts;
+    }
+    let mut out = Vec::with_capacity(stmts.len());
+    // (layer, text group, statement) of the current run.
+    let mut run: Vec<(usize, usize, Stmt)> = Vec::new();
+    let mut layers: HashMap<u64, usize> = HashMap::new();
+    let mut groups: Vec<&'static str> = Vec::new();
+    let flush = |run: &mut Vec<(usize, usize, Stmt)>, out: &mut Vec<Stmt>| {
+        // Stable: within a layer and a text, the original order.
+        run.sort_by_key(|(layer, group, _)| (*layer, *group));
+        out.extend(run.drain(..).map(|(_, _, stmt)| stmt));
+    };
+    for stmt in stmts {
+        match row_of(&stmt) {
+            Some(row) => {
+                let layer = layers.entry(row).or_insert(0);
+                let group = match groups.iter().position(|g| std::ptr::eq(*g, stmt.sql)) {
+                    Some(group) => group,
+                    None => {
+                        groups.push(stmt.sql);
+                        groups.len() - 1
+                    }
+                };
+                run.push((*layer, group, stmt));
+                *layer += 1;
+            }
+            None => {
+                flush(&mut run, &mut out);
+                layers.clear();
+                groups.clear();
+                out.push(stmt);
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// The statements to run for `stmts`, in the same order and with the same effect.
 pub fn coalesce(stmts: Vec<Stmt>) -> Vec<Batched> {
     let mut out = Vec::new();
-    let mut iter = last_overwrites(stmts).into_iter().peekable();
+    let mut iter = in_layers(last_overwrites(stmts)).into_iter().peekable();
     while let Some(first) = iter.next() {
         let per_row = first.params.len();
         let foldable = per_row > 0 && split(first.sql).is_some();
@@ -219,6 +308,56 @@ mod tests {
                 (rename, p(1, 13)),
                 (INSERT, p(5, 50)),
                 (rename, p(2, 21)),
+            ]
+        );
+    }
+
+    #[test]
+    fn row_local_statements_run_in_layers_and_barriers_keep_their_place() {
+        const CREATE: &str = "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT (a) DO NOTHING";
+        const DESCRIBE: &str = "UPDATE t SET b = $2 WHERE a = $1";
+        const OTHER: &str = "UPDATE u SET b = $2 WHERE a = $1";
+        const BARRIER: &str = "UPDATE t SET b = $2 WHERE a > $1";
+        let on = |sql, a: i64, b: i64| Stmt::on_row(sql, vec![a.into(), b.into()], 1);
+        let out = coalesce(vec![
+            on(CREATE, 1, 0),
+            on(DESCRIBE, 1, 1),
+            on(CREATE, 2, 0),
+            on(DESCRIBE, 2, 1),
+            // Row 1 of another table is another row.
+            on(OTHER, 1, 7),
+            on(DESCRIBE, 1, 2),
+            Stmt::new(BARRIER, vec![0i64.into(), 9i64.into()]),
+            on(DESCRIBE, 3, 3),
+            on(CREATE, 3, 0),
+        ]);
+        let seen: Vec<(&str, Vec<i64>)> = out
+            .iter()
+            .map(|b| {
+                let ints = b
+                    .params
+                    .iter()
+                    .map(|v| match v {
+                        SqlValue::Int(i) => *i,
+                        other => panic!("{other:?}"),
+                    })
+                    .collect();
+                (b.sql.as_ref(), ints)
+            })
+            .collect();
+        let two_creates =
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT (a) DO NOTHING";
+        assert_eq!(
+            seen,
+            vec![
+                (two_creates, vec![1, 0, 2, 0]),
+                (OTHER, vec![1, 7]),
+                (DESCRIBE, vec![1, 1]),
+                (DESCRIBE, vec![2, 1]),
+                (DESCRIBE, vec![1, 2]),
+                (BARRIER, vec![0, 9]),
+                (DESCRIBE, vec![3, 3]),
+                (CREATE, vec![3, 0]),
             ]
         );
     }

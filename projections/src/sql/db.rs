@@ -21,6 +21,13 @@ pub trait ReadDb: Send + Sync + 'static {
     /// Also creates `projection_checkpoints(name TEXT PRIMARY KEY, position BIGINT NOT NULL)`.
     async fn migrate(&self, ddl: &[&str]) -> DbResult<()>;
 
+    /// Builds indexes (`CREATE INDEX IF NOT EXISTS ...`) over tables already filled: the end
+    /// of a bulk load. Not atomic: a failure may leave some built, and running it again builds
+    /// the rest. The default is [`ReadDb::migrate`]; PostgreSQL builds several at once.
+    async fn build_indexes(&self, ddl: &[&str]) -> DbResult<()> {
+        self.migrate(ddl).await
+    }
+
     /// Executes `stmts` in order and sets checkpoint `name` to `position`, all in one
     /// transaction: either every row and the checkpoint are written, or nothing is.
     async fn apply(&self, stmts: Vec<Stmt>, checkpoint: (&str, u64)) -> DbResult<()>;

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use bytes::{BufMut, BytesMut};
 use deadpool_postgres::{Config, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{NoTls, Row as PgRow};
 
@@ -436,6 +437,30 @@ impl ReadDb for PostgresReadDb {
         }
         let (first, second) = halves(batches);
         futures::try_join!(self.apply_together(first), self.apply_together(second))?;
+        Ok(())
+    }
+
+    async fn build_indexes(&self, ddl: &[&str]) -> DbResult<()> {
+        // An index build is mostly one sort on one core: one build per core, each on its own
+        // connection.
+        let at_once = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let builds: Vec<_> = ddl
+            .iter()
+            .map(|statement| {
+                let (pool, statement) = (self.pool.clone(), statement.to_string());
+                async move {
+                    let client = pool.get().await.map_err(DbError::backend)?;
+                    client
+                        .batch_execute(&statement)
+                        .await
+                        .map_err(DbError::backend)
+                }
+            })
+            .collect();
+        futures::stream::iter(builds)
+        .buffer_unordered(at_once)
+        .try_collect::<Vec<()>>()
+        .await?;
         Ok(())
     }
 

@@ -75,6 +75,10 @@ pub struct Stmt {
     /// For a pure overwrite (`UPDATE t SET c = $n, ... WHERE key = $1 ...`: it sets only
     /// parameters and reads nothing), how many leading parameters name the row; 0 otherwise.
     pub overwrites: usize,
+    /// For a statement that reads and writes only the row of its table that its first `row`
+    /// parameters name by the table's primary key (and the table has no other unique index),
+    /// that count; 0 otherwise. Such statements on different rows commute (see `coalesce`).
+    pub row: usize,
 }
 
 impl Stmt {
@@ -83,6 +87,17 @@ impl Stmt {
             sql,
             params,
             overwrites: 0,
+            row: 0,
+        }
+    }
+
+    /// A statement on the one row its first `key` parameters name (see [`Stmt::row`]).
+    pub fn on_row(sql: &'static str, params: Vec<SqlValue>, key: usize) -> Self {
+        Stmt {
+            sql,
+            params,
+            overwrites: 0,
+            row: key,
         }
     }
 
@@ -93,6 +108,7 @@ impl Stmt {
             sql,
             params,
             overwrites: key,
+            row: key,
         }
     }
 }
