@@ -292,6 +292,75 @@ async fn upserts_keep_statement_order() {
     .await;
 }
 
+/// A run of one overwrite on many rows (sent as one set-based UPDATE on PostgreSQL) sets every
+/// value kind, NULLs included, on exactly its rows; rows it names that do not exist stay absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_of_overwrites_set_every_value_kind() {
+    on_both(|db| async move {
+        db.migrate(DDL).await.unwrap();
+        const SET: &str =
+            "UPDATE items SET score = $2, flag = $3, blob = $4, small = $5, ok = $6 WHERE id = $1";
+        let mut stmts: Vec<Stmt> = (0..100).map(|i| insert(i, &format!("n{i}"))).collect();
+        let value = |i: i64| -> Vec<SqlValue> {
+            if i % 3 == 0 {
+                vec![
+                    i.into(),
+                    SqlValue::Null,
+                    (-i).into(),
+                    SqlValue::Null,
+                    SqlValue::Null,
+                    SqlValue::Null,
+                ]
+            } else {
+                vec![
+                    i.into(),
+                    SqlValue::Real(i as f64 / 4.0),
+                    (i * 1000).into(),
+                    SqlValue::Bytes(vec![i as u8, 0, 255]),
+                    (i * 2).into(),
+                    (i % 2 == 0).into(),
+                ]
+            }
+        };
+        // Rows 0..150: 100..150 do not exist. Row 7 is overwritten twice; the last counts.
+        stmts.push(Stmt::overwrite(
+            SET,
+            params![7i64, SqlValue::Real(0.5), 1i64, SqlValue::Null, 1i64, true],
+            1,
+        ));
+        stmts.extend((0..150).map(|i| Stmt::overwrite(SET, value(i), 1)));
+        db.apply(stmts, ("p", 1)).await.unwrap();
+        let rows = db
+            .query(
+                "SELECT id, score, flag, blob, small, ok FROM items ORDER BY id",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 100);
+        for (i, row) in rows.iter().enumerate() {
+            let want = value(i as i64);
+            let ok = match &want[5] {
+                SqlValue::Int(v) => SqlValue::Int(*v),
+                other => other.clone(),
+            };
+            assert_eq!(
+                row.values,
+                vec![
+                    want[0].clone(),
+                    want[1].clone(),
+                    want[2].clone(),
+                    want[3].clone(),
+                    want[4].clone(),
+                    ok
+                ],
+                "row {i}"
+            );
+        }
+    })
+    .await;
+}
+
 /// Row-local statements are regrouped in layers by `coalesce` (all the first statements of each
 /// row, then all the second ones...). A long pseudo-random mix of them over a few rows, with
 /// statements that read other rows in between, leaves the same rows as applying each alone.

@@ -19,13 +19,13 @@ use super::value::{SqlValue, Stmt};
 const MAX_ROWS: usize = 256;
 /// Stay well under SQLite's and PostgreSQL's parameter limits.
 const MAX_PARAMS: usize = 30_000;
-/// How many earlier rows of a run of overwrites a statement may replace.
-const OVERWRITE_WINDOW: usize = 64;
 
 /// A statement to run: its text and parameters.
 pub struct Batched {
     pub sql: Cow<'static, str>,
     pub params: Vec<SqlValue>,
+    /// As [`Stmt::overwrites`], for a statement passed through as it was (0 for a fold).
+    pub overwrites: usize,
 }
 
 /// `INSERT ... VALUES ` + `(tuple)` + rest, when the statement can be folded.
@@ -93,34 +93,63 @@ fn multi_row(prefix: &str, tuple: &str, rest: &str, rows: usize, per_row: usize)
     sql
 }
 
+/// A row's key (a statement's leading parameters), compared and hashed exactly; reals by
+/// their bits.
+#[derive(PartialEq)]
+struct Key<'a>(&'a [SqlValue]);
+
+impl Eq for Key<'_> {}
+
+impl Hash for Key<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for value in self.0 {
+            hash_value(value, state);
+        }
+    }
+}
+
+fn hash_value<H: Hasher>(value: &SqlValue, state: &mut H) {
+    match value {
+        SqlValue::Null => 0u8.hash(state),
+        SqlValue::Int(v) => (1u8, v).hash(state),
+        SqlValue::Real(v) => (2u8, v.to_bits()).hash(state),
+        SqlValue::Text(v) => (3u8, v).hash(state),
+        SqlValue::Bytes(v) => (4u8, v).hash(state),
+    }
+}
+
 /// `stmts` without the overwrites a later one of the same run replaces.
 fn last_overwrites(stmts: Vec<Stmt>) -> Vec<Stmt> {
     if stmts.iter().all(|s| s.overwrites == 0) {
         return stmts;
     }
     let mut out: Vec<Stmt> = Vec::with_capacity(stmts.len());
-    // Where the current run of one overwrite starts in `out`.
-    let mut run_start = 0;
-    for stmt in stmts {
-        let continues = stmt.overwrites > 0
-            && out.last().is_some_and(|last| {
-                std::ptr::eq(last.sql, stmt.sql) && last.overwrites == stmt.overwrites
-            });
-        if !continues {
-            run_start = out.len();
-        } else {
-            // Only the recent rows are looked at, so a long run of distinct rows stays linear;
-            // folding is an optimization, never needed for the effect.
-            let window = run_start.max(out.len().saturating_sub(OVERWRITE_WINDOW));
-            if let Some(i) = out[window..]
-                .iter()
-                .position(|s| s.params.get(..s.overwrites) == stmt.params.get(..stmt.overwrites))
-            {
-                // Rows of one run are distinct, so statements of different rows commute.
-                out.remove(window + i);
-            }
+    let mut stmts = stmts.into_iter().peekable();
+    while let Some(first) = stmts.next() {
+        if first.overwrites == 0 {
+            out.push(first);
+            continue;
         }
-        out.push(stmt);
+        let mut run = vec![first];
+        while let Some(next) =
+            stmts.next_if(|s| std::ptr::eq(s.sql, run[0].sql) && s.overwrites == run[0].overwrites)
+        {
+            run.push(next);
+        }
+        // Rows of one run are distinct once only each one's last is kept, and statements of
+        // different rows commute: the last of each row, in the run's order, has the effect.
+        let mut seen = std::collections::HashSet::with_capacity(run.len());
+        let keep: Vec<bool> = run
+            .iter()
+            .rev()
+            .map(|s| seen.insert(Key(s.params.get(..s.overwrites).unwrap_or(&s.params))))
+            .collect();
+        drop(seen);
+        out.extend(
+            run.into_iter()
+                .zip(keep.into_iter().rev())
+                .filter_map(|(stmt, keep)| keep.then_some(stmt)),
+        );
     }
     out
 }
@@ -154,15 +183,7 @@ fn row_of(stmt: &Stmt) -> Option<u64> {
     }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     table_of(stmt.sql)?.hash(&mut hasher);
-    for value in stmt.params.get(..stmt.row)? {
-        match value {
-            SqlValue::Null => 0u8.hash(&mut hasher),
-            SqlValue::Int(v) => (1u8, v).hash(&mut hasher),
-            SqlValue::Real(v) => (2u8, v.to_bits()).hash(&mut hasher),
-            SqlValue::Text(v) => (3u8, v).hash(&mut hasher),
-            SqlValue::Bytes(v) => (4u8, v).hash(&mut hasher),
-        }
-    }
+    Key(stmt.params.get(..stmt.row)?).hash(&mut hasher);
     Some(hasher.finish())
 }
 
@@ -215,7 +236,11 @@ fn in_layers(stmts: Vec<Stmt>) -> Vec<Stmt> {
 /// The statements to run for `stmts`, in the same order and with the same effect.
 pub fn coalesce(stmts: Vec<Stmt>) -> Vec<Batched> {
     let mut out = Vec::new();
-    let mut iter = in_layers(last_overwrites(stmts)).into_iter().peekable();
+    // Folded before the layers too, so a row overwritten many times spans few layers; after,
+    // a run may hold one row's overwrites from several layers.
+    let mut iter = last_overwrites(in_layers(last_overwrites(stmts)))
+        .into_iter()
+        .peekable();
     while let Some(first) = iter.next() {
         let per_row = first.params.len();
         let foldable = per_row > 0 && split(first.sql).is_some();
@@ -234,6 +259,7 @@ pub fn coalesce(stmts: Vec<Stmt>) -> Vec<Batched> {
             out.push(Batched {
                 sql: Cow::Borrowed(stmt.sql),
                 params: stmt.params,
+                overwrites: stmt.overwrites,
             });
             continue;
         }
@@ -258,7 +284,11 @@ pub fn coalesce(stmts: Vec<Stmt>) -> Vec<Batched> {
             } else {
                 Cow::Owned(multi_row(prefix, tuple, rest, chunk, per_row))
             };
-            out.push(Batched { sql, params });
+            out.push(Batched {
+                sql,
+                params,
+                overwrites: 0,
+            });
             left -= chunk;
         }
     }

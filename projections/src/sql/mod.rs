@@ -6,6 +6,7 @@ pub mod db;
 pub mod error;
 pub mod postgres;
 pub mod row;
+pub mod set_update;
 pub mod sqlite;
 pub mod value;
 

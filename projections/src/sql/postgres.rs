@@ -16,6 +16,7 @@ use super::coalesce::coalesce;
 use super::db::{Dialect, ReadDb};
 use super::error::{DbError, DbResult};
 use super::row::Row;
+use super::set_update;
 use super::value::{SqlValue, Stmt};
 
 const CHECKPOINT_UPSERT: &str =
@@ -129,6 +130,7 @@ impl PostgresReadDb {
             all.extend(stmts);
         }
         let stmts = coalesce(all);
+        let runs = set_update::runs(&stmts);
         // Each distinct text is prepared once (cached per connection after the first time).
         let mut texts: Vec<&str> = vec![CHECKPOINT_UPSERT];
         let mut text_of = Vec::with_capacity(stmts.len());
@@ -147,23 +149,76 @@ impl PostgresReadDb {
         let prepared = try_join_all(texts.iter().map(|t| tx.prepare_cached(t)))
             .await
             .map_err(DbError::backend)?;
+        // Runs of one overwrite whose set-based form exists: that form, prepared, and each
+        // parameter's column of values.
+        let mut set_texts: Vec<Option<String>> = Vec::with_capacity(runs.len());
+        for run in &runs {
+            let single = &prepared[text_of[run.start]];
+            set_texts.push(set_update::set_based(
+                &stmts[run.start].sql,
+                single.params(),
+            ));
+        }
+        let set_prepared = try_join_all(
+            set_texts
+                .iter()
+                .flatten()
+                .map(|text| tx.prepare_cached(text)),
+        )
+        .await
+        .map_err(DbError::backend)?;
+        let mut set_prepared = set_prepared.into_iter();
+        let mut columns: Vec<(std::ops::Range<usize>, Vec<Vec<&SqlValue>>)> = Vec::new();
+        let mut set_statements = Vec::new();
+        for (run, text) in runs.iter().zip(&set_texts) {
+            if text.is_none() {
+                continue;
+            }
+            let width = stmts[run.start].params.len();
+            let mut run_columns = vec![Vec::with_capacity(run.len()); width];
+            for stmt in &stmts[run.clone()] {
+                for (column, value) in run_columns.iter_mut().zip(&stmt.params) {
+                    column.push(value);
+                }
+            }
+            columns.push((run.clone(), run_columns));
+            set_statements.extend(set_prepared.next());
+        }
         let checkpoint_params: Vec<[&(dyn ToSql + Sync); 2]> = checkpoints
             .iter()
             .map(|(name, position)| [name as &(dyn ToSql + Sync), position as _])
             .collect();
-        let params: Vec<Vec<&(dyn ToSql + Sync)>> =
-            stmts.iter().map(|s| as_params(&s.params)).collect();
+        // What runs, in order: each statement alone, or a run's set-based form in its place.
+        let mut ops: Vec<(&tokio_postgres::Statement, Vec<&(dyn ToSql + Sync)>)> =
+            Vec::with_capacity(stmts.len() + checkpoints.len());
+        let mut sets = columns.iter().zip(&set_statements).peekable();
+        let mut skip_to = 0;
+        for (i, stmt) in stmts.iter().enumerate() {
+            if i < skip_to {
+                continue;
+            }
+            if let Some(((run, run_columns), statement)) = sets.next_if(|((r, _), _)| r.start == i)
+            {
+                skip_to = run.end;
+                ops.push((
+                    statement,
+                    run_columns
+                        .iter()
+                        .map(|c| c as &(dyn ToSql + Sync))
+                        .collect(),
+                ));
+            } else {
+                ops.push((&prepared[text_of[i]], as_params(&stmt.params)));
+            }
+        }
+        for params in &checkpoint_params {
+            ops.push((&prepared[0], params.to_vec()));
+        }
         // Issued together, the executes are pipelined on the connection and run in order; the
         // first failure fails the batch and dropping `tx` rolls everything back.
-        let executes = text_of
+        let executes = ops
             .iter()
-            .zip(&params)
-            .map(|(&text, params)| tx.execute(&prepared[text], params))
-            .chain(
-                checkpoint_params
-                    .iter()
-                    .map(|params| tx.execute(&prepared[0], params)),
-            );
+            .map(|(statement, params)| tx.execute(*statement, params));
         try_join_all(executes).await.map_err(DbError::backend)?;
         tx.commit().await.map_err(DbError::backend)
     }
@@ -458,9 +513,9 @@ impl ReadDb for PostgresReadDb {
             })
             .collect();
         futures::stream::iter(builds)
-        .buffer_unordered(at_once)
-        .try_collect::<Vec<()>>()
-        .await?;
+            .buffer_unordered(at_once)
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(())
     }
 
