@@ -7,6 +7,10 @@
 //! is kept: nothing runs between them, each sets only its parameters, so the earlier ones' effect
 //! is entirely replaced (a repository renamed or re-described many times in one page is written
 //! once).
+//!
+//! Row-local statements ([`Stmt::on_row`]) on different rows commute, so each run of them is
+//! regrouped in layers (`in_layers`): a page that creates rows and then updates them
+//! becomes one run of creates, which folds, and one run of updates.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -361,33 +365,24 @@ mod tests {
             on(DESCRIBE, 3, 3),
             on(CREATE, 3, 0),
         ]);
-        let seen: Vec<(&str, Vec<i64>)> = out
+        let seen: Vec<(&str, Vec<SqlValue>)> = out
             .iter()
-            .map(|b| {
-                let ints = b
-                    .params
-                    .iter()
-                    .map(|v| match v {
-                        SqlValue::Int(i) => *i,
-                        other => panic!("{other:?}"),
-                    })
-                    .collect();
-                (b.sql.as_ref(), ints)
-            })
+            .map(|b| (b.sql.as_ref(), b.params.clone()))
             .collect();
+        let p = |values: &[i64]| values.iter().map(|&v| SqlValue::Int(v)).collect::<Vec<_>>();
         let two_creates =
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT (a) DO NOTHING";
         assert_eq!(
             seen,
             vec![
-                (two_creates, vec![1, 0, 2, 0]),
-                (OTHER, vec![1, 7]),
-                (DESCRIBE, vec![1, 1]),
-                (DESCRIBE, vec![2, 1]),
-                (DESCRIBE, vec![1, 2]),
-                (BARRIER, vec![0, 9]),
-                (DESCRIBE, vec![3, 3]),
-                (CREATE, vec![3, 0]),
+                (two_creates, p(&[1, 0, 2, 0])),
+                (OTHER, p(&[1, 7])),
+                (DESCRIBE, p(&[1, 1])),
+                (DESCRIBE, p(&[2, 1])),
+                (DESCRIBE, p(&[1, 2])),
+                (BARRIER, p(&[0, 9])),
+                (DESCRIBE, p(&[3, 3])),
+                (CREATE, p(&[3, 0])),
             ]
         );
     }

@@ -192,14 +192,11 @@ impl PostgresReadDb {
         let mut ops: Vec<(&tokio_postgres::Statement, Vec<&(dyn ToSql + Sync)>)> =
             Vec::with_capacity(stmts.len() + checkpoints.len());
         let mut sets = columns.iter().zip(&set_statements).peekable();
-        let mut skip_to = 0;
-        for (i, stmt) in stmts.iter().enumerate() {
-            if i < skip_to {
-                continue;
-            }
+        let mut i = 0;
+        while i < stmts.len() {
             if let Some(((run, run_columns), statement)) = sets.next_if(|((r, _), _)| r.start == i)
             {
-                skip_to = run.end;
+                i = run.end;
                 ops.push((
                     statement,
                     run_columns
@@ -208,7 +205,8 @@ impl PostgresReadDb {
                         .collect(),
                 ));
             } else {
-                ops.push((&prepared[text_of[i]], as_params(&stmt.params)));
+                ops.push((&prepared[text_of[i]], as_params(&stmts[i].params)));
+                i += 1;
             }
         }
         for params in &checkpoint_params {

@@ -19,8 +19,8 @@ pub const MAX_ROWS: usize = 4096;
 /// The alias of the unnested parameters; unlikely to be a column name.
 const ALIAS: &str = "annals_v";
 
-/// The ends (exclusive) of the runs of one overwrite text in `stmts`, with their starts: runs
-/// of [`MIN_RUN`] or more, cut at [`MAX_ROWS`].
+/// The runs of one overwrite text in `stmts`, as index ranges: runs of [`MIN_RUN`] or more, cut
+/// at [`MAX_ROWS`].
 pub fn runs(stmts: &[Batched]) -> Vec<std::ops::Range<usize>> {
     let mut runs = Vec::new();
     let mut start = 0;
